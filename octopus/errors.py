@@ -1,0 +1,84 @@
+"""Errors octopus reports to users: each says where the problem is and what to fix, in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import get_close_matches
+
+
+class OctopusError(Exception):
+    """Base of every error octopus raises on purpose; `exit_code` is what the task exits with."""
+
+    exit_code = 1
+
+
+class ConfigError(OctopusError):
+    """Bad input (a YAML file, a Node argument, a task option): exit code 2, before anything connects.
+
+    The message is rendered as ``file:line: node 'x': key 'y': what is wrong`` with whichever
+    of those parts are known, so a user can jump straight to the spot.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        node: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.node = node
+        self.key = key
+        super().__init__(str(self))
+
+    def located(self, *, file: str | None = None, line: int | None = None) -> ConfigError:
+        """The same error with a file (and line) filled in where it had none."""
+        return ConfigError(
+            self.message,
+            file=self.file or file,
+            line=self.line if self.line is not None else line,
+            node=self.node,
+            key=self.key,
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line is not None else self.file)
+        if self.node is not None:
+            parts.append(f"node '{self.node}'")
+        if self.key is not None:
+            parts.append(f"key '{self.key}'")
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class ConfigErrors(ConfigError):
+    """Several input errors found in one pass, so the user can fix them all at once."""
+
+    def __init__(self, errors: Iterable[ConfigError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when nothing is close."""
+    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def raise_all(errors: list[ConfigError]) -> None:
+    """Raise the errors gathered by a validation pass, if there are any."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)

@@ -1,0 +1,185 @@
+"""nodes.yaml -> Nodes: validation with one clear line per problem, and node selection.
+
+The file has two top-level keys: ``defaults`` (values every node starts from) and ``nodes``
+(name -> the node's own values). Everything is checked before anything connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import ConfigError, did_you_mean, raise_all
+from octopus.node import Node, node_fields
+from octopus.schema import matches, type_name
+from octopus.yamlfile import LineDict, load_yaml
+
+DEFAULT_INVENTORY = "nodes.yaml"
+TOP_LEVEL_KEYS = ("defaults", "nodes")
+PATH_KEYS = ("ssh_private_key", "ssh_hostkeys", "ssh_config")
+
+# What YAML may set: every Node argument except `name` (the mapping key is the name), with
+# `launcher` as the plain text users write.
+_YAML_TYPES: dict[str, Any] = {
+    key: (str | None if key == "launcher" else hint)
+    for key, hint in node_fields().items()
+    if key != "name"
+}
+
+
+@dataclass
+class Inventory:
+    """The nodes of one inventory file, in file order."""
+
+    path: Path
+    nodes: dict[str, Node]
+
+    @property
+    def tags(self) -> set[str]:
+        return {tag for node in self.nodes.values() for tag in node.tags}
+
+    def select(
+        self, names: Iterable[str] | str | None = None, tags: Iterable[str] | str | None = None
+    ) -> list[Node]:
+        """The nodes named (all when none are) that carry any of the tags (when tags are given).
+
+        Accepts the comma-separated text of a task option as well as lists. An unknown name
+        or tag is an error rather than an empty selection, so a typo never runs nothing silently.
+        """
+        wanted_names = _split(names)
+        wanted_tags = _split(tags)
+        errors = [
+            ConfigError(f"unknown node '{n}'{did_you_mean(n, self.nodes)}; known: "
+                        f"{', '.join(self.nodes)}", file=str(self.path))
+            for n in wanted_names
+            if n not in self.nodes
+        ]
+        known_tags = self.tags
+        errors += [
+            ConfigError(f"unknown tag '{t}'{did_you_mean(t, known_tags)}; known: "
+                        f"{', '.join(sorted(known_tags)) or 'none'}", file=str(self.path))
+            for t in wanted_tags
+            if t not in known_tags
+        ]
+        raise_all(errors)
+        chosen = [self.nodes[n] for n in dict.fromkeys(wanted_names)] if wanted_names else list(
+            self.nodes.values()
+        )
+        if wanted_tags:
+            chosen = [node for node in chosen if node.tags & set(wanted_tags)]
+            if not chosen:
+                raise ConfigError(
+                    f"no selected node has tag(s) {', '.join(wanted_tags)}", file=str(self.path)
+                )
+        return chosen
+
+
+def _split(value: Iterable[str] | str | None) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item and item.strip()]
+
+
+def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
+    """Read and validate an inventory file; raises ConfigError(s) naming file, line, node, key."""
+    path = Path(path)
+    data = load_yaml(path)
+    source = str(path)
+    if data is None:
+        data = LineDict()
+    if not isinstance(data, dict):
+        raise ConfigError("must be a mapping with 'nodes:' (and optionally 'defaults:')",
+                          file=source, line=1)
+    errors: list[ConfigError] = []
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            errors.append(ConfigError(
+                f"unknown top-level key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
+                f"valid: {', '.join(TOP_LEVEL_KEYS)}", file=source, line=_line(data, key)))
+    defaults = data.get("defaults") or LineDict()
+    nodes_data = data.get("nodes")
+    if not isinstance(defaults, dict):
+        errors.append(ConfigError("'defaults' must be a mapping of node keys",
+                                  file=source, line=_line(data, "defaults")))
+        defaults = LineDict()
+    if not isinstance(nodes_data, dict) or not nodes_data:
+        errors.append(ConfigError("needs a 'nodes:' mapping with at least one node",
+                                  file=source, line=_line(data, "nodes")))
+        raise_all(errors)
+        return Inventory(path, {})  # unreachable: raise_all raised
+    errors += _check_values(defaults, source, node=None)
+    nodes: dict[str, Node] = {}
+    for name, values in nodes_data.items():
+        line = _line(nodes_data, name)
+        if values is None:
+            values = LineDict()
+        if not isinstance(values, dict):
+            errors.append(ConfigError("must be a mapping of node keys", file=source, line=line,
+                                      node=str(name)))
+            continue
+        node_errors = _check_values(values, source, node=str(name))
+        if node_errors:
+            errors += node_errors
+            continue
+        merged = {**defaults, **values}
+        _resolve_paths(merged, path.parent)
+        try:
+            node = Node(name=str(name), **merged)
+        except ConfigError as exc:
+            key_line = _line(values, exc.key) if exc.key in values else (
+                _line(defaults, exc.key) if exc.key in defaults else line)
+            errors.append(exc.located(file=source, line=key_line))
+            continue
+        for key, missing in node.missing_files():
+            where = values if key in values else defaults
+            errors.append(ConfigError(
+                f"file not found: {missing}", file=source, line=_line(where, key),
+                node=node.name, key=key))
+        nodes[node.name or str(name)] = node
+    raise_all(errors)
+    return Inventory(path, nodes)
+
+
+def _line(mapping: Mapping[Any, Any], key: Any) -> int | None:
+    return mapping.line_of(key) if isinstance(mapping, LineDict) else None
+
+
+def _check_values(values: Mapping[str, Any], source: str, node: str | None) -> list[ConfigError]:
+    errors = []
+    where = node if node is not None else "defaults"
+    for key, value in values.items():
+        line = _line(values, key)
+        if key not in _YAML_TYPES:
+            hint = did_you_mean(str(key), _YAML_TYPES)
+            errors.append(ConfigError(f"unknown key{hint}", file=source, line=line, node=where,
+                                      key=str(key)))
+            continue
+        if key == "tags" and isinstance(value, str):
+            continue  # a single tag may be written without a list
+        if not matches(value, _YAML_TYPES[key]):
+            hint = (f" (write it in quotes: '{value}')"
+                    if isinstance(value, (int, float)) and matches("", _YAML_TYPES[key]) else "")
+            errors.append(ConfigError(
+                f"must be {type_name(_YAML_TYPES[key])}, not {_describe(value)}{hint}",
+                file=source, line=line, node=where, key=str(key)))
+    return errors
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    kind = type_name(type(value)) if not isinstance(value, (list, dict)) else (
+        "a list" if isinstance(value, list) else "a mapping")
+    return f"{kind} {value!r}" if not isinstance(value, (list, dict)) else kind
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> None:
+    """Relative key and known_hosts paths are relative to the inventory file, like ssh_config's."""
+    for key in PATH_KEYS:
+        value = values.get(key)
+        if value:
+            expanded = Path(value).expanduser()
+            values[key] = str(expanded if expanded.is_absolute() else base / expanded)

@@ -1,0 +1,145 @@
+"""Node: how to reach one machine and what it offers (sockets, hardware, tags, launcher).
+
+The constructor keeps every argument of the original octopus `Node(...)`; the rest are
+additions with defaults, so existing experiment files build the same nodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import ConfigError, did_you_mean
+
+
+class Launcher(str, Enum):
+    """How a node starts its worker scripts."""
+
+    SCREEN = "screen"
+    PROCESS = "process"
+    SLURM = "slurm"
+    RUN_EXP = "run_exp"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Ten seconds: long enough for a loaded host across a VPN, short enough that a dead node costs
+# little when every task waits for the slowest node.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+# Sixty seconds: well under the 5-15 minute idle timeouts of common NAT boxes and campus
+# firewalls, so an hour-long quiet monitor connection stays open.
+DEFAULT_KEEPALIVE = 60
+
+
+@dataclass(kw_only=True, eq=False)
+class Node:
+    """One machine experiments run on; `local=True` means this machine, reached without SSH."""
+
+    ssh_hostname: str | None = None
+    ssh_username: str | None = None
+    ssh_private_key: str | None = None
+    hardware_desc: str | None = None
+    ssh_hostkeys: str | None = None
+    tags: set[str] = field(default_factory=set)
+    use_run_exp: bool = False
+    use_slurm: bool = False
+    python_version: str | None = None
+    num_parallel_screens_or_jobs: int | None = None
+    available_sockets: list[int] = field(default_factory=lambda: [0])
+    # Additions to the original arguments.
+    name: str | None = None
+    ssh_port: int | None = None
+    launcher: Launcher | str | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    keepalive: int = DEFAULT_KEEPALIVE
+    local: bool = False
+    accept_new_hostkeys: bool = False
+    ssh_config: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tags, str):
+            self.tags = {self.tags}
+        self.tags = set(self.tags)
+        self.available_sockets = list(self.available_sockets)
+        if self.name is None:
+            self.name = "local" if self.local else self.ssh_hostname
+        if not self.name:
+            raise ConfigError("a node needs ssh_hostname (or local: true)", key="ssh_hostname")
+        if not self.local and not self.ssh_hostname:
+            raise self._error("ssh_hostname", "is required for a node reached over SSH")
+        self.launcher = self._resolve_launcher()
+        if self.num_parallel_screens_or_jobs is not None and self.num_parallel_screens_or_jobs < 1:
+            raise self._error("num_parallel_screens_or_jobs", "must be at least 1 (or null)")
+        if not self.available_sockets:
+            raise self._error("available_sockets", "must list at least one socket")
+        if self.connect_timeout <= 0:
+            raise self._error("connect_timeout", "must be a positive number of seconds")
+        for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config"):
+            self._expand_path(key)
+
+    def _error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, node=self.name, key=key)
+
+    def _resolve_launcher(self) -> Launcher:
+        if self.use_slurm and self.use_run_exp:
+            raise self._error("use_slurm", "and use_run_exp cannot both be true; pick one launcher")
+        implied = (
+            Launcher.SLURM
+            if self.use_slurm
+            else Launcher.RUN_EXP
+            if self.use_run_exp
+            else None
+        )
+        if self.launcher is None:
+            if implied:
+                return implied
+            return Launcher.PROCESS if self.local else Launcher.SCREEN
+        try:
+            launcher = Launcher(str(self.launcher))
+        except ValueError:
+            valid = ", ".join(x.value for x in Launcher)
+            hint = did_you_mean(str(self.launcher), [x.value for x in Launcher])
+            raise self._error(
+                "launcher", f"unknown launcher '{self.launcher}'{hint}; valid: {valid}"
+            ) from None
+        if implied and implied != launcher:
+            flag = "use_slurm" if implied is Launcher.SLURM else "use_run_exp"
+            raise self._error("launcher", f"is '{launcher}' but {flag} is true; keep one of them")
+        return launcher
+
+    def _expand_path(self, key: str) -> None:
+        value = getattr(self, key)
+        if value is not None:
+            setattr(self, key, os.path.expanduser(str(value)))
+
+    @property
+    def num_workers(self) -> int:
+        """Screens or jobs this node runs at once: the explicit number or one per socket."""
+        if self.num_parallel_screens_or_jobs is not None:
+            return self.num_parallel_screens_or_jobs
+        return len(self.available_sockets)
+
+    def missing_files(self) -> list[tuple[str, str]]:
+        """(key, path) for each file this node names that does not exist here."""
+        return [
+            (key, path)
+            for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config")
+            if (path := getattr(self, key)) is not None and not Path(path).is_file()
+        ]
+
+    def __repr__(self) -> str:
+        where = "local" if self.local else f"{self.ssh_username or ''}@{self.ssh_hostname}"
+        return f"Node({self.name!r}, {where}, launcher={self.launcher})"
+
+
+def node_fields() -> dict[str, Any]:
+    """Every Node argument with its type hint, for validating YAML input."""
+    resolved = typing.get_type_hints(Node)
+    return {f.name: resolved[f.name] for f in dataclasses.fields(Node)}

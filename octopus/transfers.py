@@ -1,0 +1,152 @@
+"""`exists` and `rsync` with the names and meaning patchwork gave them, for current Fabric.
+
+patchwork 1.0.1 pins fabric<3 (and so invoke<2, which does not import on Python 3.12+), and
+its versions quote nothing and turn host key checking off; these quote every path and keep
+the node's host key rules.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from invoke.exceptions import UnexpectedExit
+from invoke.runners import Result
+
+from octopus.connection import AnyConnection, LocalConnection
+from octopus.node import Node
+from octopus.shell import join, quote_path
+
+
+def exists(c: AnyConnection, path: str, sudo: bool = False, runner: Any = None) -> bool:
+    """Whether `path` exists on the connection's host (a leading ~/ is the home directory)."""
+    command = f"test -e {quote_path(path)}"
+    run = runner or (c.sudo if sudo else c.run)
+    return bool(run(command, hide=True, warn=True).ok)
+
+
+def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
+    """The OpenSSH command line that reaches `node` with the same rules as its Fabric connection."""
+    from octopus.connection import known_hosts_files
+
+    argv = ["ssh", "-o", "BatchMode=yes"]
+    if node.ssh_config:
+        argv += ["-F", node.ssh_config]
+    if node.ssh_port:
+        argv += ["-p", str(node.ssh_port)]
+    if node.ssh_private_key:
+        argv += ["-i", node.ssh_private_key, "-o", "IdentitiesOnly=yes"]
+    if node.ssh_hostkeys:
+        argv += ["-o", f"UserKnownHostsFile={known_hosts_files(node)[0]}"]
+    checking = "accept-new" if node.accept_new_hostkeys else "yes"
+    argv += [
+        "-o", f"StrictHostKeyChecking={checking if strict_host_keys else 'no'}",
+        "-o", f"ConnectTimeout={math.ceil(node.connect_timeout)}",
+        "-o", f"ServerAliveInterval={node.keepalive}",
+    ]
+    return argv
+
+
+def _remote(node: Node, path: str) -> str:
+    host = node.ssh_hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    user = f"{node.ssh_username}@" if node.ssh_username else ""
+    return f"{user}{host}:{path}"
+
+
+def _as_list(value: str | Iterable[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def rsync_argv(
+    node: Node,
+    source: str | Sequence[str],
+    target: str,
+    exclude: str | Iterable[str] = (),
+    delete: bool = False,
+    strict_host_keys: bool = True,
+    rsync_opts: str | Sequence[str] = "",
+    ssh_opts: str | Sequence[str] = "",
+    *,
+    include: str | Iterable[str] = (),
+    update: bool = False,
+    ignore_existing: bool = False,
+    download: bool = False,
+    home: str | None = None,
+) -> list[str]:
+    """The local rsync argument list for an upload (or `download=True`) between here and node."""
+    argv = ["rsync", "--archive", "--protect-args"]
+    if delete:
+        argv.append("--delete")
+    if update:
+        argv.append("--update")
+    if ignore_existing:
+        argv.append("--ignore-existing")
+    argv += [f"--include={pattern}" for pattern in _as_list(include)]
+    argv += [f"--exclude={pattern}" for pattern in _as_list(exclude)]
+    argv += _as_list(rsync_opts) if not isinstance(rsync_opts, str) else rsync_opts.split()
+    sources = _as_list(source)
+    if node.local:
+        base = home or "."
+
+        def here(path: str) -> str:
+            return path if path.startswith(("/", "~")) else f"{base}/{path}"
+
+        if download:
+            return argv + [here(s) for s in sources] + [target]
+        return argv + sources + [here(target)]
+    extra = ssh_opts.split() if isinstance(ssh_opts, str) else list(ssh_opts)
+    argv += ["-e", join(ssh_argv(node, strict_host_keys) + extra)]
+    if download:
+        return argv + [_remote(node, s) for s in sources] + [target]
+    return argv + sources + [_remote(node, target)]
+
+
+def rsync(
+    c: AnyConnection,
+    source: str | Sequence[str],
+    target: str,
+    exclude: str | Iterable[str] = (),
+    delete: bool = False,
+    strict_host_keys: bool = True,
+    rsync_opts: str | Sequence[str] = "",
+    ssh_opts: str | Sequence[str] = "",
+    *,
+    include: str | Iterable[str] = (),
+    update: bool = False,
+    ignore_existing: bool = False,
+    download: bool = False,
+    timeout: float | None = None,
+    warn: bool = False,
+    hide: bool = True,
+) -> Result:
+    """Copy with the local `rsync` between here and the connection's node (upload by default).
+
+    Runs rsync as an argument list, never through a shell. Like `Connection.local`, a failure
+    raises UnexpectedExit unless `warn=True`.
+    """
+    node = c.node
+    home = str(c.home) if isinstance(c, LocalConnection) else None
+    argv = rsync_argv(
+        node, source, target, exclude, delete, strict_host_keys, rsync_opts, ssh_opts,
+        include=include, update=update, ignore_existing=ignore_existing, download=download,
+        home=home,
+    )
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    result = Result(
+        stdout=completed.stdout,
+        stderr=completed.stderr,
+        command=join(argv),
+        exited=completed.returncode,
+        hide=("stdout", "stderr") if hide else (),
+    )
+    if not hide:
+        print(completed.stdout, end="")
+    if completed.returncode != 0 and not warn:
+        raise UnexpectedExit(result)
+    return result
