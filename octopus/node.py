@@ -89,7 +89,7 @@ class Node:
 
     def _resolve_launcher(self) -> Launcher:
         if self.use_slurm and self.use_run_exp:
-            raise self._error("use_slurm", "and use_run_exp cannot both be true; pick one launcher")
+            raise self._error("use_slurm", "cannot be true together with use_run_exp; pick one")
         implied = (
             Launcher.SLURM
             if self.use_slurm

@@ -8,8 +8,10 @@ the node's host key rules.
 from __future__ import annotations
 
 import math
+import posixpath
 import subprocess
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from invoke.exceptions import UnexpectedExit
@@ -27,6 +29,13 @@ def exists(c: AnyConnection, path: str, sudo: bool = False, runner: Any = None) 
     return bool(run(command, hide=True, warn=True).ok)
 
 
+def _ssh_config_quote(value: str) -> str:
+    """A value for `ssh -o`, whose parser splits on blanks and reads quotes like ssh_config."""
+    if not any(ch in value for ch in " \t\"'\\"):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     """The OpenSSH command line that reaches `node` with the same rules as its Fabric connection."""
     from octopus.connection import known_hosts_files
@@ -39,7 +48,7 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     if node.ssh_private_key:
         argv += ["-i", node.ssh_private_key, "-o", "IdentitiesOnly=yes"]
     if node.ssh_hostkeys:
-        argv += ["-o", f"UserKnownHostsFile={known_hosts_files(node)[0]}"]
+        argv += ["-o", f"UserKnownHostsFile={_ssh_config_quote(known_hosts_files(node)[0])}"]
     checking = "accept-new" if node.accept_new_hostkeys else "yes"
     argv += [
         "-o", f"StrictHostKeyChecking={checking if strict_host_keys else 'no'}",
@@ -105,6 +114,17 @@ def rsync_argv(
     return argv + sources + [_remote(node, target)]
 
 
+def _make_target_parent(c: AnyConnection, target: str, download: bool) -> None:
+    """Create the directories above the target: rsync itself makes only the last one."""
+    parent = target.rstrip("/") if target.endswith("/") else posixpath.dirname(target)
+    if not parent or parent in (".", "~"):
+        return
+    if download:
+        Path(parent).expanduser().mkdir(parents=True, exist_ok=True)
+    else:
+        c.run(f"mkdir -p -- {quote_path(parent)}", hide=True)
+
+
 def rsync(
     c: AnyConnection,
     source: str | Sequence[str],
@@ -135,6 +155,7 @@ def rsync(
         include=include, update=update, ignore_existing=ignore_existing, download=download,
         home=home,
     )
+    _make_target_parent(c, target, download)
     completed = subprocess.run(
         argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )

@@ -93,6 +93,8 @@ def _free_subnet() -> int:
 class TestHost:
     """One running test host; its files are visible from here under `root`."""
 
+    __test__ = False  # not a pytest test class
+
     name: str
     index: int
     address: str
@@ -170,6 +172,8 @@ exec /usr/sbin/sshd -D -f "$root/sshd_config" -E "$root/sshd.log"
 @dataclass
 class TestCluster:
     """N test hosts plus the client-side files that reach them (key, known_hosts, ssh_config)."""
+
+    __test__ = False  # not a pytest test class
 
     count: int
     user: str = TEST_USER

@@ -1,0 +1,91 @@
+"""The Invoke collection: thin tasks that parse options, call octopus' functions and report.
+
+Use it from a project's tasks.py with ``from octopus.tasks import ns`` (and add tasks to it or
+compose it into a bigger Collection, as with any Invoke collection).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoke import Collection, Context, task
+from invoke.exceptions import Exit
+
+from octopus.errors import OctopusError
+from octopus.facts import facts_command
+from octopus.inventory import DEFAULT_INVENTORY
+from octopus.options import COMMON_HELP, parallel_option, selected_nodes
+from octopus.probe import probe_nodes
+from octopus.report import console, outcome_text, summary_line, table
+from octopus.results import exit_code_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn octopus' own errors into a one-line message and its exit code (2 for bad input)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OctopusError as exc:
+            raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@task(help={**COMMON_HELP, "json": "print the facts as JSON instead of a table"})
+@reports_errors
+def nodes(
+    c: Context,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    dry_run: bool = False,
+    json_: bool = False,
+) -> None:
+    """Check the selected nodes: reachable, host key accepted, tools, CPUs, sockets, GPUs."""
+    chosen = selected_nodes(c.config, inventory, nodes, tags)
+    out = console()
+    if dry_run:
+        for node in chosen:
+            where = "locally" if node.local else f"on {node.ssh_hostname}"
+            out.print(f"[bold]{node.name}[/bold]: would run {where}: {facts_command(node)}",
+                      markup=True, soft_wrap=True)
+        return
+    results = probe_nodes(chosen, parallel_option(c.config, parallel))
+    if json_:
+        print(json.dumps({
+            "nodes": [{
+                "node": r.node, "outcome": str(r.outcome), "message": r.message,
+                "facts": r.data.as_dict() if r.data is not None else None,
+            } for r in results],
+        }, indent=2))
+    else:
+        t = table("nodes", ["node", "status", "host", "launcher", "cpus", "numa", "gpus",
+                            "python", "notes"])
+        by_name = {n.name: n for n in chosen}
+        for r in results:
+            node = by_name[r.node]
+            facts = r.data
+            notes = r.message if not facts else "; ".join(facts.problems + facts.warnings)
+            t.add_row(
+                r.node, outcome_text(r), facts.hostname if facts else "",
+                str(node.launcher), str(facts.cpus) if facts else "",
+                str(facts.numa_sockets) if facts else "", str(facts.gpus) if facts else "",
+                facts.python_version if facts else "", notes,
+            )
+        out.print(t)
+        out.print(summary_line(results))
+    code = exit_code_for(results)
+    if code:
+        raise Exit(code=code)
+
+
+ns = Collection(nodes)
+ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})

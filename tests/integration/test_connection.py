@@ -1,0 +1,137 @@
+"""Connections to real SSH hosts: strict host keys, timeouts, the channel cap, ssh_config aliases."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from octopus import Node
+from octopus.connection import LocalConnection, NodeUnreachable, open_connection
+from octopus.engine import for_each_node
+from octopus.results import Outcome
+from octopus.testing.sshhosts import TestCluster
+
+
+def node_for(cluster: TestCluster, index: int, **extra: object) -> Node:
+    host = cluster.hosts[index]
+    return Node(name=host.name, **cluster.node_values(host, **extra))  # type: ignore[arg-type]
+
+
+def test_strict_connection_runs_on_the_right_host(cluster: TestCluster):
+    conn = open_connection(node_for(cluster, 0))
+    try:
+        assert conn.run("hostname", hide=True).stdout.strip() == "h1"
+        sock = conn.transport.sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        conn.close()
+
+
+def test_changed_host_key_is_refused_and_nothing_runs(cluster: TestCluster, tmp_path: Path):
+    known = cluster.write_known_hosts(tmp_path / "known_hosts", wrong_key_for=("h2",))
+    host = cluster.hosts[1]
+    logins_before = host.accepted_logins()
+    with pytest.raises(NodeUnreachable) as info:
+        open_connection(node_for(cluster, 1, ssh_hostkeys=str(known)))
+    message = str(info.value)
+    assert message.startswith("h2: host key of 10.77.")
+    assert "has CHANGED" in message and "nothing was run" in message
+    assert f"ssh-keygen -R {host.address} -f {known}" in message
+    assert "\n" not in message
+    assert host.accepted_logins() == logins_before
+
+
+def test_unknown_host_key_is_refused_unless_accepting_new(cluster: TestCluster, tmp_path: Path):
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    with pytest.raises(NodeUnreachable, match="is unknown .*ssh-keyscan"):
+        open_connection(node_for(cluster, 2, ssh_hostkeys=str(known)))
+    assert known.read_text() == ""
+
+    conn = open_connection(node_for(cluster, 2, ssh_hostkeys=str(known), accept_new_hostkeys=True))
+    conn.close()
+    host = cluster.hosts[2]
+    assert known.read_text() == f"{host.address} ssh-ed25519 {host.host_key_pub}\n"
+    # Now known: a strict connection succeeds.
+    conn = open_connection(node_for(cluster, 2, ssh_hostkeys=str(known)))
+    assert conn.run("hostname", hide=True).stdout.strip() == "h3"
+    conn.close()
+
+
+def test_unreachable_host_fails_within_its_timeout_while_others_succeed(cluster: TestCluster):
+    nodes = [node_for(cluster, i) for i in range(3)]
+    dead = Node(name="dead", **{**cluster.node_values(cluster.hosts[0]),  # type: ignore[arg-type]
+                                "ssh_hostname": cluster.unreachable_address,
+                                "connect_timeout": 1.5})
+    started = time.monotonic()
+    results = for_each_node([*nodes, dead], lambda node, c: c.run("hostname", hide=True).stdout)
+    elapsed = time.monotonic() - started
+    assert [r.outcome for r in results] == [Outcome.OK] * 3 + [Outcome.UNREACHABLE]
+    assert [r.data.strip() for r in results[:3]] == ["h1", "h2", "h3"]
+    assert "within 1.5s" in results[3].message or "cannot reach" in results[3].message
+    assert elapsed < 1.5 + 2.0
+
+
+def test_wrong_key_is_a_clear_login_error(cluster: TestCluster, tmp_path: Path):
+    other = tmp_path / "other_key"
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    with pytest.raises(NodeUnreachable, match=r"refused login as octo with .*other_key"):
+        open_connection(node_for(cluster, 0, ssh_private_key=str(other)))
+
+
+def test_stopped_sshd_is_connection_refused(make_cluster):
+    c = make_cluster(1)
+    node = Node(name="h1", **c.node_values(c.hosts[0]))
+    c.hosts[0].kill()
+    with pytest.raises(NodeUnreachable, match="refused the connection"):
+        open_connection(node)
+
+
+def test_more_commands_than_channels_at_once_all_succeed(cluster: TestCluster):
+    """sshd refuses an 11th channel; the connection queues them instead of failing."""
+    conn = open_connection(node_for(cluster, 0))
+    outputs: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            outputs.append(conn.run(f"sleep 0.3; echo {i}", hide=True).stdout.strip())
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conn.close()
+    assert errors == []
+    assert sorted(outputs, key=int) == [str(i) for i in range(16)]
+
+
+def test_ssh_config_alias_is_resolved_by_fabric(cluster: TestCluster):
+    node = Node(name="alias", ssh_hostname="h4", ssh_config=str(cluster.ssh_config))
+    conn = open_connection(node)
+    try:
+        assert conn.run("hostname; whoami", hide=True).stdout.split() == ["h4", "octo"]
+    finally:
+        conn.close()
+
+
+def test_local_connection_runs_in_home_and_copies(tmp_path: Path):
+    home = tmp_path / "home"
+    home.mkdir()
+    conn = LocalConnection(Node(local=True), home=home)
+    assert conn.run("pwd", hide=True).stdout.strip() == str(home)
+    src = tmp_path / "a b.txt"
+    src.write_text("x")
+    conn.put(src, "dir/")
+    assert (home / "dir" / "a b.txt").read_text() == "x"
+    conn.get("dir/a b.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "x"
