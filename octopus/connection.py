@@ -49,7 +49,9 @@ class _RejectUnknown(paramiko.MissingHostKeyPolicy):
     def __init__(self, known_hosts: list[str]) -> None:
         self.known_hosts = known_hosts
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         raise HostKeyError(hostname, key, self.known_hosts)
 
 
@@ -64,7 +66,9 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
     def __init__(self, known_hosts_file: str) -> None:
         self.known_hosts_file = known_hosts_file
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         client.get_host_keys().add(hostname, key.get_name(), key)
         path = Path(self.known_hosts_file)
         with _known_hosts_write_lock:
@@ -84,7 +88,7 @@ def known_hosts_files(node: Node, ssh_config: dict[str, Any] | None = None) -> l
 
 
 class NodeConnection(Connection):
-    """A Fabric Connection that verifies host keys, sets TCP_NODELAY and keepalive, and caps channels."""
+    """A Fabric Connection with strict host keys, TCP_NODELAY, keepalive and a channel cap."""
 
     def __init__(self, node: Node) -> None:
         overrides = {"run": {"in_stream": False}}
@@ -147,6 +151,13 @@ class NodeConnection(Connection):
             return super().sudo(command, **kwargs)
 
 
+def _finished(result: Result | None) -> Result:
+    """Invoke returns None only for `disown=True`, which octopus never passes."""
+    if result is None:
+        raise RuntimeError("command was disowned; no result")
+    return result
+
+
 class LocalConnection:
     """The stand-in for a `local: true` node: runs on this machine, from the node's home.
 
@@ -181,16 +192,19 @@ class LocalConnection:
         return p if p.is_absolute() else self.home / p
 
     def run(self, command: str, **kwargs: Any) -> Result:
-        return self._context.run(f"cd {shlex.quote(str(self.home))} && {command}", **kwargs)
+        return _finished(
+            self._context.run(f"cd {shlex.quote(str(self.home))} && {command}", **kwargs)
+        )
 
     def sudo(self, command: str, **kwargs: Any) -> Result:
-        return self._context.sudo(command, **kwargs)
+        return _finished(self._context.sudo(command, **kwargs))
 
     def local(self, command: str, **kwargs: Any) -> Result:
-        return self._context.run(command, **kwargs)
+        return _finished(self._context.run(command, **kwargs))
 
-    def put(self, local: str | os.PathLike[str], remote: str | None = None,
-            preserve_mode: bool = True) -> Path:
+    def put(
+        self, local: str | os.PathLike[str], remote: str | None = None, preserve_mode: bool = True
+    ) -> Path:
         source = Path(local)
         target = self._path(remote) if remote else self.home / source.name
         if str(remote or "").endswith("/") or target.is_dir():
@@ -199,8 +213,9 @@ class LocalConnection:
         (shutil.copy2 if preserve_mode else shutil.copyfile)(source, target)
         return target
 
-    def get(self, remote: str, local: str | os.PathLike[str] | None = None,
-            preserve_mode: bool = True) -> Path:
+    def get(
+        self, remote: str, local: str | os.PathLike[str] | None = None, preserve_mode: bool = True
+    ) -> Path:
         source = self._path(remote)
         target = Path(local) if local else Path.cwd() / source.name
         if str(local or "").endswith("/") or target.is_dir():
@@ -253,15 +268,20 @@ def explain_connect_error(conn: NodeConnection, exc: BaseException) -> str:
         return (
             f"host key of {exc.hostname} has CHANGED (server sent {fingerprint(exc.key)}, "
             f"{files} has {fingerprint(exc.expected_key)}); nothing was run. If the machine was "
-            f"reinstalled, remove the old key with `ssh-keygen -R {exc.hostname} -f {conn.known_hosts[0]}`"
+            "reinstalled, remove the old key with "
+            f"`ssh-keygen -R {exc.hostname} -f {conn.known_hosts[0]}`"
         )
     if isinstance(exc, paramiko.PasswordRequiredException):
-        return (f"private key {node.ssh_private_key} is encrypted: give its passphrase "
-                "(ssh_passphrase) or load it into ssh-agent")
+        return (
+            f"private key {node.ssh_private_key} is encrypted: give its passphrase "
+            "(ssh_passphrase) or load it into ssh-agent"
+        )
     if isinstance(exc, paramiko.AuthenticationException):
         key = node.ssh_private_key or "the default keys"
-        return (f"{where} refused login as {conn.user} with {key}; "
-                "check ssh_username and ssh_private_key")
+        return (
+            f"{where} refused login as {conn.user} with {key}; "
+            "check ssh_username and ssh_private_key"
+        )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return f"no answer from {where} within {node.connect_timeout:g}s (connect_timeout)"
     if isinstance(exc, ConnectionRefusedError):

@@ -1,4 +1,4 @@
-"""Runs work on many nodes at once: one connection per node, results per node, never one crash for all.
+"""Runs work on many nodes at once: one connection and one result per node.
 
 Each node is handled by its own thread with its own connection; whatever goes wrong there
 (unreachable, refused host key, a failing command, a bug) becomes that node's NodeResult.
@@ -37,21 +37,29 @@ def run_on_node(node: Node, work: NodeWork) -> NodeResult:
     try:
         conn = open_connection(node)
     except NodeUnreachable as exc:
-        return NodeResult(name, Outcome.UNREACHABLE, exc.reason,
-                          duration=time.monotonic() - started)
+        return NodeResult(
+            name, Outcome.UNREACHABLE, exc.reason, duration=time.monotonic() - started
+        )
     try:
         data = work(node, conn)
         return NodeResult(name, Outcome.OK, data=data, duration=time.monotonic() - started)
     except UnexpectedExit as exc:
         result = exc.result
         return NodeResult(
-            name, Outcome.FAILED, f"command exited with {result.exited}",
-            exit_code=result.exited, stderr_tail=stderr_tail(result.stderr),
+            name,
+            Outcome.FAILED,
+            f"command exited with {result.exited}",
+            exit_code=result.exited,
+            stderr_tail=stderr_tail(result.stderr),
             duration=time.monotonic() - started,
         )
     except Exception as exc:  # a node's failure must never stop the others
-        return NodeResult(name, Outcome.FAILED, f"{type(exc).__name__}: {exc}",
-                          duration=time.monotonic() - started)
+        return NodeResult(
+            name,
+            Outcome.FAILED,
+            f"{type(exc).__name__}: {exc}",
+            duration=time.monotonic() - started,
+        )
     finally:
         conn.close()
 

@@ -13,7 +13,7 @@ class OctopusError(Exception):
 
 
 class ConfigError(OctopusError):
-    """Bad input (a YAML file, a Node argument, a task option): exit code 2, before anything connects.
+    """Bad input (YAML, a Node argument, a task option): exit code 2, before anything connects.
 
     The message is rendered as ``file:line: node 'x': key 'y': what is wrong`` with whichever
     of those parts are known, so a user can jump straight to the spot.

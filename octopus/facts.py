@@ -31,16 +31,18 @@ def facts_command(node: Node) -> str:
     """A POSIX sh script printing key=value lines; nothing in it fails the whole command."""
     python = python_command(node)
     tools = " ".join(dict.fromkeys((*TOOLS, python)))
-    return "; ".join([
-        'echo "hostname=$(hostname)"',
-        'echo "cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"',
-        'echo "numa=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)"',
-        "echo \"sockets=$(lscpu -p=SOCKET 2>/dev/null | grep -v '^#' | sort -u | wc -l)\"",
-        "echo \"gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')\"",
-        f'for t in {tools}; do echo "tool.$t=$(command -v "$t")"; done',
-        f'echo "python_version=$({quote_path(python)} -c '
-        "'import sys; print(\"%d.%d.%d\" % sys.version_info[:3])' 2>/dev/null)\"",
-    ])
+    return "; ".join(
+        [
+            'echo "hostname=$(hostname)"',
+            'echo "cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"',
+            'echo "numa=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)"',
+            "echo \"sockets=$(lscpu -p=SOCKET 2>/dev/null | grep -v '^#' | sort -u | wc -l)\"",
+            "echo \"gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')\"",
+            f'for t in {tools}; do echo "tool.$t=$(command -v "$t")"; done',
+            f'echo "python_version=$({quote_path(python)} -c '
+            '\'import sys; print("%d.%d.%d" % sys.version_info[:3])\' 2>/dev/null)"',
+        ]
+    )
 
 
 @dataclass
@@ -94,7 +96,5 @@ def parse_facts(node: Node, output: str) -> NodeFacts:
             facts.problems.append(f"{tool} not found")
     extra = [s for s in node.available_sockets if numa and s >= numa]
     if extra:
-        facts.warnings.append(
-            f"available_sockets {extra} beyond the {numa} NUMA socket(s) found"
-        )
+        facts.warnings.append(f"available_sockets {extra} beyond the {numa} NUMA socket(s) found")
     return facts

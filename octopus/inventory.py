@@ -51,21 +51,28 @@ class Inventory:
         wanted_names = _split(names)
         wanted_tags = _split(tags)
         errors = [
-            ConfigError(f"unknown node '{n}'{did_you_mean(n, self.nodes)}; known: "
-                        f"{', '.join(self.nodes)}", file=str(self.path))
+            ConfigError(
+                f"unknown node '{n}'{did_you_mean(n, self.nodes)}; known: {', '.join(self.nodes)}",
+                file=str(self.path),
+            )
             for n in wanted_names
             if n not in self.nodes
         ]
         known_tags = self.tags
         errors += [
-            ConfigError(f"unknown tag '{t}'{did_you_mean(t, known_tags)}; known: "
-                        f"{', '.join(sorted(known_tags)) or 'none'}", file=str(self.path))
+            ConfigError(
+                f"unknown tag '{t}'{did_you_mean(t, known_tags)}; known: "
+                f"{', '.join(sorted(known_tags)) or 'none'}",
+                file=str(self.path),
+            )
             for t in wanted_tags
             if t not in known_tags
         ]
         raise_all(errors)
-        chosen = [self.nodes[n] for n in dict.fromkeys(wanted_names)] if wanted_names else list(
-            self.nodes.values()
+        chosen = (
+            [self.nodes[n] for n in dict.fromkeys(wanted_names)]
+            if wanted_names
+            else list(self.nodes.values())
         )
         if wanted_tags:
             chosen = [node for node in chosen if node.tags & set(wanted_tags)]
@@ -91,23 +98,39 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
     if data is None:
         data = LineDict()
     if not isinstance(data, dict):
-        raise ConfigError("must be a mapping with 'nodes:' (and optionally 'defaults:')",
-                          file=source, line=1)
+        raise ConfigError(
+            "must be a mapping with 'nodes:' (and optionally 'defaults:')", file=source, line=1
+        )
     errors: list[ConfigError] = []
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            errors.append(ConfigError(
-                f"unknown top-level key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
-                f"valid: {', '.join(TOP_LEVEL_KEYS)}", file=source, line=_line(data, key)))
+            errors.append(
+                ConfigError(
+                    f"unknown top-level key '{key}'{did_you_mean(str(key), TOP_LEVEL_KEYS)}; "
+                    f"valid: {', '.join(TOP_LEVEL_KEYS)}",
+                    file=source,
+                    line=_line(data, key),
+                )
+            )
     defaults = data.get("defaults") or LineDict()
     nodes_data = data.get("nodes")
     if not isinstance(defaults, dict):
-        errors.append(ConfigError("'defaults' must be a mapping of node keys",
-                                  file=source, line=_line(data, "defaults")))
+        errors.append(
+            ConfigError(
+                "'defaults' must be a mapping of node keys",
+                file=source,
+                line=_line(data, "defaults"),
+            )
+        )
         defaults = LineDict()
     if not isinstance(nodes_data, dict) or not nodes_data:
-        errors.append(ConfigError("needs a 'nodes:' mapping with at least one node",
-                                  file=source, line=_line(data, "nodes")))
+        errors.append(
+            ConfigError(
+                "needs a 'nodes:' mapping with at least one node",
+                file=source,
+                line=_line(data, "nodes"),
+            )
+        )
         raise_all(errors)
         return Inventory(path, {})  # unreachable: raise_all raised
     errors += _check_values(defaults, source, node=None)
@@ -117,8 +140,11 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
         if values is None:
             values = LineDict()
         if not isinstance(values, dict):
-            errors.append(ConfigError("must be a mapping of node keys", file=source, line=line,
-                                      node=str(name)))
+            errors.append(
+                ConfigError(
+                    "must be a mapping of node keys", file=source, line=line, node=str(name)
+                )
+            )
             continue
         node_errors = _check_values(values, source, node=str(name))
         if node_errors:
@@ -129,15 +155,24 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
         try:
             node = Node(name=str(name), **merged)
         except ConfigError as exc:
-            key_line = _line(values, exc.key) if exc.key in values else (
-                _line(defaults, exc.key) if exc.key in defaults else line)
+            key_line = (
+                _line(values, exc.key)
+                if exc.key in values
+                else (_line(defaults, exc.key) if exc.key in defaults else line)
+            )
             errors.append(exc.located(file=source, line=key_line))
             continue
         for key, missing in node.missing_files():
             where = values if key in values else defaults
-            errors.append(ConfigError(
-                f"file not found: {missing}", file=source, line=_line(where, key),
-                node=node.name, key=key))
+            errors.append(
+                ConfigError(
+                    f"file not found: {missing}",
+                    file=source,
+                    line=_line(where, key),
+                    node=node.name,
+                    key=key,
+                )
+            )
         nodes[node.name or str(name)] = node
     raise_all(errors)
     return Inventory(path, nodes)
@@ -154,25 +189,38 @@ def _check_values(values: Mapping[str, Any], source: str, node: str | None) -> l
         line = _line(values, key)
         if key not in _YAML_TYPES:
             hint = did_you_mean(str(key), _YAML_TYPES)
-            errors.append(ConfigError(f"unknown key{hint}", file=source, line=line, node=where,
-                                      key=str(key)))
+            errors.append(
+                ConfigError(f"unknown key{hint}", file=source, line=line, node=where, key=str(key))
+            )
             continue
         if key == "tags" and isinstance(value, str):
             continue  # a single tag may be written without a list
         if not matches(value, _YAML_TYPES[key]):
-            hint = (f" (write it in quotes: '{value}')"
-                    if isinstance(value, (int, float)) and matches("", _YAML_TYPES[key]) else "")
-            errors.append(ConfigError(
-                f"must be {type_name(_YAML_TYPES[key])}, not {_describe(value)}{hint}",
-                file=source, line=line, node=where, key=str(key)))
+            hint = (
+                f" (write it in quotes: '{value}')"
+                if isinstance(value, (int, float)) and matches("", _YAML_TYPES[key])
+                else ""
+            )
+            errors.append(
+                ConfigError(
+                    f"must be {type_name(_YAML_TYPES[key])}, not {_describe(value)}{hint}",
+                    file=source,
+                    line=line,
+                    node=where,
+                    key=str(key),
+                )
+            )
     return errors
 
 
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
-    kind = type_name(type(value)) if not isinstance(value, (list, dict)) else (
-        "a list" if isinstance(value, list) else "a mapping")
+    kind = (
+        type_name(type(value))
+        if not isinstance(value, (list, dict))
+        else ("a list" if isinstance(value, list) else "a mapping")
+    )
     return f"{kind} {value!r}" if not isinstance(value, (list, dict)) else kind
 
 

@@ -91,11 +91,7 @@ class Node:
         if self.use_slurm and self.use_run_exp:
             raise self._error("use_slurm", "cannot be true together with use_run_exp; pick one")
         implied = (
-            Launcher.SLURM
-            if self.use_slurm
-            else Launcher.RUN_EXP
-            if self.use_run_exp
-            else None
+            Launcher.SLURM if self.use_slurm else Launcher.RUN_EXP if self.use_run_exp else None
         )
         if self.launcher is None:
             if implied:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import IO
 
 from rich.console import Console
 from rich.table import Table
@@ -18,12 +19,13 @@ _STYLE = {
 }
 
 
-def console(stream: object = None) -> Console:
+def console(stream: IO[str] | None = None) -> Console:
     """A console that uses colour only on a terminal and does not wrap tables in logs."""
     out = stream or sys.stdout
     tty = bool(getattr(out, "isatty", lambda: False)())
-    return Console(file=out, width=None if tty else 200, no_color=not tty, soft_wrap=not tty,
-                   highlight=False)
+    return Console(
+        file=out, width=None if tty else 200, no_color=not tty, soft_wrap=not tty, highlight=False
+    )
 
 
 def outcome_text(result: NodeResult) -> str:

@@ -55,30 +55,50 @@ def nodes(
     if dry_run:
         for node in chosen:
             where = "locally" if node.local else f"on {node.ssh_hostname}"
-            out.print(f"[bold]{node.name}[/bold]: would run {where}: {facts_command(node)}",
-                      markup=True, soft_wrap=True)
+            out.print(
+                f"[bold]{node.name}[/bold]: would run {where}: {facts_command(node)}",
+                markup=True,
+                soft_wrap=True,
+            )
         return
     results = probe_nodes(chosen, parallel_option(c.config, parallel))
     if json_:
-        print(json.dumps({
-            "nodes": [{
-                "node": r.node, "outcome": str(r.outcome), "message": r.message,
-                "facts": r.data.as_dict() if r.data is not None else None,
-            } for r in results],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "nodes": [
+                        {
+                            "node": r.node,
+                            "outcome": str(r.outcome),
+                            "message": r.message,
+                            "facts": r.data.as_dict() if r.data is not None else None,
+                        }
+                        for r in results
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
-        t = table("nodes", ["node", "status", "host", "launcher", "cpus", "numa", "gpus",
-                            "python", "notes"])
+        t = table(
+            "nodes",
+            ["node", "status", "host", "launcher", "cpus", "numa", "gpus", "python", "notes"],
+        )
         by_name = {n.name: n for n in chosen}
         for r in results:
             node = by_name[r.node]
             facts = r.data
             notes = r.message if not facts else "; ".join(facts.problems + facts.warnings)
             t.add_row(
-                r.node, outcome_text(r), facts.hostname if facts else "",
-                str(node.launcher), str(facts.cpus) if facts else "",
-                str(facts.numa_sockets) if facts else "", str(facts.gpus) if facts else "",
-                facts.python_version if facts else "", notes,
+                r.node,
+                outcome_text(r),
+                facts.hostname if facts else "",
+                str(node.launcher),
+                str(facts.cpus) if facts else "",
+                str(facts.numa_sockets) if facts else "",
+                str(facts.gpus) if facts else "",
+                facts.python_version if facts else "",
+                notes,
             )
         out.print(t)
         out.print(summary_line(results))

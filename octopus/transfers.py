@@ -51,9 +51,12 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
         argv += ["-o", f"UserKnownHostsFile={_ssh_config_quote(known_hosts_files(node)[0])}"]
     checking = "accept-new" if node.accept_new_hostkeys else "yes"
     argv += [
-        "-o", f"StrictHostKeyChecking={checking if strict_host_keys else 'no'}",
-        "-o", f"ConnectTimeout={math.ceil(node.connect_timeout)}",
-        "-o", f"ServerAliveInterval={node.keepalive}",
+        "-o",
+        f"StrictHostKeyChecking={checking if strict_host_keys else 'no'}",
+        "-o",
+        f"ConnectTimeout={math.ceil(node.connect_timeout)}",
+        "-o",
+        f"ServerAliveInterval={node.keepalive}",
     ]
     return argv
 
@@ -151,8 +154,18 @@ def rsync(
     node = c.node
     home = str(c.home) if isinstance(c, LocalConnection) else None
     argv = rsync_argv(
-        node, source, target, exclude, delete, strict_host_keys, rsync_opts, ssh_opts,
-        include=include, update=update, ignore_existing=ignore_existing, download=download,
+        node,
+        source,
+        target,
+        exclude,
+        delete,
+        strict_host_keys,
+        rsync_opts,
+        ssh_opts,
+        include=include,
+        update=update,
+        ignore_existing=ignore_existing,
+        download=download,
         home=home,
     )
     _make_target_parent(c, target, download)

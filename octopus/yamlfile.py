@@ -1,4 +1,4 @@
-"""YAML loading that keeps line numbers and rejects duplicate keys, for error messages that point."""
+"""YAML loading that keeps line numbers and rejects duplicate keys, so errors can point."""
 
 from __future__ import annotations
 
@@ -30,22 +30,21 @@ class _StrictLoader(yaml.SafeLoader):
 
     source: str = "<yaml>"
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if key in mapping:
                 raise ConfigError(
-                    f"'{key}' is given twice (first on line {mapping.key_lines[key]}); "
-                    "keep one",
+                    f"'{key}' is given twice (first on line {mapping.key_lines[key]}); keep one",
                     file=self.source,
                     line=line,
                 )
-            mapping[key] = self.construct_object(value_node, deep=deep)  # type: ignore[no-untyped-call]
+            mapping[key] = self.construct_object(value_node, deep=deep)
             mapping.key_lines[key] = line
         return mapping
 
@@ -76,4 +75,4 @@ def load_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()

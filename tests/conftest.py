@@ -39,8 +39,9 @@ def make_cluster() -> Iterator[object]:
         c.stop()
 
 
-def write_inventory(path: Path, nodes: dict[str, dict[str, object]],
-                    defaults: dict[str, object] | None = None) -> Path:
+def write_inventory(
+    path: Path, nodes: dict[str, dict[str, object]], defaults: dict[str, object] | None = None
+) -> Path:
     data: dict[str, object] = {"nodes": nodes}
     if defaults:
         data["defaults"] = defaults
@@ -48,9 +49,16 @@ def write_inventory(path: Path, nodes: dict[str, dict[str, object]],
     return path
 
 
-def run_inv(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_inv(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run `inv ...` the way a user does, from the checkout (its tasks.py)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -22,9 +22,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 TEST_USER = "octo"
 # Third octets tried for the test subnet 10.77.X.0/24; the first one routed nowhere is used.
@@ -59,8 +59,17 @@ def ensure_user(name: str = TEST_USER) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        _run(["useradd", "--no-create-home", "--home-dir", f"/home/{name}",
-              "--shell", "/bin/bash", name])
+        _run(
+            [
+                "useradd",
+                "--no-create-home",
+                "--home-dir",
+                f"/home/{name}",
+                "--shell",
+                "/bin/bash",
+                name,
+            ]
+        )
         # useradd leaves the password locked, and with UsePAM no a locked account cannot log
         # in even with a key (gotcha 2); '*' means "no password" without locking.
         _run(["usermod", "-p", "*", name])
@@ -84,7 +93,8 @@ def _free_subnet() -> int:
     links = {link["ifname"] for link in json.loads(_run(["ip", "-j", "link"]) or "[]")}
     for octet in SUBNET_CHOICES:
         net = ipaddress.ip_network(f"10.77.{octet}.0/24")
-        if f"oct{octet}br" not in links and not any(net.overlaps(r) for r in routed):
+        taken = any(link.startswith(f"oct{octet}") for link in links)
+        if not taken and not any(net.overlaps(r) for r in routed):
             return octet
     raise HarnessError("no free 10.77.X.0/24 subnet for test hosts")
 
@@ -133,9 +143,20 @@ class TestHost:
         """Run a command inside the host (its namespaces) as `user`, bypassing SSH."""
         if not self.alive or self.process is None:
             raise HarnessError(f"{self.name} is not running")
-        argv = ["nsenter", "--target", str(_inner_pid(self.process.pid)), "--all",
-                "setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups",
-                "--reset-env", "sh", "-c", f"cd ~ 2>/dev/null; {command}"]
+        argv = [
+            "nsenter",
+            "--target",
+            str(_inner_pid(self.process.pid)),
+            "--all",
+            "setpriv",
+            f"--reuid={user}",
+            f"--regid={user}",
+            "--init-groups",
+            "--reset-env",
+            "sh",
+            "-c",
+            f"cd ~ 2>/dev/null; {command}",
+        ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             raise HarnessError(f"{self.name}: {command!r} failed: {done.stderr.strip()}")
@@ -239,21 +260,32 @@ class TestCluster:
     def _make_network(self) -> None:
         base = f"10.77.{self.octet}"
         self.hosts = [
-            TestHost(name=f"h{i}", index=i, address=f"{base}.{10 + i}",
-                     netns=f"oct{self.octet}h{i}", root=self._state() / f"h{i}")
+            TestHost(
+                name=f"h{i}",
+                index=i,
+                address=f"{base}.{10 + i}",
+                netns=f"oct{self.octet}h{i}",
+                root=self._state() / f"h{i}",
+            )
             for i in range(1, self.count + 1)
         ]
-        batch = [f"link add {self.bridge} type bridge",
-                 f"addr add {base}.1/24 dev {self.bridge}",
-                 f"link set {self.bridge} up"]
+        batch = [
+            f"link add {self.bridge} type bridge",
+            f"addr add {base}.1/24 dev {self.bridge}",
+            f"link set {self.bridge} up",
+        ]
         for host in self.hosts:
-            batch += [f"netns add {host.netns}",
-                      f"link add {host.netns} type veth peer name eth0 netns {host.netns}",
-                      f"link set {host.netns} master {self.bridge} up"]
+            batch += [
+                f"netns add {host.netns}",
+                f"link add {host.netns} type veth peer name eth0 netns {host.netns}",
+                f"link set {host.netns} master {self.bridge} up",
+            ]
         _run(["ip", "-batch", "-"], input="\n".join(batch) + "\n")
         for host in self.hosts:
-            _run(["ip", "-n", host.netns, "-batch", "-"],
-                 input=f"addr add {host.address}/24 dev eth0\nlink set eth0 up\nlink set lo up\n")
+            _run(
+                ["ip", "-n", host.netns, "-batch", "-"],
+                input=f"addr add {host.address}/24 dev eth0\nlink set eth0 up\nlink set lo up\n",
+            )
         # Check that every host address routes into our bridge before sending a packet there.
         for host in self.hosts:
             route = _run(["ip", "-j", "route", "get", host.address])
@@ -268,17 +300,44 @@ class TestCluster:
     def _make_files(self, account: pwd.struct_passwd) -> None:
         client = self._state() / "client"
         client.mkdir(mode=0o700)
-        keygens = [subprocess.Popen(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                                     "octopus-test-client", "-f", str(self.client_key)])]
+        keygens = [
+            subprocess.Popen(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    "octopus-test-client",
+                    "-f",
+                    str(self.client_key),
+                ]
+            )
+        ]
         for host in self.hosts:
             host.root.mkdir(mode=0o755)
             for sub in ("home", "tmp", "run_screen"):
                 (host.root / sub).mkdir()
             os.chmod(host.root / "tmp", 0o1777)
             os.chmod(host.root / "run_screen", 0o1777)
-            keygens.append(subprocess.Popen(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name,
-                 "-f", str(host.root / "ssh_host_ed25519_key")]))
+            keygens.append(
+                subprocess.Popen(
+                    [
+                        "ssh-keygen",
+                        "-q",
+                        "-t",
+                        "ed25519",
+                        "-N",
+                        "",
+                        "-C",
+                        host.name,
+                        "-f",
+                        str(host.root / "ssh_host_ed25519_key"),
+                    ]
+                )
+            )
         for proc in keygens:
             if proc.wait() != 0:
                 raise HarnessError("ssh-keygen failed")
@@ -316,12 +375,31 @@ class TestCluster:
         return "".join(f"{key} {value}\n" for key, value in options.items())
 
     def _start_sshd(self, host: TestHost) -> None:
-        host.process = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{host.netns}",
-             "unshare", "--uts", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child",
-             "sh", "-c", _INNER_SCRIPT, "sh", host.name, str(host.root)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=open(host.root / "start.log", "wb"),
+        with open(host.root / "start.log", "wb") as log:
+            host.process = self._spawn(host, log)
+
+    def _spawn(self, host: TestHost, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                "nsenter",
+                f"--net=/run/netns/{host.netns}",
+                "unshare",
+                "--uts",
+                "--pid",
+                "--mount",
+                "--fork",
+                "--mount-proc",
+                "--kill-child",
+                "sh",
+                "-c",
+                _INNER_SCRIPT,
+                "sh",
+                host.name,
+                str(host.root),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
             start_new_session=True,
         )
 
@@ -332,8 +410,11 @@ class TestCluster:
             still = []
             for host in pending:
                 if host.process is not None and host.process.poll() is not None:
-                    log = (host.root / "start.log").read_text() + host.sshd_log.read_text() \
-                        if host.sshd_log.exists() else (host.root / "start.log").read_text()
+                    log = (
+                        (host.root / "start.log").read_text() + host.sshd_log.read_text()
+                        if host.sshd_log.exists()
+                        else (host.root / "start.log").read_text()
+                    )
                     raise HarnessError(f"{host.name}: sshd exited: {log.strip()}")
                 try:
                     with socket.create_connection((host.address, 22), timeout=0.5):
@@ -388,15 +469,24 @@ class TestCluster:
         for host in self.hosts:
             with contextlib.suppress(Exception):
                 host.kill()
-        batch = [f"netns del {h.netns}" for h in self.hosts
-                 if Path(f"/run/netns/{h.netns}").exists()]
+        batch = []
         if self.octet is not None:
+            # Deleting the root end of each veth removes both ends now; a namespace's own
+            # cleanup is asynchronous and would leave the names taken for a moment.
             links = {link["ifname"] for link in json.loads(_run(["ip", "-j", "link"]) or "[]")}
+            batch += [f"link del {h.netns}" for h in self.hosts if h.netns in links]
             if self.bridge in links:
                 batch.append(f"link del {self.bridge}")
+        batch += [
+            f"netns del {h.netns}" for h in self.hosts if Path(f"/run/netns/{h.netns}").exists()
+        ]
         if batch:
-            subprocess.run(["ip", "-force", "-batch", "-"], input="\n".join(batch) + "\n",
-                           capture_output=True, text=True)
+            subprocess.run(
+                ["ip", "-force", "-batch", "-"],
+                input="\n".join(batch) + "\n",
+                capture_output=True,
+                text=True,
+            )
         if self.state is not None and self.state.exists():
             shutil.rmtree(self.state, ignore_errors=True)
 

@@ -1,4 +1,4 @@
-"""Connections to real SSH hosts: strict host keys, timeouts, the channel cap, ssh_config aliases."""
+"""Connections to real SSH hosts: strict host keys, timeouts, channel cap, ssh_config aliases."""
 
 from __future__ import annotations
 
@@ -64,9 +64,14 @@ def test_unknown_host_key_is_refused_unless_accepting_new(cluster: TestCluster, 
 
 def test_unreachable_host_fails_within_its_timeout_while_others_succeed(cluster: TestCluster):
     nodes = [node_for(cluster, i) for i in range(3)]
-    dead = Node(name="dead", **{**cluster.node_values(cluster.hosts[0]),  # type: ignore[arg-type]
-                                "ssh_hostname": cluster.unreachable_address,
-                                "connect_timeout": 1.5})
+    dead = Node(
+        name="dead",
+        **{
+            **cluster.node_values(cluster.hosts[0]),  # type: ignore[arg-type]
+            "ssh_hostname": cluster.unreachable_address,
+            "connect_timeout": 1.5,
+        },
+    )
     started = time.monotonic()
     results = for_each_node([*nodes, dead], lambda node, c: c.run("hostname", hide=True).stdout)
     elapsed = time.monotonic() - started

@@ -14,8 +14,15 @@ from octopus.connection import LocalConnection, open_connection
 from octopus.testing.sshhosts import TestCluster
 from octopus.transfers import exists, rsync
 
-NASTY = ["a b.txt", "it's.txt", "$(touch pwned).txt", 'say "hi".txt', "semi;colon.txt",
-         "back`tick`.txt", "-dash.txt"]
+NASTY = [
+    "a b.txt",
+    "it's.txt",
+    "$(touch pwned).txt",
+    'say "hi".txt',
+    "semi;colon.txt",
+    "back`tick`.txt",
+    "-dash.txt",
+]
 
 
 def make_tree(root: Path) -> Path:
@@ -75,8 +82,10 @@ def test_rsync_update_delete_and_exclude(cluster: TestCluster, tmp_path: Path):
     (src / "skip.log").write_text("log\n")
     conn = open_connection(node_for(cluster, 1))
     try:
-        host.exec("mkdir -p opts && echo remote > opts/keep.txt && echo old > opts/extra.txt"
-                  " && touch -d '2100-01-01' opts/keep.txt")
+        host.exec(
+            "mkdir -p opts && echo remote > opts/keep.txt && echo old > opts/extra.txt"
+            " && touch -d '2100-01-01' opts/keep.txt"
+        )
         rsync(conn, f"{src}/", "opts/", update=True, exclude="*.log")
         assert (host.home / "opts" / "keep.txt").read_text() == "remote\n"  # newer there
         assert not (host.home / "opts" / "skip.log").exists()

@@ -31,7 +31,9 @@ def error_of(path: Path) -> ConfigError:
 
 
 def test_valid_inventory_merges_defaults_and_resolves_relative_paths(tmp_path: Path, key: Path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 defaults:
   ssh_username: alice
   ssh_private_key: id_test
@@ -47,7 +49,8 @@ nodes:
     use_slurm: true
   here:
     local: true
-""")
+""",
+    )
     inventory = load_inventory(path)
     a, b, here = inventory.nodes.values()
     assert (a.name, a.ssh_username, a.ssh_private_key) == ("a", "alice", str(key))
@@ -78,8 +81,9 @@ def test_unquoted_python_version_gets_a_quoting_hint(tmp_path: Path):
 
 
 def test_missing_key_file(tmp_path: Path):
-    path = write(tmp_path, "defaults:\n  ssh_private_key: nokey\nnodes:\n  a:\n"
-                 "    ssh_hostname: x\n")
+    path = write(
+        tmp_path, "defaults:\n  ssh_private_key: nokey\nnodes:\n  a:\n    ssh_hostname: x\n"
+    )
     err = error_of(path)
     assert (err.node, err.key, err.line) == ("a", "ssh_private_key", 2)
     assert f"file not found: {tmp_path / 'nokey'}" in str(err)
@@ -109,8 +113,9 @@ def test_missing_file():
 
 
 def test_conflicting_launcher_settings(tmp_path: Path):
-    path = write(tmp_path, "nodes:\n  a:\n    ssh_hostname: x\n    use_slurm: true\n"
-                 "    launcher: screen\n")
+    path = write(
+        tmp_path, "nodes:\n  a:\n    ssh_hostname: x\n    use_slurm: true\n    launcher: screen\n"
+    )
     err = error_of(path)
     assert (err.node, err.key, err.line) == ("a", "launcher", 5)
 
@@ -126,8 +131,9 @@ def test_remote_node_needs_a_hostname(tmp_path: Path):
 
 
 def test_all_errors_are_reported_at_once(tmp_path: Path):
-    path = write(tmp_path, "nodes:\n  a:\n    ssh_hostnme: x\n  b:\n    ssh_hostname: y\n"
-                 "    tags: 5\n")
+    path = write(
+        tmp_path, "nodes:\n  a:\n    ssh_hostnme: x\n  b:\n    ssh_hostname: y\n    tags: 5\n"
+    )
     with pytest.raises(ConfigErrors) as info:
         load_inventory(path)
     lines = str(info.value).splitlines()
@@ -136,12 +142,17 @@ def test_all_errors_are_reported_at_once(tmp_path: Path):
 
 @pytest.fixture
 def inventory(tmp_path: Path):
-    return load_inventory(write(tmp_path, """
+    return load_inventory(
+        write(
+            tmp_path,
+            """
 nodes:
   a: {ssh_hostname: a, tags: [cloudlab]}
   b: {ssh_hostname: b, tags: [cloudlab, gpu]}
   c: {ssh_hostname: c, tags: [dmlab]}
-"""))
+""",
+        )
+    )
 
 
 def test_select_by_name_tag_and_both(inventory):
@@ -152,7 +163,9 @@ def test_select_by_name_tag_and_both(inventory):
 
 
 def test_select_unknown_name(inventory):
-    with pytest.raises(ConfigError, match=r"unknown node 'bb' \(did you mean 'b'\?\); known: a, b, c"):
+    with pytest.raises(
+        ConfigError, match=r"unknown node 'bb' \(did you mean 'b'\?\); known: a, b, c"
+    ):
         inventory.select("bb")
 
 

@@ -8,15 +8,20 @@ from octopus import Node
 from octopus.shell import quote_path
 from octopus.transfers import rsync_argv, ssh_argv
 
-NODE = Node(ssh_hostname="10.0.0.5", ssh_username="alice", ssh_port=2222,
-            ssh_private_key="/keys/my key's", ssh_hostkeys="/keys/known hosts",
-            connect_timeout=2.5)
+NODE = Node(
+    ssh_hostname="10.0.0.5",
+    ssh_username="alice",
+    ssh_port=2222,
+    ssh_private_key="/keys/my key's",
+    ssh_hostkeys="/keys/known hosts",
+    connect_timeout=2.5,
+)
 
 
 def test_ssh_argv_is_strict_and_complete():
     argv = ssh_argv(NODE)
     assert argv[:3] == ["ssh", "-o", "BatchMode=yes"]
-    assert ["-p", "2222"] == argv[argv.index("-p"):argv.index("-p") + 2]
+    assert argv[argv.index("-p") : argv.index("-p") + 2] == ["-p", "2222"]
     assert "/keys/my key's" in argv
     assert 'UserKnownHostsFile="/keys/known hosts"' in argv
     assert "StrictHostKeyChecking=yes" in argv and "ConnectTimeout=3" in argv
@@ -28,8 +33,9 @@ def test_accept_new_hostkeys_maps_to_accept_new():
 
 
 def test_rsync_upload_argv():
-    argv = rsync_argv(NODE, ["a b", "$(x)"], "dest dir/", exclude=[".git", "*.pyc"],
-                      delete=True, update=True)
+    argv = rsync_argv(
+        NODE, ["a b", "$(x)"], "dest dir/", exclude=[".git", "*.pyc"], delete=True, update=True
+    )
     assert argv[0] == "rsync" and "--protect-args" in argv
     assert "--delete" in argv and "--update" in argv
     assert "--exclude=.git" in argv and "--exclude=*.pyc" in argv

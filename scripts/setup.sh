@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up this checkout: the system tools octopus calls (rsync, ssh, screen) and a .venv with
+# octopus installed. With --test, also what the test suite needs: sshd for the real test
+# hosts, iproute2/util-linux for their namespaces, and pytest, ruff and mypy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+python=${PYTHON:-python3}
+venv=${VENV:-.venv}
+
+packages=(rsync screen openssh-client)
+if [ "$with_tests" = 1 ]; then
+  packages+=(openssh-server iproute2 util-linux procps)
+fi
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing system packages: ${missing[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+if [ "$with_tests" = 1 ]; then
+  "$venv/bin/pip" install -q -e ".[test]"
+else
+  "$venv/bin/pip" install -q -r requirements.txt
+fi
+echo "ready: $venv/bin/inv --list"
