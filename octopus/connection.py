@@ -17,8 +17,9 @@ import shlex
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import paramiko
 from fabric import Config, Connection
@@ -31,6 +32,9 @@ from octopus.node import Node
 # sshd's default MaxSessions: the 11th concurrent channel on one connection is refused with
 # ChannelException(2, 'Connect failed').
 MAX_CHANNELS_PER_CONNECTION = 10
+
+# Waits before retrying a channel the server refused to open (about 1.5 s in all).
+CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 _known_hosts_write_lock = threading.Lock()
 
@@ -143,12 +147,28 @@ class NodeConnection(Connection):
         return result
 
     def run(self, command: str, **kwargs: Any) -> Result:
-        with self._channels:
-            return super().run(command, **kwargs)
+        return self._on_channel(super().run, command, **kwargs)
 
     def sudo(self, command: str, **kwargs: Any) -> Result:
+        return self._on_channel(super().sudo, command, **kwargs)
+
+    def _on_channel(self, call: Any, command: str, **kwargs: Any) -> Result:
+        """Run on a new channel, at most 10 at once, retrying a refused open.
+
+        sshd frees a session only once both sides have closed its channel, a moment after our
+        command returned, so the server can still count a channel we already let go. A refused
+        open ran nothing, so retrying it is safe.
+        """
+        for delay in CHANNEL_RETRY_DELAYS:
+            with self._channels:
+                try:
+                    return cast(Result, call(command, **kwargs))
+                except paramiko.ChannelException as exc:
+                    if exc.code != paramiko.OPEN_FAILED_CONNECT_FAILED:
+                        raise
+            time.sleep(delay)
         with self._channels:
-            return super().sudo(command, **kwargs)
+            return cast(Result, call(command, **kwargs))
 
 
 def _finished(result: Result | None) -> Result:
