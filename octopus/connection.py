@@ -114,16 +114,25 @@ class NodeConnection(Connection):
         )
         self.node = node
         self.known_hosts = known_hosts_files(node, dict(self.ssh_config))
+        self._check_host_keys(self.client)
+        # Fabric builds ProxyJump hops as plain Connections, which accept any key: make each
+        # hop as strict as the node itself.
+        hop = self.gateway
+        while isinstance(hop, Connection):
+            self._check_host_keys(hop.client)
+            hop = hop.gateway
+        self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
+
+    def _check_host_keys(self, client: paramiko.SSHClient) -> None:
         for path in self.known_hosts:
             if os.path.exists(path):
-                self.client.load_host_keys(path)
+                client.load_host_keys(path)
         policy: paramiko.MissingHostKeyPolicy = (
             _AcceptNew(self.known_hosts[0])
-            if node.accept_new_hostkeys
+            if self.node.accept_new_hostkeys
             else _RejectUnknown(self.known_hosts)
         )
-        self.client.set_missing_host_key_policy(policy)
-        self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
+        client.set_missing_host_key_policy(policy)
 
     def open(self) -> Any:
         if self.is_connected:

@@ -140,3 +140,29 @@ def test_local_connection_runs_in_home_and_copies(tmp_path: Path):
     assert (home / "dir" / "a b.txt").read_text() == "x"
     conn.get("dir/a b.txt", str(tmp_path / "back.txt"))
     assert (tmp_path / "back.txt").read_text() == "x"
+
+
+def _jump_config(cluster: TestCluster, path: Path, known_hosts: Path) -> Path:
+    h1, h2 = cluster.hosts[0], cluster.hosts[1]
+    common = (
+        f"  User octo\n  IdentityFile {cluster.client_key}\n  UserKnownHostsFile {known_hosts}\n"
+    )
+    path.write_text(
+        f"Host jump\n  HostName {h1.address}\n{common}\n"
+        f"Host behind\n  HostName {h2.address}\n  ProxyJump jump\n{common}"
+    )
+    return path
+
+
+def test_proxyjump_from_ssh_config_checks_every_hop(cluster: TestCluster, tmp_path: Path):
+    config = _jump_config(cluster, tmp_path / "ssh_config", cluster.known_hosts)
+    conn = open_connection(Node(name="behind", ssh_hostname="behind", ssh_config=str(config)))
+    try:
+        assert conn.run("hostname", hide=True).stdout.strip() == "h2"
+    finally:
+        conn.close()
+
+    wrong = cluster.write_known_hosts(tmp_path / "kh", wrong_key_for=("h1",))
+    config = _jump_config(cluster, tmp_path / "ssh_config2", wrong)
+    with pytest.raises(NodeUnreachable):
+        open_connection(Node(name="behind", ssh_hostname="behind", ssh_config=str(config)))
