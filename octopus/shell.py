@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 
@@ -22,3 +23,46 @@ def quote_path(path: str) -> str:
 def join(args: Iterable[str]) -> str:
     """A command line from an argument list, each argument quoted."""
     return shlex.join(list(args))
+
+
+_GLOB = re.compile(r"(\*|\?|\[[A-Za-z0-9!^_.,:-]*\])")
+
+
+def quote_glob(pattern: str) -> str:
+    """A path quoted for the shell with its wildcards (* ? [...]) left to expand.
+
+    Lets users write `runs/*.csv` where a path is expected while `$(...)`, quotes and
+    spaces stay literal.
+    """
+    home = ""
+    if pattern == "~" or pattern.startswith("~/"):
+        home, pattern = '"$HOME"', pattern[1:]
+    parts = _GLOB.split(pattern)
+    quoted = [
+        part if index % 2 else (shlex.quote(part) if part else "")
+        for index, part in enumerate(parts)
+    ]
+    return home + "".join(quoted)
+
+
+def kill_tree_snippet(roots: str, grace: float = 2.0) -> str:
+    """Shell code that stops the processes whose PIDs `roots` expands to, and all descendants.
+
+    The whole tree is collected before the first signal, so children re-parented by a dying
+    parent are not missed; TERM first, KILL for whatever is left after `grace` seconds.
+    """
+    return (
+        f'octopus_roots="{roots}"; '
+        'if [ -n "$octopus_roots" ]; then '
+        'octopus_tree=$(ps -eo pid=,ppid= | awk -v roots="$octopus_roots" \''
+        'BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 } '
+        "{ parent[$1] = $2 } "
+        "END { changed = 1; while (changed) { changed = 0; "
+        "for (c in parent) if (!(c in keep) && (parent[c] in keep)) { keep[c] = 1; changed = 1 } } "
+        "for (k in keep) print k }'); "
+        "kill -TERM $octopus_tree 2>/dev/null; "
+        f"octopus_wait=0; while [ $octopus_wait -lt {int(grace * 10)} ]; do "
+        "octopus_alive=; for p in $octopus_tree; do kill -0 $p 2>/dev/null && octopus_alive=1; done; "
+        '[ -z "$octopus_alive" ] && break; sleep 0.1; octopus_wait=$((octopus_wait + 1)); done; '
+        "kill -KILL $octopus_tree 2>/dev/null; fi; true"
+    )

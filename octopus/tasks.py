@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from octopus.errors import OctopusError
+from octopus.errors import ConfigError, OctopusError
+from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY
-from octopus.options import COMMON_HELP, parallel_option, selected_nodes
+from octopus.loader import load_experiment
+from octopus.options import COMMON_HELP, inventory_path, parallel_option, selected_nodes
 from octopus.probe import probe_nodes
 from octopus.report import console, outcome_text, summary_line, table
 from octopus.results import exit_code_for
@@ -107,5 +109,56 @@ def nodes(
         raise Exit(code=code)
 
 
-ns = Collection(nodes)
+STAGE_HELP = {**COMMON_HELP, "exp": "experiment: a name in experiments/ or a path to .py/.yaml"}
+
+
+def _stage(c: Context, stage: ExperimentTask, exp: str | None, inventory: str | None,
+           nodes: str | None, tags: str | None, parallel: int, dry_run: bool) -> None:
+    """Load the experiment, run one stage, exit with its code."""
+    if not exp:
+        raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
+    experiment = load_experiment(exp)
+    report = experiment.run_task(
+        stage, nodes=nodes, tags=tags, inventory=inventory_path(c.config, inventory),
+        parallel=parallel_option(c.config, parallel), dry_run=dry_run,
+    )
+    if report is not None and not report.ok:
+        raise Exit(code=report.exit_code)
+
+
+def _stage_task(stage: ExperimentTask, doc: str) -> Any:
+    def body(
+        c: Context,
+        exp: str | None = None,
+        inventory: str | None = None,
+        nodes: str | None = None,
+        tags: str | None = None,
+        parallel: int = 0,
+        dry_run: bool = False,
+    ) -> None:
+        _stage(c, stage, exp, inventory, nodes, tags, parallel, dry_run)
+
+    body.__doc__ = doc
+    body.__name__ = str(stage).replace("_", "-")
+    return task(reports_errors(body), name=str(stage).replace("_", "-"), help=STAGE_HELP)
+
+
+setup = _stage_task(ExperimentTask.SETUP, "Run the experiment's setup steps on its nodes.")
+monitor = _stage_task(ExperimentTask.MONITOR, "Run the experiment's monitor steps.")
+purge = _stage_task(ExperimentTask.PURGE, "Run the experiment's purge steps (stop, clean up).")
+check_errors = _stage_task(ExperimentTask.CHECK_ERRORS, "Run the experiment's check-error steps.")
+pickup = _stage_task(ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home).")
+
+
+@task(help={"exp": STAGE_HELP["exp"]})
+@reports_errors
+def print_(c: Context, exp: str | None = None) -> None:
+    """Print the experiment's commands, one per line."""
+    if not exp:
+        raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
+    load_experiment(exp).print()
+
+
+ns = Collection(nodes, setup, monitor, purge, check_errors, pickup)
+ns.add_task(print_, name="print")
 ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})

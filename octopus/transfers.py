@@ -88,6 +88,8 @@ def rsync_argv(
     ignore_existing: bool = False,
     download: bool = False,
     home: str | None = None,
+    files_from: bool = False,
+    ssh_program: str = "ssh",
 ) -> list[str]:
     """The local rsync argument list for an upload (or `download=True`) between here and node."""
     argv = ["rsync", "--archive", "--protect-args"]
@@ -100,6 +102,8 @@ def rsync_argv(
     argv += [f"--include={pattern}" for pattern in _as_list(include)]
     argv += [f"--exclude={pattern}" for pattern in _as_list(exclude)]
     argv += _as_list(rsync_opts) if not isinstance(rsync_opts, str) else rsync_opts.split()
+    if files_from:
+        argv += ["--from0", "--files-from=-"]
     sources = _as_list(source)
     if node.local:
         base = home or "."
@@ -111,7 +115,9 @@ def rsync_argv(
             return argv + [here(s) for s in sources] + [target]
         return argv + sources + [here(target)]
     extra = ssh_opts.split() if isinstance(ssh_opts, str) else list(ssh_opts)
-    argv += ["-e", join(ssh_argv(node, strict_host_keys) + extra)]
+    ssh = ssh_argv(node, strict_host_keys)
+    ssh[0] = ssh_program
+    argv += ["-e", join(ssh + extra)]
     if download:
         return argv + [_remote(node, s) for s in sources] + [target]
     return argv + sources + [_remote(node, target)]
@@ -145,11 +151,14 @@ def rsync(
     timeout: float | None = None,
     warn: bool = False,
     hide: bool = True,
+    files: Sequence[str] | None = None,
+    ssh_program: str = "ssh",
 ) -> Result:
     """Copy with the local `rsync` between here and the connection's node (upload by default).
 
-    Runs rsync as an argument list, never through a shell. Like `Connection.local`, a failure
-    raises UnexpectedExit unless `warn=True`.
+    Runs rsync as an argument list, never through a shell. `files` limits the transfer to
+    those paths (relative to the source directory). Like `Connection.local`, a failure raises
+    UnexpectedExit unless `warn=True`.
     """
     node = c.node
     home = str(c.home) if isinstance(c, LocalConnection) else None
@@ -167,10 +176,16 @@ def rsync(
         ignore_existing=ignore_existing,
         download=download,
         home=home,
+        files_from=files is not None,
+        ssh_program=ssh_program,
     )
     _make_target_parent(c, target, download)
     completed = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input="\0".join(files) if files is not None else "",
     )
     result = Result(
         stdout=completed.stdout,

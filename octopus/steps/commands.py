@@ -1,0 +1,155 @@
+"""Steps that run shell commands on the nodes, or show what is there."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from octopus.shell import quote_glob, quote_path
+from octopus.steps.base import Step, StepContext
+
+
+def _as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+class Cmd(Step):
+    """Run a command, or several joined with && (so a `cd` carries over), from the home directory."""
+
+    def __init__(self, cmd: str | list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cmd = _as_list(cmd)
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        return [" && ".join(self.cmd)] if self.cmd else []
+
+    def __str__(self) -> str:
+        return f"Cmd({self.cmd})"
+
+
+def venv_name(ctx: StepContext, python_version: str | None = None) -> str:
+    """The venv folder SetupVenv makes inside the experiment folder: venv<python_version>."""
+    version = python_version or ctx.node.python_version or getattr(
+        ctx.experiment, "python_version", None
+    ) or ""
+    return f"venv{version}"
+
+
+class PythonCmd(Step):
+    """Run a command inside the experiment folder with its venv active (created if missing)."""
+
+    def __init__(self, cmd: str, python_version: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cmd = cmd
+        self.python_version = python_version
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        version = self.python_version or ctx.node.python_version or "3"
+        venv = f"venv{version}"
+        python = f"python{version}"
+        return [
+            f"cd {quote_path(ctx.experiment.exp_folder)} && "
+            f"{{ [ -x {venv}/bin/python ] || {python} -m venv {venv}; }} && "
+            f". {venv}/bin/activate && {self.cmd}"
+        ]
+
+
+class ScreenCmd(Step):
+    """Start commands in a detached screen session named after the experiment; returns at once.
+
+    With a logfile, each command's output (stdout and stderr) is appended to it.
+    """
+
+    def __init__(self, cmd: str | list[str], logfile: str | None = None,
+                 cleanup_logfile: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cmd = _as_list(cmd)
+        self.logfile = logfile
+        self.cleanup_logfile = cleanup_logfile
+
+    def session(self, ctx: StepContext) -> str:
+        digest = hashlib.sha1("\n".join(self.cmd).encode()).hexdigest()[:6]
+        return f"{ctx.experiment.paths.session_prefix}cmd-{digest}"
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        if self.logfile:
+            log = quote_path(self.logfile)
+            inner = "; ".join(f"{{ {c}\n}} 2>&1 | tee -a {log}" for c in self.cmd)
+        else:
+            inner = "; ".join(self.cmd)
+        start = f"screen -dmS {self.session(ctx)} bash -c {quote_path(inner)}"
+        if self.logfile and self.cleanup_logfile:
+            return [f"rm -f -- {quote_path(self.logfile)} && {start}"]
+        return [start]
+
+
+class CheckOutput(Step):
+    """Run commands and show their output; a non-zero exit (grep finding nothing) is no failure."""
+
+    def __init__(self, commands: str | list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check_commands = _as_list(commands)
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        return list(self.check_commands)
+
+    def execute(self, ctx: StepContext) -> None:
+        for command in self.check_commands:
+            result = ctx.run(command, warn=True)
+            if not result.ok:
+                ctx.say(f"(exit {result.exited}: {command})")
+
+
+class CountGeneratedFiles(Step):
+    """Count the files in each path (newest first) and list the first `list_n_files` of them."""
+
+    def __init__(self, path: str | list[str], list_n_files: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = _as_list(path)
+        self.list_n_files = list_n_files
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        return [f"ls -1t {quote_glob(p)} 2>/dev/null" for p in self.path]
+
+    def execute(self, ctx: StepContext) -> None:
+        for path, command in zip(self.path, self.commands(ctx)):
+            result = ctx.run(command, warn=True, show=False)
+            files = [line for line in result.stdout.splitlines() if line.strip()]
+            ctx.say(f"{len(files)} file(s) in {path}")
+            for name in files[: self.list_n_files]:
+                ctx.say(f"  {name}")
+
+
+_SESSION_LINE = re.compile(r"^\s+(\d+)\.(\S+)\s+\(")
+
+
+def parse_screen_sessions(listing: str) -> list[tuple[int, str]]:
+    """(pid, name) of every session in `screen -ls` output."""
+    return [
+        (int(m.group(1)), m.group(2))
+        for m in (_SESSION_LINE.match(line) for line in listing.splitlines())
+        if m
+    ]
+
+
+class CheckActiveScreens(Step):
+    """Show how many screen sessions of this experiment (or of the user, all_sessions) are alive."""
+
+    def __init__(self, all_sessions: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.all_sessions = all_sessions
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        return ["screen -ls"]
+
+    def execute(self, ctx: StepContext) -> None:
+        listing = ctx.run("screen -ls", warn=True, show=False).stdout
+        prefix = ctx.experiment.paths.session_prefix
+        sessions = [
+            name for _pid, name in parse_screen_sessions(listing)
+            if self.all_sessions or name.startswith(prefix)
+        ]
+        ctx.say(f"{len(sessions)} active screen session(s)")
+        for name in sessions:
+            ctx.say(f"  {name}")

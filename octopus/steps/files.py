@@ -1,0 +1,219 @@
+"""Steps that move or remove files: SCP, Rsync, RsyncCurrentRepo, Remove, RemoveRecursively."""
+
+from __future__ import annotations
+
+import glob
+import os
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import OctopusError
+from octopus.gitrepo import local_repo_root, repository_files
+from octopus.shell import join, quote_glob, quote_path
+from octopus.steps.base import Step, StepContext, StepFailed
+from octopus.transfers import exists, rsync, rsync_argv
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _sftp_path(path: str) -> str:
+    """SFTP starts in the home directory and knows no `~`: make ~/x plain x."""
+    if path in ("~", "~/"):
+        return "."
+    return path[2:] if path.startswith("~/") else path
+
+
+def _rsync_failed(result: Any) -> StepFailed:
+    tail = "\n".join(line for line in result.stderr.splitlines() if line.strip())
+    return StepFailed(f"rsync exited with {result.exited}", exit_code=result.exited,
+                      stderr_tail="\n".join(tail.splitlines()[-5:]))
+
+
+class SCP(Step):
+    """Copy one file to (put) or from the node into the directory `dest`; skips what is there."""
+
+    def __init__(self, src: str, dest: str, put: bool = True, force: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.src = os.path.expanduser(src) if put else src
+        self.dest = dest
+        self.put = put
+        self.force = force
+
+    def _target(self) -> str:
+        return posixpath.join(self.dest, posixpath.basename(self.src.rstrip("/")))
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        arrow = "->" if self.put else "<-"
+        return [f"sftp {self.src} {arrow} {self._target() if self.put else self.dest}"]
+
+    def execute(self, ctx: StepContext) -> None:
+        conn = ctx.connection()
+        target = self._target()
+        if self.put:
+            if not Path(self.src).is_file():
+                raise OctopusError(f"SCP: {self.src} is not a file here (use Rsync for folders)")
+            if not self.force and exists(conn, target):
+                ctx.say(f"{target} exists, skipped")
+                return
+            ctx.run(f"mkdir -p -- {quote_path(self.dest)}", show=False)
+            conn.put(self.src, _sftp_path(target))
+            ctx.say(f"copied {self.src} -> {target}")
+        else:
+            local = Path(self.dest).expanduser() / posixpath.basename(self.src.rstrip("/"))
+            if not self.force and local.exists():
+                ctx.say(f"{local} exists, skipped")
+                return
+            local.parent.mkdir(parents=True, exist_ok=True)
+            conn.get(_sftp_path(self.src), str(local))
+            ctx.say(f"copied {self.src} -> {local}")
+
+
+class Remove(Step):
+    """Remove files (wildcards allowed); `directory=True` removes folders too."""
+
+    def __init__(self, files: str | list[str], directory: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.files = _as_list(files)
+        self.directory = directory
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        flags = "-rf" if self.directory else "-f"
+        return [f"rm {flags} -- " + " ".join(quote_glob(f) for f in self.files)]
+
+
+class RemoveRecursively(Step):
+    """Delete every file (or folder, search_for_directory) called `name` below root_dir."""
+
+    def __init__(self, root_dir: str, name: str, search_for_directory: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root_dir = root_dir
+        self.name = name
+        self.search_for_directory = search_for_directory
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        root = quote_path(self.root_dir)
+        name = quote_path(self.name)
+        if self.search_for_directory:
+            return [f"cd {root} && find . -depth -type d -name {name} -exec rm -rf {{}} +"]
+        return [f"cd {root} && find . -type f -name {name} -delete"]
+
+
+class Rsync(Step):
+    """Copy folders with rsync: upload (put=True) or download pairs of src and dest.
+
+    Downloads use --update unless told otherwise, so newer local files are never overwritten;
+    local files are deleted only with delete=True.
+    """
+
+    def __init__(self, src: str | list[str], dest: str | list[str], put: bool = False,
+                 delete: bool = False, update: bool | None = None, ignore_existing: bool = False,
+                 skip: bool = False, include: str | list[str] | None = None,
+                 ssh_path: str = "ssh", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.src = _as_list(src)
+        self.dest = _as_list(dest)
+        if len(self.src) != len(self.dest):
+            raise ValueError(f"src has {len(self.src)} path(s) but dest has {len(self.dest)}")
+        self.put = put
+        self.delete = delete
+        self.update = (not put) if update is None else update
+        self.ignore_existing = ignore_existing
+        self.skip = skip
+        self.include = _as_list(include)
+        self.ssh_path = ssh_path
+
+    def _options(self) -> dict[str, Any]:
+        include: list[str] = []
+        exclude: list[str] = []
+        opts: list[str] = []
+        if self.include:
+            # Only the named files and folders (and the folders leading to them).
+            include = [*self.include, "*/"]
+            exclude = ["*"]
+            opts = ["--prune-empty-dirs"]
+        return {"include": include, "exclude": exclude, "rsync_opts": opts,
+                "delete": self.delete, "update": self.update,
+                "ignore_existing": self.ignore_existing, "ssh_program": self.ssh_path}
+
+    def _pairs(self) -> list[tuple[list[str], str]]:
+        pairs = []
+        for src, dest in zip(self.src, self.dest):
+            if self.put:
+                expanded = os.path.expanduser(src)
+                matches = sorted(glob.glob(expanded)) if glob.has_magic(expanded) else [expanded]
+                pairs.append((matches, dest))
+            else:
+                pairs.append(([src], dest))
+        return pairs
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        if self.skip:
+            return ["(skipped: skip=True)"]
+        options = self._options()
+        options.pop("ssh_program")
+        return [
+            join(rsync_argv(ctx.node, sources, dest, download=not self.put, **options))
+            for sources, dest in self._pairs()
+        ]
+
+    def execute(self, ctx: StepContext) -> None:
+        if self.skip:
+            ctx.say("skipped (skip=True)")
+            return
+        for sources, dest in self._pairs():
+            if self.put and not sources:
+                raise OctopusError(f"Rsync: nothing matches {self.src}")
+            result = rsync(ctx.connection(), sources, dest, download=not self.put, warn=True,
+                           **self._options())
+            if not result.ok:
+                raise _rsync_failed(result)
+            ctx.say(f"rsync {' '.join(sources)} {'->' if self.put else '<-'} {dest}: done")
+
+
+class RsyncCurrentRepo(Step):
+    """Send the local git repository to the experiment folder on the node, as git sees it.
+
+    Files .gitignore excludes stay home; .git never travels. `gitignore_path` adds the
+    patterns of one more ignore file.
+    """
+
+    def __init__(self, gitignore_path: str | None = None, local_folder_path: str = ".",
+                 ssh_path: str = "ssh", delete: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gitignore_path = gitignore_path
+        self.local_folder_path = local_folder_path
+        self.ssh_path = ssh_path
+        self.delete = delete
+
+    def _root(self) -> Path:
+        return local_repo_root(self.local_folder_path)
+
+    def _target(self, ctx: StepContext) -> str:
+        folder = ctx.experiment.exp_folder_name or self._root().name
+        return folder.rstrip("/") + "/"
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [f"rsync files of git repo {self._root()} -> {self._target(ctx)} "
+                "(.gitignore honoured, .git excluded)"]
+
+    def execute(self, ctx: StepContext) -> None:
+        root = self._root()
+        files = repository_files(root)
+        exclude: list[str] = [".git"]
+        if self.gitignore_path:
+            extra = Path(self.gitignore_path).expanduser()
+            exclude += [line.strip() for line in extra.read_text().splitlines()
+                        if line.strip() and not line.startswith("#")]
+        result = rsync(ctx.connection(), f"{root}/", self._target(ctx), exclude=exclude,
+                       delete=self.delete, files=files, warn=True, ssh_program=self.ssh_path)
+        if not result.ok:
+            raise _rsync_failed(result)
+        ctx.say(f"sent {len(files)} file(s) of {root.name} to {self._target(ctx)}")
+

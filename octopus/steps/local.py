@@ -1,0 +1,168 @@
+"""Steps that run once on this machine: copies, scripts, commands, Python calls, CSV merging."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import OctopusError
+from octopus.steps.base import LocalStep
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _matches(pattern: str) -> list[str]:
+    expanded = os.path.expanduser(pattern)
+    return sorted(glob.glob(expanded)) if glob.has_magic(expanded) else [expanded]
+
+
+class LocalCopy(LocalStep):
+    """Copy files (wildcards allowed) into destination folders; folders need recursive=True."""
+
+    def __init__(self, src: str | list[str], dest: str | list[str], recursive: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.src = _as_list(src)
+        self.dest = _as_list(dest)
+        self.recursive = recursive
+
+    def run(self) -> None:
+        for pattern, dest in zip(self.src, self.dest):
+            target = Path(dest).expanduser()
+            target.mkdir(parents=True, exist_ok=True)
+            for source in map(Path, _matches(pattern)):
+                if source.is_dir():
+                    if not self.recursive:
+                        raise OctopusError(f"LocalCopy: {source} is a folder; set recursive=True")
+                    shutil.copytree(source, target / source.name, dirs_exist_ok=True)
+                elif source.exists():
+                    shutil.copy2(source, target / source.name)
+                else:
+                    raise OctopusError(f"LocalCopy: {source} does not exist")
+
+    def __str__(self) -> str:
+        return f"LocalCopy({self.src}->{self.dest})"
+
+
+class CreateScript(LocalStep):
+    """Write an executable script file here (e.g. to send it with Rsync afterwards)."""
+
+    def __init__(self, scriptname: str = "", script_cmd: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not scriptname:
+            raise ValueError("CreateScript needs a scriptname")
+        self.scriptname = scriptname
+        self.script_cmd = script_cmd
+
+    def run(self) -> None:
+        path = Path(self.scriptname).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="\n", encoding="utf-8") as fh:
+            fh.write(self.script_cmd)
+        path.chmod(path.stat().st_mode | 0o755)
+
+    def __str__(self) -> str:
+        return f"CreateScript({self.scriptname})"
+
+
+class LocalCmd(LocalStep):
+    """Run a shell command here, exactly as written (after local_cmd_prefix, e.g. `wsl`)."""
+
+    def __init__(self, cmd: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cmd = cmd
+
+    def command(self) -> str:
+        return f"{self.local_cmd_prefix} {self.cmd}".strip()
+
+    def describe(self) -> list[str]:
+        return [self.command()]
+
+    def run(self) -> None:
+        done = subprocess.run(self.command(), shell=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise OctopusError(f"LocalCmd exited with {done.returncode}: {self.cmd}")
+
+    def __str__(self) -> str:
+        return f"LocalCmd({self.cmd})"
+
+
+class LocalMethodCall(LocalStep):
+    """Call a Python function here: func(**args) for a dict, func(*args) for a list."""
+
+    def __init__(self, func: Callable[..., Any] | None = None, args: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if func is None or not callable(func):
+            raise ValueError("LocalMethodCall needs a function (func=...)")
+        self.func = func
+        self.args = args
+
+    def run(self) -> None:
+        if isinstance(self.args, dict):
+            self.func(**self.args)
+        elif isinstance(self.args, (list, tuple)):
+            self.func(*self.args)
+        elif self.args is None:
+            self.func()
+        else:
+            self.func(self.args)
+
+    def __str__(self) -> str:
+        return f"LocalMethodCall({getattr(self.func, '__name__', self.func)})"
+
+
+def combine_csv(sources: list[str], target: Path) -> int:
+    """Merge CSV files into one; columns are the union of headers, in order of first appearance."""
+    header: dict[str, None] = {}
+    rows: list[dict[str, str]] = []
+    for source in sources:
+        with open(source, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            for name in reader.fieldnames or []:
+                header.setdefault(name, None)
+            rows.extend(reader)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(header), restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+class CombineCSVFiles(LocalStep):
+    """Combine the CSV files each pattern matches into its target file (columns may differ)."""
+
+    def __init__(self, source_files: str | list[str], target_file: str | list[str],
+                 remove: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source_files = _as_list(source_files)
+        self.target_file = _as_list(target_file)
+        self.remove = remove
+        self.combined: dict[str, int] = {}
+
+    def run(self) -> None:
+        for pattern, target in zip(self.source_files, self.target_file):
+            target_path = Path(target).expanduser()
+            files = [f for f in _matches(pattern)
+                     if os.path.isfile(f) and Path(f).resolve() != target_path.resolve()]
+            if not files:
+                print(f"CombineCSVFiles: no files match {pattern}")
+                continue
+            self.combined[target] = combine_csv(files, target_path)
+            print(f"CombineCSVFiles: {len(files)} file(s), {self.combined[target]} row(s) "
+                  f"-> {target}")
+            if self.remove:
+                for f in files:
+                    os.remove(f)
+
+    def __str__(self) -> str:
+        return f"CombineCSVFiles({self.source_files}->{self.target_file})"
