@@ -25,6 +25,7 @@ import paramiko
 from fabric import Config, Connection
 from invoke import Context
 from invoke.runners import Result
+from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus.errors import OctopusError
 from octopus.node import Node
@@ -173,7 +174,7 @@ class NodeConnection(Connection):
                 try:
                     return cast(Result, call(command, **kwargs))
                 except paramiko.ChannelException as exc:
-                    if exc.code != paramiko.OPEN_FAILED_CONNECT_FAILED:
+                    if exc.code != OPEN_FAILED_CONNECT_FAILED:
                         raise
             time.sleep(delay)
         with self._channels:

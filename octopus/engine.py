@@ -239,7 +239,7 @@ def _run_remote_steps(
                     Outcome.FAILED,
                     str(exc),
                     step=label,
-                    exit_code=exc.exit_code,
+                    exit_code=exc.code,
                     stderr=exc.stderr_tail,
                 )
             return

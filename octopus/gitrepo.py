@@ -26,7 +26,8 @@ def repository_files(root: Path) -> list[str]:
     """
     done = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     if done.returncode != 0:
-        raise OctopusError(f"{root} is not a git repository ({done.stderr.strip()}); "
-                           "use Rsync for plain folders")
+        raise OctopusError(
+            f"{root} is not a git repository ({done.stderr.strip()}); use Rsync for plain folders"
+        )
     names = dict.fromkeys(n for n in done.stdout.split("\0") if n)
     return [n for n in names if (root / n).is_file() or (root / n).is_symlink()]

@@ -50,22 +50,28 @@ def _load_python(path: Path) -> Experiment:
     except ConfigError as exc:
         raise exc.located(file=str(path), line=_line_in(path, exc)) from None
     except SystemExit:
-        raise ConfigError("exited while being loaded (is it a script expecting arguments?)",
-                          file=str(path)) from None
+        raise ConfigError(
+            "exited while being loaded (is it a script expecting arguments?)", file=str(path)
+        ) from None
     except Exception as exc:
-        raise ConfigError(f"{type(exc).__name__}: {exc}", file=str(path),
-                          line=_line_in(path, exc)) from None
+        raise ConfigError(
+            f"{type(exc).__name__}: {exc}", file=str(path), line=_line_in(path, exc)
+        ) from None
     found = {k: v for k, v in namespace.items() if isinstance(v, Experiment)}
     if "experiment" in found:
         experiment = found["experiment"]
     elif len(found) == 1:
         experiment = next(iter(found.values()))
     elif not found:
-        raise ConfigError("defines no Experiment at module level (e.g. experiment = "
-                          "Experiment(...))", file=str(path))
+        raise ConfigError(
+            "defines no Experiment at module level (e.g. experiment = Experiment(...))",
+            file=str(path),
+        )
     else:
-        raise ConfigError(f"defines several Experiments ({', '.join(found)}); name the one to "
-                          "run `experiment`", file=str(path))
+        raise ConfigError(
+            f"defines several Experiments ({', '.join(found)}); name the one to run `experiment`",
+            file=str(path),
+        )
     if experiment.name == "experiment" or not experiment.name:
         experiment.name = path.stem
     return experiment
@@ -90,8 +96,14 @@ def _load_yaml(path: Path) -> Experiment:
     for key, value in data.items():
         line = data.line_of(key) if isinstance(data, LineDict) else None
         if key not in EXPERIMENT_FIELDS:
-            errors.append(ConfigError(f"unknown field{did_you_mean(str(key), EXPERIMENT_FIELDS)}",
-                                      file=source, line=line, key=str(key)))
+            errors.append(
+                ConfigError(
+                    f"unknown field{did_you_mean(str(key), EXPERIMENT_FIELDS)}",
+                    file=source,
+                    line=line,
+                    key=str(key),
+                )
+            )
             continue
         if key in STEP_LISTS:
             steps, step_errors = _yaml_steps(key, value, source, line)
@@ -103,13 +115,25 @@ def _load_yaml(path: Path) -> Experiment:
             fields["nodes"] = names
             fields["node_tags"] = tags
         elif key == "exp_script_gen":
-            errors.append(ConfigError("exp_script_gen can only be set from a Python experiment",
-                                      file=source, line=line, key=key))
+            errors.append(
+                ConfigError(
+                    "exp_script_gen can only be set from a Python experiment",
+                    file=source,
+                    line=line,
+                    key=key,
+                )
+            )
         else:
             expected = EXPERIMENT_FIELDS[key]
             if expected is not None and not matches(value, expected):
-                errors.append(ConfigError(f"must be {type_name(expected)}, not {value!r}",
-                                          file=source, line=line, key=str(key)))
+                errors.append(
+                    ConfigError(
+                        f"must be {type_name(expected)}, not {value!r}",
+                        file=source,
+                        line=line,
+                        key=str(key),
+                    )
+                )
             fields[key] = value
     raise_all(errors)
     fields.setdefault("name", path.stem)
@@ -120,30 +144,48 @@ def _load_yaml(path: Path) -> Experiment:
         raise exc.located(file=source, line=line) from None
 
 
-def _yaml_steps(field: str, value: Any, source: str,
-                line: int | None) -> tuple[list[AnyStep], list[ConfigError]]:
+def _yaml_steps(
+    field: str, value: Any, source: str, line: int | None
+) -> tuple[list[AnyStep], list[ConfigError]]:
     if value is None:
         return [], []
     if not isinstance(value, list):
-        return [], [ConfigError("must be a list of steps, e.g. `- Cmd: {cmd: 'echo hi'}`",
-                                file=source, line=line, key=field)]
+        return [], [
+            ConfigError(
+                "must be a list of steps, e.g. `- Cmd: {cmd: 'echo hi'}`",
+                file=source,
+                line=line,
+                key=field,
+            )
+        ]
     steps: list[AnyStep] = []
     errors: list[ConfigError] = []
     for item in value:
         item_line = item.line if isinstance(item, LineDict) else line
         if isinstance(item, str):
-            name, args = item, {}
+            name, args = item, None
         elif isinstance(item, dict) and len(item) == 1:
             name, args = next(iter(item.items()))
             if args is not None and not isinstance(args, dict):
-                errors.append(ConfigError(
-                    f"step {name}: arguments must be a mapping like {{cmd: 'ls'}}, not {args!r}",
-                    file=source, line=item_line, key=field))
+                errors.append(
+                    ConfigError(
+                        f"step {name}: arguments must be a mapping like {{cmd: 'ls'}}, "
+                        f"not {args!r}",
+                        file=source,
+                        line=item_line,
+                        key=field,
+                    )
+                )
                 continue
         else:
-            errors.append(ConfigError(
-                f"each step is a name or `Name: {{arguments}}`, not {item!r}",
-                file=source, line=item_line, key=field))
+            errors.append(
+                ConfigError(
+                    f"each step is a name or `Name: {{arguments}}`, not {item!r}",
+                    file=source,
+                    line=item_line,
+                    key=field,
+                )
+            )
             continue
         try:
             steps.append(build_step(str(name), args, file=source, line=item_line))
@@ -152,8 +194,9 @@ def _yaml_steps(field: str, value: Any, source: str,
     return steps, errors
 
 
-def _yaml_nodes(value: Any, source: str,
-                line: int | None) -> tuple[list[str], list[str], list[ConfigError]]:
+def _yaml_nodes(
+    value: Any, source: str, line: int | None
+) -> tuple[list[str], list[str], list[ConfigError]]:
     if value is None:
         return [], [], []
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -162,6 +205,15 @@ def _yaml_nodes(value: Any, source: str,
         names, tags = value.get("names") or [], value.get("tags") or []
         if matches(names, list[str]) and matches(tags, list[str]):
             return list(names), list(tags), []
-    return [], [], [ConfigError(
-        "must be a list of node names, or {names: [...], tags: [...]}",
-        file=source, line=line, key="nodes")]
+    return (
+        [],
+        [],
+        [
+            ConfigError(
+                "must be a list of node names, or {names: [...], tags: [...]}",
+                file=source,
+                line=line,
+                key="nodes",
+            )
+        ],
+    )

@@ -23,7 +23,7 @@ def safe_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class ExperimentPaths:
-    """Where an experiment's files live, locally and on the nodes, and what its sessions are called."""
+    """Where an experiment's files live, here and on the nodes, and what its sessions are called."""
 
     name: str
     local_root: Path = DELIVERABLES

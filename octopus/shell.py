@@ -62,7 +62,8 @@ def kill_tree_snippet(roots: str, grace: float = 2.0) -> str:
         "for (k in keep) print k }'); "
         "kill -TERM $octopus_tree 2>/dev/null; "
         f"octopus_wait=0; while [ $octopus_wait -lt {int(grace * 10)} ]; do "
-        "octopus_alive=; for p in $octopus_tree; do kill -0 $p 2>/dev/null && octopus_alive=1; done; "
+        "octopus_alive=; for p in $octopus_tree; do "
+        "kill -0 $p 2>/dev/null && octopus_alive=1; done; "
         '[ -z "$octopus_alive" ] && break; sleep 0.1; octopus_wait=$((octopus_wait + 1)); done; '
         "kill -KILL $octopus_tree 2>/dev/null; fi; true"
     )

@@ -112,15 +112,27 @@ def nodes(
 STAGE_HELP = {**COMMON_HELP, "exp": "experiment: a name in experiments/ or a path to .py/.yaml"}
 
 
-def _stage(c: Context, stage: ExperimentTask, exp: str | None, inventory: str | None,
-           nodes: str | None, tags: str | None, parallel: int, dry_run: bool) -> None:
+def _stage(
+    c: Context,
+    stage: ExperimentTask,
+    exp: str | None,
+    inventory: str | None,
+    nodes: str | None,
+    tags: str | None,
+    parallel: int,
+    dry_run: bool,
+) -> None:
     """Load the experiment, run one stage, exit with its code."""
     if not exp:
         raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
     experiment = load_experiment(exp)
     report = experiment.run_task(
-        stage, nodes=nodes, tags=tags, inventory=inventory_path(c.config, inventory),
-        parallel=parallel_option(c.config, parallel), dry_run=dry_run,
+        stage,
+        nodes=nodes,
+        tags=tags,
+        inventory=inventory_path(c.config, inventory),
+        parallel=parallel_option(c.config, parallel),
+        dry_run=dry_run,
     )
     if report is not None and not report.ok:
         raise Exit(code=report.exit_code)
@@ -147,7 +159,9 @@ setup = _stage_task(ExperimentTask.SETUP, "Run the experiment's setup steps on i
 monitor = _stage_task(ExperimentTask.MONITOR, "Run the experiment's monitor steps.")
 purge = _stage_task(ExperimentTask.PURGE, "Run the experiment's purge steps (stop, clean up).")
 check_errors = _stage_task(ExperimentTask.CHECK_ERRORS, "Run the experiment's check-error steps.")
-pickup = _stage_task(ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home).")
+pickup = _stage_task(
+    ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home)."
+)
 
 
 @task(help={"exp": STAGE_HELP["exp"]})

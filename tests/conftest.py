@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 
+from octopus import Experiment, ExperimentTask, Node
+from octopus.engine import StageReport
 from octopus.testing.sshhosts import TestCluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,3 +67,58 @@ def run_inv(
         text=True,
         timeout=timeout,
     )
+
+
+def cluster_nodes(
+    cluster: TestCluster,
+    indexes: list[int] | None = None,
+    tags: dict[int, list[str]] | None = None,
+    **extra: object,
+) -> list[Node]:
+    """Nodes for some of a cluster's hosts (all by default), named h1..hN."""
+    chosen = range(len(cluster.hosts)) if indexes is None else indexes
+    return [
+        Node(
+            name=cluster.hosts[i].name,
+            tags=set((tags or {}).get(i, [])),
+            **cluster.node_values(cluster.hosts[i], **extra),
+        )  # type: ignore[arg-type]
+        for i in chosen
+    ]
+
+
+@dataclass
+class StageRun:
+    report: StageReport
+    text: str
+
+    def lines(self, node: str) -> list[str]:
+        prefix = f"{node}: "
+        return [line[len(prefix) :] for line in self.text.splitlines() if line.startswith(prefix)]
+
+
+def run_stage_on(
+    nodes: list[Node],
+    steps: list[object],
+    *,
+    name: str = "t",
+    task: ExperimentTask = ExperimentTask.SETUP,
+    dry_run: bool = False,
+    **experiment: object,
+) -> StageRun:
+    """Run one stage of an experiment built from `steps`, capturing what it prints."""
+    from octopus.output import StageOutput
+
+    field = {
+        ExperimentTask.SETUP: "setup_steps",
+        ExperimentTask.PURGE: "purge_steps",
+        ExperimentTask.MONITOR: "monitor_steps",
+        ExperimentTask.PICKUP: "pickup_steps",
+        ExperimentTask.CHECK_ERRORS: "check_error_steps",
+    }[task]
+    exp = Experiment(nodes=nodes, name=name, **{field: steps}, **experiment)  # type: ignore[arg-type]
+    buffer = io.StringIO()
+    out = StageOutput(Console(file=buffer, width=200, no_color=True), log_path=None)
+    report = exp.run_task(task, output=out, dry_run=dry_run)
+    assert report is not None
+    return StageRun(report, buffer.getvalue())

@@ -34,7 +34,7 @@ class StepFailed(OctopusError):
     """A step's command failed on a node; carries what the summary shows."""
 
     def __init__(self, message: str, exit_code: int | None = None, stderr_tail: str = "") -> None:
-        self.exit_code = exit_code
+        self.code = exit_code
         self.stderr_tail = stderr_tail
         super().__init__(message)
 
@@ -123,7 +123,8 @@ def _check_arguments(cls: type, args: dict[str, Any], where: dict[str, Any]) -> 
             valid = ", ".join(params) or "none"
             errors.append(
                 ConfigError(
-                    f"step {step} has no argument '{key}'{did_you_mean(key, params)}; valid: {valid}",
+                    f"step {step} has no argument '{key}'{did_you_mean(key, params)}; "
+                    f"valid: {valid}",
                     key=key,
                     **where,
                 )

@@ -15,7 +15,7 @@ def _as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 class Cmd(Step):
-    """Run a command, or several joined with && (so a `cd` carries over), from the home directory."""
+    """Run a command, or several joined with && (so a `cd` carries over), from the home folder."""
 
     def __init__(self, cmd: str | list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -30,9 +30,12 @@ class Cmd(Step):
 
 def venv_name(ctx: StepContext, python_version: str | None = None) -> str:
     """The venv folder SetupVenv makes inside the experiment folder: venv<python_version>."""
-    version = python_version or ctx.node.python_version or getattr(
-        ctx.experiment, "python_version", None
-    ) or ""
+    version = (
+        python_version
+        or ctx.node.python_version
+        or getattr(ctx.experiment, "python_version", None)
+        or ""
+    )
     return f"venv{version}"
 
 
@@ -48,8 +51,9 @@ class PythonCmd(Step):
         version = self.python_version or ctx.node.python_version or "3"
         venv = f"venv{version}"
         python = f"python{version}"
+        folder = quote_path(ctx.experiment.exp_folder)
         return [
-            f"cd {quote_path(ctx.experiment.exp_folder)} && "
+            f"mkdir -p -- {folder} && cd {folder} && "
             f"{{ [ -x {venv}/bin/python ] || {python} -m venv {venv}; }} && "
             f". {venv}/bin/activate && {self.cmd}"
         ]
@@ -61,8 +65,13 @@ class ScreenCmd(Step):
     With a logfile, each command's output (stdout and stderr) is appended to it.
     """
 
-    def __init__(self, cmd: str | list[str], logfile: str | None = None,
-                 cleanup_logfile: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        cmd: str | list[str],
+        logfile: str | None = None,
+        cleanup_logfile: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.cmd = _as_list(cmd)
         self.logfile = logfile
@@ -113,7 +122,7 @@ class CountGeneratedFiles(Step):
         return [f"ls -1t {quote_glob(p)} 2>/dev/null" for p in self.path]
 
     def execute(self, ctx: StepContext) -> None:
-        for path, command in zip(self.path, self.commands(ctx)):
+        for path, command in zip(self.path, self.commands(ctx), strict=True):
             result = ctx.run(command, warn=True, show=False)
             files = [line for line in result.stdout.splitlines() if line.strip()]
             ctx.say(f"{len(files)} file(s) in {path}")
@@ -147,7 +156,8 @@ class CheckActiveScreens(Step):
         listing = ctx.run("screen -ls", warn=True, show=False).stdout
         prefix = ctx.experiment.paths.session_prefix
         sessions = [
-            name for _pid, name in parse_screen_sessions(listing)
+            name
+            for _pid, name in parse_screen_sessions(listing)
             if self.all_sessions or name.startswith(prefix)
         ]
         ctx.say(f"{len(sessions)} active screen session(s)")

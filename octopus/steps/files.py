@@ -30,15 +30,19 @@ def _sftp_path(path: str) -> str:
 
 def _rsync_failed(result: Any) -> StepFailed:
     tail = "\n".join(line for line in result.stderr.splitlines() if line.strip())
-    return StepFailed(f"rsync exited with {result.exited}", exit_code=result.exited,
-                      stderr_tail="\n".join(tail.splitlines()[-5:]))
+    return StepFailed(
+        f"rsync exited with {result.exited}",
+        exit_code=result.exited,
+        stderr_tail="\n".join(tail.splitlines()[-5:]),
+    )
 
 
 class SCP(Step):
     """Copy one file to (put) or from the node into the directory `dest`; skips what is there."""
 
-    def __init__(self, src: str, dest: str, put: bool = True, force: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, src: str, dest: str, put: bool = True, force: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.src = os.path.expanduser(src) if put else src
         self.dest = dest
@@ -90,8 +94,9 @@ class Remove(Step):
 class RemoveRecursively(Step):
     """Delete every file (or folder, search_for_directory) called `name` below root_dir."""
 
-    def __init__(self, root_dir: str, name: str, search_for_directory: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, root_dir: str, name: str, search_for_directory: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.root_dir = root_dir
         self.name = name
@@ -112,10 +117,19 @@ class Rsync(Step):
     local files are deleted only with delete=True.
     """
 
-    def __init__(self, src: str | list[str], dest: str | list[str], put: bool = False,
-                 delete: bool = False, update: bool | None = None, ignore_existing: bool = False,
-                 skip: bool = False, include: str | list[str] | None = None,
-                 ssh_path: str = "ssh", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        src: str | list[str],
+        dest: str | list[str],
+        put: bool = False,
+        delete: bool = False,
+        update: bool | None = None,
+        ignore_existing: bool = False,
+        skip: bool = False,
+        include: str | list[str] | None = None,
+        ssh_path: str = "ssh",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.src = _as_list(src)
         self.dest = _as_list(dest)
@@ -138,13 +152,19 @@ class Rsync(Step):
             include = [*self.include, "*/"]
             exclude = ["*"]
             opts = ["--prune-empty-dirs"]
-        return {"include": include, "exclude": exclude, "rsync_opts": opts,
-                "delete": self.delete, "update": self.update,
-                "ignore_existing": self.ignore_existing, "ssh_program": self.ssh_path}
+        return {
+            "include": include,
+            "exclude": exclude,
+            "rsync_opts": opts,
+            "delete": self.delete,
+            "update": self.update,
+            "ignore_existing": self.ignore_existing,
+            "ssh_program": self.ssh_path,
+        }
 
     def _pairs(self) -> list[tuple[list[str], str]]:
         pairs = []
-        for src, dest in zip(self.src, self.dest):
+        for src, dest in zip(self.src, self.dest, strict=True):
             if self.put:
                 expanded = os.path.expanduser(src)
                 matches = sorted(glob.glob(expanded)) if glob.has_magic(expanded) else [expanded]
@@ -170,8 +190,9 @@ class Rsync(Step):
         for sources, dest in self._pairs():
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
-            result = rsync(ctx.connection(), sources, dest, download=not self.put, warn=True,
-                           **self._options())
+            result = rsync(
+                ctx.connection(), sources, dest, download=not self.put, warn=True, **self._options()
+            )
             if not result.ok:
                 raise _rsync_failed(result)
             ctx.say(f"rsync {' '.join(sources)} {'->' if self.put else '<-'} {dest}: done")
@@ -184,8 +205,14 @@ class RsyncCurrentRepo(Step):
     patterns of one more ignore file.
     """
 
-    def __init__(self, gitignore_path: str | None = None, local_folder_path: str = ".",
-                 ssh_path: str = "ssh", delete: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gitignore_path: str | None = None,
+        local_folder_path: str = ".",
+        ssh_path: str = "ssh",
+        delete: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gitignore_path = gitignore_path
         self.local_folder_path = local_folder_path
@@ -200,8 +227,10 @@ class RsyncCurrentRepo(Step):
         return folder.rstrip("/") + "/"
 
     def describe(self, ctx: StepContext) -> list[str]:
-        return [f"rsync files of git repo {self._root()} -> {self._target(ctx)} "
-                "(.gitignore honoured, .git excluded)"]
+        return [
+            f"rsync files of git repo {self._root()} -> {self._target(ctx)} "
+            "(.gitignore honoured, .git excluded)"
+        ]
 
     def execute(self, ctx: StepContext) -> None:
         root = self._root()
@@ -209,11 +238,21 @@ class RsyncCurrentRepo(Step):
         exclude: list[str] = [".git"]
         if self.gitignore_path:
             extra = Path(self.gitignore_path).expanduser()
-            exclude += [line.strip() for line in extra.read_text().splitlines()
-                        if line.strip() and not line.startswith("#")]
-        result = rsync(ctx.connection(), f"{root}/", self._target(ctx), exclude=exclude,
-                       delete=self.delete, files=files, warn=True, ssh_program=self.ssh_path)
+            exclude += [
+                line.strip()
+                for line in extra.read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
+        result = rsync(
+            ctx.connection(),
+            f"{root}/",
+            self._target(ctx),
+            exclude=exclude,
+            delete=self.delete,
+            files=files,
+            warn=True,
+            ssh_program=self.ssh_path,
+        )
         if not result.ok:
             raise _rsync_failed(result)
         ctx.say(f"sent {len(files)} file(s) of {root.name} to {self._target(ctx)}")
-

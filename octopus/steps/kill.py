@@ -17,7 +17,7 @@ def stop_screen_sessions_command(prefix: str | None) -> str:
     match = "1" if prefix is None else f'index($2, "{prefix}") == 1'
     listing = (
         "screen -ls 2>/dev/null | awk "
-        "'$1 ~ /^[0-9]+\\./ { dot = index($1, \".\"); pid = substr($1, 1, dot - 1); "
+        '\'$1 ~ /^[0-9]+\\./ { dot = index($1, "."); pid = substr($1, 1, dot - 1); '
         f"name = substr($1, dot + 1); $2 = name; if ({match}) print pid }}'"
     )
     return (
@@ -44,7 +44,7 @@ class KillAllScreens(Step):
 
 
 class KillAllSlurmJobs(Step):
-    """Cancel this experiment's Slurm jobs (job names carry the experiment), or all with all_jobs."""
+    """Cancel this experiment's Slurm jobs (their names carry it), or all of them with all_jobs."""
 
     def __init__(self, all_jobs: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -27,15 +27,16 @@ def _matches(pattern: str) -> list[str]:
 class LocalCopy(LocalStep):
     """Copy files (wildcards allowed) into destination folders; folders need recursive=True."""
 
-    def __init__(self, src: str | list[str], dest: str | list[str], recursive: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, src: str | list[str], dest: str | list[str], recursive: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.src = _as_list(src)
         self.dest = _as_list(dest)
         self.recursive = recursive
 
     def run(self) -> None:
-        for pattern, dest in zip(self.src, self.dest):
+        for pattern, dest in zip(self.src, self.dest, strict=False):
             target = Path(dest).expanduser()
             target.mkdir(parents=True, exist_ok=True)
             for source in map(Path, _matches(pattern)):
@@ -98,8 +99,9 @@ class LocalCmd(LocalStep):
 class LocalMethodCall(LocalStep):
     """Call a Python function here: func(**args) for a dict, func(*args) for a list."""
 
-    def __init__(self, func: Callable[..., Any] | None = None, args: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, func: Callable[..., Any] | None = None, args: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         if func is None or not callable(func):
             raise ValueError("LocalMethodCall needs a function (func=...)")
@@ -141,8 +143,13 @@ def combine_csv(sources: list[str], target: Path) -> int:
 class CombineCSVFiles(LocalStep):
     """Combine the CSV files each pattern matches into its target file (columns may differ)."""
 
-    def __init__(self, source_files: str | list[str], target_file: str | list[str],
-                 remove: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        source_files: str | list[str],
+        target_file: str | list[str],
+        remove: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.source_files = _as_list(source_files)
         self.target_file = _as_list(target_file)
@@ -150,16 +157,20 @@ class CombineCSVFiles(LocalStep):
         self.combined: dict[str, int] = {}
 
     def run(self) -> None:
-        for pattern, target in zip(self.source_files, self.target_file):
+        for pattern, target in zip(self.source_files, self.target_file, strict=False):
             target_path = Path(target).expanduser()
-            files = [f for f in _matches(pattern)
-                     if os.path.isfile(f) and Path(f).resolve() != target_path.resolve()]
+            files = [
+                f
+                for f in _matches(pattern)
+                if os.path.isfile(f) and Path(f).resolve() != target_path.resolve()
+            ]
             if not files:
                 print(f"CombineCSVFiles: no files match {pattern}")
                 continue
             self.combined[target] = combine_csv(files, target_path)
-            print(f"CombineCSVFiles: {len(files)} file(s), {self.combined[target]} row(s) "
-                  f"-> {target}")
+            print(
+                f"CombineCSVFiles: {len(files)} file(s), {self.combined[target]} row(s) -> {target}"
+            )
             if self.remove:
                 for f in files:
                     os.remove(f)

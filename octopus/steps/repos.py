@@ -20,9 +20,15 @@ def repo_folder(url: str) -> str:
 class CloneRepo(Step):
     """Clone a repository into the experiment folder; skipped when it is already there."""
 
-    def __init__(self, repo_url: str, recurse_submodules: bool = False,
-                 target: str | None = None, branch: str | None = None, force: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        repo_url: str,
+        recurse_submodules: bool = False,
+        target: str | None = None,
+        branch: str | None = None,
+        force: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.repo_url = repo_url
         self.recurse_submodules = recurse_submodules
@@ -41,9 +47,7 @@ class CloneRepo(Step):
         clone = f"git clone{options} -- {quote_path(self.repo_url)} {folder}"
         if self.force:
             return [f"rm -rf -- {folder} && {clone}"]
-        return [
-            f"if [ -e {folder}/.git ]; then echo {folder} exists, skipped; else {clone}; fi"
-        ]
+        return [f"if [ -e {folder}/.git ]; then echo {folder} exists, skipped; else {clone}; fi"]
 
     def __str__(self) -> str:
         return f"CloneRepo({self.repo_url})"
@@ -52,7 +56,7 @@ class CloneRepo(Step):
 # Runs on the node with its own python3 and only the standard library. Google Drive answers a
 # download of a large file with a page asking to confirm (a form, or a link with confirm=);
 # a file that is not shared gets a sign-in or "request access" page, or 403/404.
-_GDRIVE_SCRIPT = r'''
+_GDRIVE_SCRIPT = r"""
 import html, os, re, shutil, sys, tarfile, tempfile, urllib.error, urllib.parse, urllib.request
 import http.cookiejar, zipfile
 base, file_id, target, extract = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
@@ -108,7 +112,7 @@ elif extract and zipfile.is_zipfile(part):
 else:
     os.replace(part, os.path.join(target, name))
     print(f"saved {name} into {target}")
-'''
+"""
 
 
 class DownloadGDriveFolder(Step):
@@ -117,8 +121,15 @@ class DownloadGDriveFolder(Step):
     Skipped when target_dir exists. `base_url` points elsewhere for mirrors and tests.
     """
 
-    def __init__(self, gfile_id: str, target_dir: str, base_url: str = GDRIVE_URL,
-                 extract: bool = True, python_cmd: str = "python3", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gfile_id: str,
+        target_dir: str,
+        base_url: str = GDRIVE_URL,
+        extract: bool = True,
+        python_cmd: str = "python3",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gfile_id = gfile_id
         self.target_dir = target_dir
@@ -136,8 +147,10 @@ class DownloadGDriveFolder(Step):
         return [f"if [ -e {target} ]; then echo {target} exists, skipped; else {download}; fi"]
 
     def describe(self, ctx: StepContext) -> list[str]:
-        return [f"download Google Drive file {self.gfile_id} into {self.target_dir} "
-                f"(from {self.base_url}; skipped if it exists)"]
+        return [
+            f"download Google Drive file {self.gfile_id} into {self.target_dir} "
+            f"(from {self.base_url}; skipped if it exists)"
+        ]
 
     def __str__(self) -> str:
         return f"DownloadGDriveFolder({self.gfile_id})"

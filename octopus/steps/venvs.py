@@ -17,13 +17,18 @@ def _pip_specs(requirements: list[str] | None) -> str:
 
 
 class SetupVenv(Step):
-    """Create `venv<python_version>` in the experiment folder (kept if present) and install into it."""
+    """Create `venv<python_version>` in the experiment folder (kept if present), install into it."""
 
-    def __init__(self, requirements: list[str] | None = None, force: bool = False,
-                 use_requirements_txt: bool = False,
-                 requirements_txt_filename: str = "requirements.txt",
-                 python_cmd: str | None = None, python_version: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        requirements: list[str] | None = None,
+        force: bool = False,
+        use_requirements_txt: bool = False,
+        requirements_txt_filename: str = "requirements.txt",
+        python_cmd: str | None = None,
+        python_version: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.requirements = list(requirements or [])
         self.force = force
@@ -36,8 +41,10 @@ class SetupVenv(Step):
         version = self.python_version or ctx.node.python_version or ""
         python = self.python_cmd or (f"python{version}" if version else "python3")
         venv = f"venv{version}"
-        steps = [f"mkdir -p -- {quote_path(ctx.experiment.exp_folder)}",
-                 f"cd {quote_path(ctx.experiment.exp_folder)}"]
+        steps = [
+            f"mkdir -p -- {quote_path(ctx.experiment.exp_folder)}",
+            f"cd {quote_path(ctx.experiment.exp_folder)}",
+        ]
         if self.force:
             steps.append(f"rm -rf {venv}")
         steps.append(f"{{ [ -x {venv}/bin/python ] || {quote_path(python)} -m venv {venv}; }}")
@@ -54,17 +61,23 @@ class SetupVenv(Step):
 
 
 class SetupUvVenv(Step):
-    """Create `.venv` in the experiment folder with uv and install into it (uv is installed if missing).
+    """Create `.venv` in the experiment folder with uv and install into it (uv comes if missing).
 
     With use_requirements_txt and a uv.lock beside pyproject.toml, `uv sync --frozen` installs
     exactly the locked versions; otherwise requirements go through `uv pip install`.
     """
 
-    def __init__(self, requirements: list[str] | None = None, force: bool = False,
-                 use_requirements_txt: bool = False,
-                 requirements_txt_filename: str = "requirements.txt",
-                 python_version: str | None = None, uv_version: str | None = None,
-                 python_cmd: str = "python3", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        requirements: list[str] | None = None,
+        force: bool = False,
+        use_requirements_txt: bool = False,
+        requirements_txt_filename: str = "requirements.txt",
+        python_version: str | None = None,
+        uv_version: str | None = None,
+        python_cmd: str = "python3",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.requirements = list(requirements or [])
         self.force = force
@@ -78,7 +91,7 @@ class SetupUvVenv(Step):
         uv_spec = f"uv=={self.uv_version}" if self.uv_version else "uv"
         uv = '"$octopus_uv"'
         find_uv = (
-            'octopus_uv=$(command -v uv || true); '
+            "octopus_uv=$(command -v uv || true); "
             f'[ -n "$octopus_uv" ] || octopus_uv="$HOME/{UV_HOME}/bin/uv"; '
             f'[ -x "$octopus_uv" ] || {{ {quote_path(self.python_cmd)} -m venv "$HOME/{UV_HOME}" '
             f'&& "$HOME/{UV_HOME}/bin/python" -m pip install -q --disable-pip-version-check '
@@ -110,10 +123,17 @@ class SetupRYEVenv(Step):
     package mirror; this step stays for experiment files that name it.
     """
 
-    def __init__(self, requirements: list[str] | None = None, force: bool = False,
-                 no_lock: bool = True, no_dev: bool = True, rye_add: list[str] | None = None,
-                 rye_version: str | None = None, python_version: str = "3.12.7",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        requirements: list[str] | None = None,
+        force: bool = False,
+        no_lock: bool = True,
+        no_dev: bool = True,
+        rye_add: list[str] | None = None,
+        rye_version: str | None = None,
+        python_version: str = "3.12.7",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.requirements = list(requirements or [])
         self.force = force
@@ -126,14 +146,19 @@ class SetupRYEVenv(Step):
     def commands(self, ctx: StepContext) -> list[str]:
         version = f"RYE_VERSION={quote_path(self.rye_version)} " if self.rye_version else ""
         install = (
-            '[ -f "$HOME/.rye/env" ] || { curl -sSf https://rye.astral.sh/get | '
-            f'{version}RYE_INSTALL_OPTION=--yes bash || {{ echo "rye is not installed and could '
-            'not be installed; SetupUvVenv does the same with uv" >&2; exit 1; }; }'
+            '{ [ -f "$HOME/.rye/env" ] || { octopus_rye=$(curl -sSf https://rye.astral.sh/get) '
+            f'&& printf "%s" "$octopus_rye" | {version}RYE_INSTALL_OPTION=--yes bash; }} '
+            '|| { echo "rye is not installed and could not be installed; SetupUvVenv does the '
+            'same with uv" >&2; exit 1; }; }'
         )
-        sync = "rye sync" + (" --no-lock" if self.no_lock else "") + (
-            " --force" if self.force else "") + (" --no-dev" if self.no_dev else "")
-        steps = [f"cd {quote_path(ctx.experiment.exp_folder)}", install,
-                 '. "$HOME/.rye/env"']
+        sync = (
+            "rye sync"
+            + (" --no-lock" if self.no_lock else "")
+            + (" --force" if self.force else "")
+            + (" --no-dev" if self.no_dev else "")
+        )
+        folder = quote_path(ctx.experiment.exp_folder)
+        steps = [f"mkdir -p -- {folder}", f"cd {folder}", install, '. "$HOME/.rye/env"']
         steps += [f"rye add {item}" for item in self.rye_add]
         steps += [f"rye add --no-sync {quote_path(r)}" for r in self.requirements]
         steps += [f"rye pin {quote_path(self.python_version)}", sync]

@@ -133,6 +133,19 @@ class TestHost:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def write(self, path: str, text: str) -> Path:
+        """Write a file in the login user's home (parents made), owned by that user."""
+        target = self.home / path
+        account = pwd.getpwnam(TEST_USER)
+        missing = [
+            p for p in [target, *target.parents] if not p.exists() and self.home in p.parents
+        ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        for created in {target, *missing}:
+            os.chown(created, account.pw_uid, account.pw_gid)
+        return target
+
     def accepted_logins(self) -> int:
         """How many logins sshd accepted so far (its 'Accepted publickey' log lines)."""
         if not self.sshd_log.exists():
@@ -224,6 +237,16 @@ class TestCluster:
         return self.state / "client" / "ssh_config"
 
     @property
+    def wheelhouse(self) -> Path:
+        """Wheels the hosts install from: they have no route to a package index."""
+        return self._state() / "wheelhouse"
+
+    @property
+    def bridge_address(self) -> str:
+        """This machine as the hosts see it (for servers a test starts for them)."""
+        return f"10.77.{self.octet}.1"
+
+    @property
     def unreachable_address(self) -> str:
         """An address inside the test subnet where no host answers (connects time out)."""
         return f"10.77.{self.octet}.250"
@@ -300,6 +323,7 @@ class TestCluster:
     def _make_files(self, account: pwd.struct_passwd) -> None:
         client = self._state() / "client"
         client.mkdir(mode=0o700)
+        self.wheelhouse.mkdir(mode=0o755)
         keygens = [
             subprocess.Popen(
                 [
@@ -370,6 +394,18 @@ class TestCluster:
             "Subsystem": "sftp internal-sftp",
             "PrintMotd": "no",
             "LogLevel": "INFO",
+            # The hosts reach no package index (shared/notes/ssh-here.md): pip and uv install
+            # from the cluster's wheelhouse instead of waiting out network timeouts.
+            "SetEnv": " ".join(
+                [
+                    "PIP_NO_INDEX=1",
+                    f"PIP_FIND_LINKS={self.wheelhouse}",
+                    "PIP_DISABLE_PIP_VERSION_CHECK=1",
+                    "UV_OFFLINE=1",
+                    f"UV_FIND_LINKS={self.wheelhouse}",
+                    "UV_PYTHON_DOWNLOADS=never",
+                ]
+            ),
             **self.sshd_options,
         }
         return "".join(f"{key} {value}\n" for key, value in options.items())
