@@ -19,6 +19,7 @@ from octopus.steps.base import AnyStep, LocalStep, Step
 
 if TYPE_CHECKING:
     from octopus.engine import StageReport
+    from octopus.monitoring import MonitorReport
     from octopus.output import StageOutput
 
 STEP_LISTS = ("setup_steps", "purge_steps", "monitor_steps", "check_error_steps", "pickup_steps")
@@ -139,6 +140,7 @@ class Experiment:
         self.screens_per_node = screens_per_node
         self.stop_on_error = stop_on_error
         self.name = name or (Path(exp_folder_name).name if exp_folder_name else "experiment")
+        self.name_given = name is not None
         self.source: str | None = None
 
     # -- where things are -------------------------------------------------------------------
@@ -146,6 +148,13 @@ class Experiment:
     @property
     def paths(self) -> ExperimentPaths:
         return ExperimentPaths(self.name)
+
+    @property
+    def delivered(self) -> bool:
+        """Whether scripts were delivered from here (deliverables/<exp>/manifest.json exists)."""
+        from octopus.manifest import MANIFEST
+
+        return (self.paths.deliverables / MANIFEST).is_file()
 
     @property
     def exp_folder(self) -> str:
@@ -186,33 +195,125 @@ class Experiment:
         parallel: int | None = None,
         dry_run: bool = False,
         output: StageOutput | None = None,
-    ) -> StageReport | None:
-        """Run one stage on the selected nodes; prints a summary and returns the per-node report."""
-        from octopus.engine import run_stage
+        force: bool = False,
+        resume: bool = False,
+        retry_failed: bool = False,
+        rebalance: bool = False,
+        offline: bool = False,
+        as_json: bool = False,
+    ) -> StageReport | MonitorReport | None:
+        """Run one stage on the selected nodes; prints a summary and returns the report.
+
+        The report's `ok` and `exit_code` say how it went (exit code 1 when a node failed).
+        """
         from octopus.output import StageOutput
 
         task = ExperimentTask(str(task))
         if task is ExperimentTask.PRINT:
             self.print()
             return None
-        if task not in STAGE_STEPS:
-            raise OctopusError(f"stage '{task}' is not available yet")
         chosen = self.select_nodes(nodes, tags, inventory)
-        steps = getattr(self, STAGE_STEPS[task])
-        out = output or StageOutput(log_path=None if dry_run else self.paths.stage_log(str(task)))
+        quiet = as_json and output is None
+        out = output or StageOutput(
+            log_path=None if dry_run else self.paths.stage_log(str(task)), quiet=quiet
+        )
         try:
-            report: StageReport = run_stage(
-                str(task),
-                steps,
+            return self._run_stage(
+                task,
                 chosen,
+                out,
+                parallel=parallel,
+                dry_run=dry_run,
+                force=force,
+                resume=resume,
+                retry_failed=retry_failed,
+                rebalance=rebalance,
+                offline=offline,
+                as_json=as_json,
+            )
+        finally:
+            if output is None:
+                out.close()
+
+    def _run_stage(
+        self,
+        task: ExperimentTask,
+        nodes: list[Node],
+        out: StageOutput,
+        *,
+        parallel: int | None,
+        dry_run: bool,
+        force: bool,
+        resume: bool,
+        retry_failed: bool,
+        rebalance: bool,
+        offline: bool,
+        as_json: bool,
+    ) -> StageReport | MonitorReport:
+        from octopus.delivery import deliver
+        from octopus.engine import run_stage
+        from octopus.monitoring import monitor
+        from octopus.output import StageOutput
+        from octopus.status_view import print_json, print_report
+        from octopus.workers import StartOptions, start, stop_step
+
+        if task is ExperimentTask.DELIVER_SCRIPTS:
+            _manifest, report = deliver(
+                self, nodes, output=out, parallel=parallel, dry_run=dry_run, force=force
+            )
+        elif task is ExperimentTask.START:
+            options = StartOptions(
+                resume=resume, retry_failed=retry_failed, rebalance=rebalance, force=force
+            )
+            report = start(self, nodes, options, output=out, parallel=parallel, dry_run=dry_run)
+        elif task is ExperimentTask.MONITOR and not dry_run and self.delivered:
+            status = monitor(
+                self,
+                nodes,
+                output=StageOutput(out.console, quiet=True),
+                parallel=parallel,
+                offline=offline,
+            )
+            if as_json:
+                print_json(status)
+            else:
+                print_report(status, out.console)
+            if self.monitor_steps and not offline:
+                steps_report = run_stage(
+                    "monitor",
+                    self.monitor_steps,
+                    nodes,
+                    experiment=self,
+                    output=out,
+                    parallel=parallel,
+                )
+                if not as_json:
+                    steps_report.print_summary(out.console)
+                if not steps_report.ok:
+                    status.steps_failed = True
+            return status
+        elif task is ExperimentTask.PURGE:
+            report = run_stage(
+                "purge",
+                [stop_step(self), *self.purge_steps],
+                nodes,
                 experiment=self,
                 output=out,
                 parallel=parallel,
                 dry_run=dry_run,
             )
-        finally:
-            if output is None:
-                out.close()
+        elif task in STAGE_STEPS:
+            report = run_stage(
+                str(task),
+                getattr(self, STAGE_STEPS[task]),
+                nodes,
+                experiment=self,
+                output=out,
+                parallel=parallel,
+                dry_run=dry_run,
+            )
+        else:
+            raise OctopusError(f"stage '{task}' is not available for these nodes' launchers")
         report.print_summary(out.console)
         return report
 

@@ -31,3 +31,12 @@ def repository_files(root: Path) -> list[str]:
         )
     names = dict.fromkeys(n for n in done.stdout.split("\0") if n)
     return [n for n in names if (root / n).is_file() or (root / n).is_symlink()]
+
+
+def commit_info(folder: Path | str = ".") -> dict[str, object]:
+    """The commit the experiment code is at and whether the work tree had changes."""
+    head = _git(folder, "rev-parse", "HEAD")
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None}
+    status = _git(folder, "status", "--porcelain")
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}

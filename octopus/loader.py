@@ -72,7 +72,7 @@ def _load_python(path: Path) -> Experiment:
             f"defines several Experiments ({', '.join(found)}); name the one to run `experiment`",
             file=str(path),
         )
-    if experiment.name == "experiment" or not experiment.name:
+    if not experiment.name_given:
         experiment.name = path.stem
     return experiment
 

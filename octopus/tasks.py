@@ -15,6 +15,7 @@ from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
 from octopus.errors import ConfigError, OctopusError
+from octopus.experiment import Experiment
 from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY
@@ -112,6 +113,12 @@ def nodes(
 STAGE_HELP = {**COMMON_HELP, "exp": "experiment: a name in experiments/ or a path to .py/.yaml"}
 
 
+def _experiment(exp: str | None) -> Experiment:
+    if not exp:
+        raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
+    return load_experiment(exp)
+
+
 def _stage(
     c: Context,
     stage: ExperimentTask,
@@ -121,18 +128,17 @@ def _stage(
     tags: str | None,
     parallel: int,
     dry_run: bool,
+    **options: Any,
 ) -> None:
     """Load the experiment, run one stage, exit with its code."""
-    if not exp:
-        raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
-    experiment = load_experiment(exp)
-    report = experiment.run_task(
+    report = _experiment(exp).run_task(
         stage,
         nodes=nodes,
         tags=tags,
         inventory=inventory_path(c.config, inventory),
         parallel=parallel_option(c.config, parallel),
         dry_run=dry_run,
+        **options,
     )
     if report is not None and not report.ok:
         raise Exit(code=report.exit_code)
@@ -156,23 +162,172 @@ def _stage_task(stage: ExperimentTask, doc: str) -> Any:
 
 
 setup = _stage_task(ExperimentTask.SETUP, "Run the experiment's setup steps on its nodes.")
-monitor = _stage_task(ExperimentTask.MONITOR, "Run the experiment's monitor steps.")
-purge = _stage_task(ExperimentTask.PURGE, "Run the experiment's purge steps (stop, clean up).")
 check_errors = _stage_task(ExperimentTask.CHECK_ERRORS, "Run the experiment's check-error steps.")
 pickup = _stage_task(
     ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home)."
 )
 
 
+@task(help={**STAGE_HELP, "force": "stop this experiment's running workers first"})
+@reports_errors
+def deliver(
+    c: Context,
+    exp: str | None = None,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    dry_run: bool = False,
+    force: bool = False,
+) -> None:
+    """Write one script per worker under deliverables/<exp>/ and send each node its scripts."""
+    _stage(
+        c,
+        ExperimentTask.DELIVER_SCRIPTS,
+        exp,
+        inventory,
+        nodes,
+        tags,
+        parallel,
+        dry_run,
+        force=force,
+    )
+
+
+@task(
+    help={
+        **STAGE_HELP,
+        "resume": "run only the commands not finished yet (pending, or lost with their worker)",
+        "retry_failed": "run the failed commands again",
+        "rebalance": "give the unfinished commands of unreachable nodes to the reachable ones",
+        "force": "stop and restart workers that are still running",
+    }
+)
+@reports_errors
+def start(
+    c: Context,
+    exp: str | None = None,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    dry_run: bool = False,
+    resume: bool = False,
+    retry_failed: bool = False,
+    rebalance: bool = False,
+    force: bool = False,
+) -> None:
+    """Start the delivered worker scripts (screen, process, ...), or resume them."""
+    _stage(
+        c,
+        ExperimentTask.START,
+        exp,
+        inventory,
+        nodes,
+        tags,
+        parallel,
+        dry_run,
+        resume=resume,
+        retry_failed=retry_failed,
+        rebalance=rebalance,
+        force=force,
+    )
+
+
+@task(
+    help={
+        **STAGE_HELP,
+        "json": "print one JSON object (totals, nodes) instead of tables",
+        "offline": "show the ledger of the last monitor runs without connecting",
+    }
+)
+@reports_errors
+def monitor(
+    c: Context,
+    exp: str | None = None,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    dry_run: bool = False,
+    json_: bool = False,
+    offline: bool = False,
+) -> None:
+    """Show every worker's commands: done, failed, running, pending, lost. Exit 1 on trouble.
+
+    Made for cron too: no prompts, plain text when not on a terminal, exit 0 when nothing
+    failed or was lost, 1 when something did, 2 on bad input.
+    """
+    _stage(
+        c,
+        ExperimentTask.MONITOR,
+        exp,
+        inventory,
+        nodes,
+        tags,
+        parallel,
+        dry_run,
+        offline=offline,
+        as_json=json_,
+    )
+
+
+@task(help=STAGE_HELP)
+@reports_errors
+def purge(
+    c: Context,
+    exp: str | None = None,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    dry_run: bool = False,
+) -> None:
+    """Stop this experiment's workers and their processes, then run its purge steps."""
+    _stage(c, ExperimentTask.PURGE, exp, inventory, nodes, tags, parallel, dry_run)
+
+
+@task(
+    help={
+        **{k: v for k, v in STAGE_HELP.items() if k != "dry_run"},
+        "interval": "seconds between looks at the nodes while waiting",
+        "timeout": "give up waiting after this many seconds (0: never)",
+    }
+)
+@reports_errors
+def run(
+    c: Context,
+    exp: str | None = None,
+    inventory: str | None = None,
+    nodes: str | None = None,
+    tags: str | None = None,
+    parallel: int = 0,
+    interval: float = 2.0,
+    timeout: float = 0,
+) -> None:
+    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
+    from octopus.lifecycle import run_experiment
+
+    code = run_experiment(
+        _experiment(exp),
+        nodes=nodes,
+        tags=tags,
+        inventory=inventory_path(c.config, inventory),
+        parallel=parallel_option(c.config, parallel),
+        interval=interval,
+        timeout=timeout or None,
+    )
+    if code:
+        raise Exit(code=code)
+
+
 @task(help={"exp": STAGE_HELP["exp"]})
 @reports_errors
 def print_(c: Context, exp: str | None = None) -> None:
     """Print the experiment's commands, one per line."""
-    if not exp:
-        raise ConfigError("which experiment? pass --exp NAME (a file in experiments/) or a path")
-    load_experiment(exp).print()
+    _experiment(exp).print()
 
 
-ns = Collection(nodes, setup, monitor, purge, check_errors, pickup)
+ns = Collection(nodes, setup, deliver, start, monitor, purge, check_errors, pickup, run)
 ns.add_task(print_, name="print")
 ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})

@@ -156,7 +156,8 @@ class _Registered:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__dict__.get("abstract", False):
+        # Classes named with a leading underscore are octopus' own stage internals.
+        if not cls.__dict__.get("abstract", False) and not cls.__name__.startswith("_"):
             _registry[cls.__name__] = cls  # type: ignore[assignment]
 
 
@@ -171,9 +172,11 @@ class Step(_Registered):
         self.tags: set[str] | None = set(tags) if tags is not None else None
         self.local_cmd_prefix = local_cmd_prefix
 
+    label: ClassVar[str] = ""
+
     @property
     def step_name(self) -> str:
-        return type(self).__name__
+        return self.label or type(self).__name__
 
     def applies_to(self, node: Node) -> bool:
         return self.tags is None or bool(self.tags & node.tags)
@@ -203,9 +206,11 @@ class LocalStep(_Registered):
     def __init__(self, local_cmd_prefix: str = "") -> None:
         self.local_cmd_prefix = local_cmd_prefix
 
+    label: ClassVar[str] = ""
+
     @property
     def step_name(self) -> str:
-        return type(self).__name__
+        return self.label or type(self).__name__
 
     def describe(self) -> list[str]:
         return [str(self)]

@@ -94,18 +94,32 @@ class ScreenCmd(Step):
 
 
 class CheckOutput(Step):
-    """Run commands and show their output; a non-zero exit (grep finding nothing) is no failure."""
+    """Run commands and show their output; a non-zero exit (grep finding nothing) is no failure.
+
+    They run in the experiment's current delivery folder on the node, beside the workers'
+    output_screen<i> files (as the original ran them beside those files), or in the home
+    folder before anything was delivered.
+    """
 
     def __init__(self, commands: str | list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check_commands = _as_list(commands)
 
     def commands(self, ctx: StepContext) -> list[str]:
-        return list(self.check_commands)
+        run = quote_path(ctx.experiment.paths.remote_run_dir)
+        return [
+            f'{{ cd "$HOME"/{run}/current 2>/dev/null || true; }} && {c}'
+            for c in self.check_commands
+        ]
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [
+            f"(in ~/{ctx.experiment.paths.remote_run_dir}/current) {c}" for c in self.check_commands
+        ]
 
     def execute(self, ctx: StepContext) -> None:
-        for command in self.check_commands:
-            result = ctx.run(command, warn=True)
+        for command, full in zip(self.check_commands, self.commands(ctx), strict=True):
+            result = ctx.run(full, warn=True)
             if not result.ok:
                 ctx.say(f"(exit {result.exited}: {command})")
 

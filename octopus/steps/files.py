@@ -195,7 +195,8 @@ class Rsync(Step):
             )
             if not result.ok:
                 raise _rsync_failed(result)
-            ctx.say(f"rsync {' '.join(sources)} {'->' if self.put else '<-'} {dest}: done")
+            where = "to the node" if self.put else "from the node"
+            ctx.say(f"rsync {' '.join(sources)} -> {dest} ({where}): done")
 
 
 class RsyncCurrentRepo(Step):

@@ -87,8 +87,9 @@ def test_parse_screen_sessions():
     assert parse_screen_sessions(listing) == [(4242, "oct-x-s0"), (77, "mine")]
 
 
-def test_check_output_accepts_a_single_command():
-    assert CheckOutput("grep x y").commands(ctx()) == ["grep x y"]
+def test_check_output_runs_beside_the_worker_output():
+    [command] = CheckOutput("grep x y").commands(ctx())
+    assert command == '{ cd "$HOME"/.octopus/demo-exp/current 2>/dev/null || true; } && grep x y'
 
 
 def test_build_step_rejects_bad_arguments():

@@ -1,0 +1,251 @@
+"""`inv deliver`: write one script per worker plus a manifest, then send each node its part.
+
+Nothing changes on any node while one of them still runs this experiment's workers (unless
+forced), and a node's new scripts replace the old ones as a whole: they go to a new
+directory that becomes `current` with one rename.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from octopus.errors import OctopusError
+from octopus.gitrepo import commit_info, local_repo_root
+from octopus.launchers import launcher_for
+from octopus.manifest import MANIFEST, Manifest, new_delivery_id
+from octopus.node import Node
+from octopus.paths import safe_name
+from octopus.scripts import WorkerPlan, build_plan, render_script
+from octopus.shell import quote_path
+from octopus.steps.base import LocalStep, Step, StepContext
+
+if TYPE_CHECKING:
+    from octopus.engine import StageReport
+    from octopus.experiment import Experiment
+    from octopus.output import StageOutput
+
+
+def script_name(job_id: int, suffix: str = "") -> str:
+    return f"run_exp_s{job_id}{suffix}.sh"
+
+
+def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
+    """The manifest of a new delivery to these nodes (pure apart from reading git)."""
+    plan = build_plan(
+        experiment.experiment_commands,
+        experiment.experiment_prefix,
+        nodes,
+        exp_script_gen=experiment.exp_script_gen,
+        shuffle_seed=experiment.shuffle_seed,
+        per_node=experiment.screens_per_node,
+        offset=experiment.screen_or_job_id_offset,
+        slurm={
+            "cpus": experiment.slurm_num_cpus_per_job,
+            "parallel": experiment.slurm_num_parallel_tasks_per_job,
+            "gpus": experiment.slurm_num_gpus_per_job,
+        },
+    )
+    return Manifest(
+        experiment=experiment.name,
+        delivery=new_delivery_id(),
+        plan=plan,
+        launchers={n.name or "?": str(n.launcher) for n in nodes},
+        run_root=experiment.paths.remote_run_dir,
+        stop_on_error=experiment.stop_on_error,
+        git=commit_info(local_repo_root()),
+    )
+
+
+def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
+    return render_script(
+        part,
+        manifest.plan.prefix,
+        experiment=manifest.experiment,
+        run_dir=manifest.run_dir,
+        delivery=manifest.delivery,
+        stop_on_error=manifest.stop_on_error,
+    )
+
+
+def write_deliverables(manifest: Manifest, folder: Path) -> None:
+    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest, and the whole manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in manifest.plan.parts:
+        node_dir = folder / safe_name(part.worker.node)
+        node_dir.mkdir(exist_ok=True)
+        path = node_dir / script_name(part.worker.job_id)
+        path.write_text(worker_script(manifest, part), newline="\n")
+        path.chmod(0o755)
+    for node in dict.fromkeys(p.worker.node for p in manifest.plan.parts):
+        (folder / safe_name(node) / "DELIVERY").write_text(manifest.delivery + "\n")
+        (folder / safe_name(node) / MANIFEST).write_text(_node_manifest(manifest, node))
+    manifest.write(folder / MANIFEST)
+
+
+def commit_deliverables(staging: Path, root: Path) -> None:
+    """Replace each node's folder whole, then the manifest, with the staged ones."""
+    for node_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
+        final = root / node_dir.name
+        if final.exists():
+            shutil.rmtree(final)
+        node_dir.rename(final)
+    (staging / MANIFEST).replace(root / MANIFEST)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _node_manifest(manifest: Manifest, node: str) -> str:
+    import json
+
+    data = manifest.as_dict()
+    data["plan"]["workers"] = [w for w in data["plan"]["workers"] if w["node"] == node]
+    data["plan"]["commands"] = [c for c in data["plan"]["commands"] if c["node"] == node]
+    data["launchers"] = {node: manifest.launchers[node]}
+    return json.dumps(data, indent=1)
+
+
+def tar_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+class _FindRunningWorkers(Step):
+    """Looks for this experiment's workers still alive on the node (any delivery)."""
+
+    label = "check for running workers"
+
+    def __init__(self, manifest: Manifest, found: dict[str, str], force: bool) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.found = found
+        self.force = force
+
+    def commands(self, ctx: StepContext) -> list[str]:
+        return [
+            f"screen -ls 2>/dev/null | grep -c '[0-9]\\.{ctx.experiment.paths.session_prefix}'"
+            " || true"
+        ]
+
+    def execute(self, ctx: StepContext) -> None:
+        from octopus.workers import running_workers, stop_workers
+
+        running = running_workers(ctx, self.manifest.run_root)
+        if running and self.force:
+            ctx.say(f"--force: stopping {running}")
+            stop_workers(ctx, self.manifest.run_root)
+        elif running:
+            self.found[ctx.name] = running
+
+
+class _RefuseIfRunning(LocalStep):
+    label = "go ahead only if no node runs workers"
+
+    def __init__(self, found: dict[str, str]) -> None:
+        super().__init__()
+        self.found = found
+
+    def run(self) -> None:
+        if self.found:
+            busy = "; ".join(f"{node}: {what}" for node, what in sorted(self.found.items()))
+            raise OctopusError(
+                f"workers of this experiment are still running ({busy}); "
+                "nothing was delivered. Purge them, wait, or use --force"
+            )
+
+
+class _UploadDelivery(Step):
+    """Sends the node's folder as one archive over the stage's connection and switches to it."""
+
+    label = "upload scripts"
+
+    def __init__(self, manifest: Manifest, folder: Path) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.folder = folder
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [
+            f"upload {self.folder / safe_name(ctx.name)}/ -> ~/{self.manifest.run_dir}/, "
+            "then point current at it"
+        ]
+
+    def execute(self, ctx: StepContext) -> None:
+        local = self.folder / safe_name(ctx.name)
+        run_root = quote_path(self.manifest.run_root)
+        target = quote_path(self.manifest.run_dir)
+        archive = f"{self.manifest.run_root}/upload-{self.manifest.delivery}.tar.gz"
+        ctx.run(f'mkdir -p "$HOME"/{target}', show=False)
+        with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
+            tmp.write(tar_folder(local))
+            tmp.flush()
+            ctx.connection().put(tmp.name, archive)
+        ctx.run(
+            f'cd "$HOME"/{run_root} && tar -xzf {quote_path(archive.split("/")[-1])} '
+            f"-C deliveries/{quote_path(self.manifest.delivery)} && "
+            f"rm -f {quote_path(archive.split('/')[-1])} && "
+            f"ln -sfn deliveries/{quote_path(self.manifest.delivery)} current.new && "
+            "mv -f current.new current 2>/dev/null || "
+            f"{{ rm -f current && mv current.new current; }}",
+            show=False,
+        )
+        workers = [p for p in self.manifest.plan.parts if p.worker.node == ctx.name]
+        ctx.say(
+            f"delivered {len(workers)} worker script(s), "
+            f"{sum(len(p.ids) for p in workers)} command(s)"
+        )
+
+
+def deliver(
+    experiment: Experiment,
+    nodes: list[Node],
+    *,
+    output: StageOutput,
+    parallel: int | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+) -> tuple[Manifest, StageReport]:
+    """Plan, write the deliverables and upload them; returns the manifest and per-node report."""
+    from octopus.engine import run_stage
+
+    for node in nodes:
+        launcher_for(node.launcher or "screen", experiment.paths)  # fails early if unsupported
+    manifest = plan_delivery(experiment, nodes)
+    root = experiment.paths.deliverables
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".delivery-", dir=root))
+    try:
+        if dry_run:
+            for part in manifest.plan.parts:
+                output.line(
+                    part.worker.node,
+                    f"would write {script_name(part.worker.job_id)}: {len(part.ids)} command(s)",
+                )
+        else:
+            write_deliverables(manifest, staging)
+        found: dict[str, str] = {}
+        steps: list[Step | LocalStep] = [
+            _FindRunningWorkers(manifest, found, force),
+            _RefuseIfRunning(found),
+            _UploadDelivery(manifest, staging),
+        ]
+        report = run_stage(
+            "deliver",
+            steps,
+            nodes,
+            experiment=experiment,
+            output=output,
+            parallel=parallel,
+            dry_run=dry_run,
+        )
+        if not dry_run and not report.local_failures:
+            commit_deliverables(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest, report

@@ -1,0 +1,171 @@
+"""Command state: what the nodes recorded, and what it means (done, failed, running, ...).
+
+Worker scripts append tab-separated events to state/s<job_id>.events on the node:
+`worker-start - <time> <pid>`, `start <id> <time> <host>`, `end <id> <time> <exit code>`,
+`worker-end - <time> done|stopped`. Appends survive crashes and reboots; the parsers here
+are pure functions over that text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from octopus.scripts import WorkerPlan
+
+
+class CommandState(str, Enum):
+    DONE = "done"
+    FAILED = "failed"
+    RUNNING = "running"
+    PENDING = "pending"
+    LOST = "lost"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATES = tuple(CommandState)
+
+
+@dataclass
+class Attempt:
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+    host: str = ""
+
+
+@dataclass
+class WorkerEvents:
+    """What one worker's state file says."""
+
+    attempts: dict[int, list[Attempt]] = field(default_factory=dict)
+    runs: int = 0  # worker-start events: 1 per start, more after resumes
+    finished: bool = False  # the last run wrote worker-end
+    stopped_on_error: bool = False
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_events(text: str) -> WorkerEvents:
+    """Read a state file; damaged or partial lines (a crash mid-write) are skipped."""
+    events = WorkerEvents()
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 4:
+            continue
+        kind, ident, when, detail = fields
+        if kind == "worker-start":
+            events.runs += 1
+            events.finished = False
+            events.stopped_on_error = False
+        elif kind == "worker-end":
+            events.finished = True
+            events.stopped_on_error = detail == "stopped"
+        elif kind in ("start", "end") and ident.isdigit():
+            attempts = events.attempts.setdefault(int(ident), [])
+            if kind == "start":
+                attempts.append(Attempt(started=_float(when), host=detail))
+            else:
+                if not attempts or attempts[-1].ended is not None:
+                    attempts.append(Attempt())
+                attempts[-1].ended = _float(when)
+                attempts[-1].exit_code = int(detail) if detail.lstrip("-").isdigit() else None
+    return events
+
+
+@dataclass
+class CommandStatus:
+    """One command's state as of the last look, with where to find its output."""
+
+    id: int
+    node: str
+    worker: int
+    command: str
+    state: CommandState
+    exit_code: int | None = None
+    started: float | None = None
+    ended: float | None = None
+    attempts: int = 0
+    log: str = ""
+    session: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = str(self.state)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CommandStatus:
+        return cls(**{**data, "state": CommandState(data["state"])})
+
+
+def classify(
+    part: WorkerPlan, events: WorkerEvents, alive: bool, *, log_dir: str = "", session: str = ""
+) -> list[CommandStatus]:
+    """The state of each of a worker's commands.
+
+    Finished commands are done or failed by exit code. A started command is running while
+    its worker lives and lost once it is gone. A command never started is pending while
+    the worker lives, was never started, or ended on purpose (stop_on_error); it is lost
+    when its worker died underway.
+    """
+    worker_died = events.runs > 0 and not events.finished and not alive
+    statuses = []
+    for ident, command in zip(part.ids, part.commands, strict=True):
+        attempts = events.attempts.get(ident, [])
+        last = attempts[-1] if attempts else None
+        if last is not None and last.ended is not None:
+            state = CommandState.DONE if last.exit_code == 0 else CommandState.FAILED
+        elif last is not None:
+            state = CommandState.RUNNING if alive else CommandState.LOST
+        else:
+            state = CommandState.LOST if worker_died else CommandState.PENDING
+        statuses.append(
+            CommandStatus(
+                id=ident,
+                node=part.worker.node,
+                worker=part.worker.job_id,
+                command=command,
+                state=state,
+                exit_code=last.exit_code if last else None,
+                started=last.started if last else None,
+                ended=last.ended if last else None,
+                attempts=len(attempts),
+                log=f"{log_dir}/logs/{ident}.log" if log_dir else "",
+                session=session,
+            )
+        )
+    return statuses
+
+
+def totals(statuses: Iterable[CommandStatus]) -> dict[str, int]:
+    counts = {str(s): 0 for s in STATES}
+    for status in statuses:
+        counts[str(status.state)] += 1
+    return counts
+
+
+def eta_seconds(statuses: list[CommandStatus], now: float) -> float | None:
+    """Remaining time if the running workers keep their pace so far; None when unknown."""
+    finished = [
+        s
+        for s in statuses
+        if s.state in (CommandState.DONE, CommandState.FAILED)
+        and s.started is not None
+        and s.ended is not None
+    ]
+    running = [s for s in statuses if s.state is CommandState.RUNNING]
+    remaining = sum(1 for s in statuses if s.state in (CommandState.PENDING, CommandState.RUNNING))
+    if not finished or not running or not remaining:
+        return None
+    mean = sum((s.ended or 0) - (s.started or 0) for s in finished) / len(finished)
+    return mean * remaining / len(running)

@@ -1,0 +1,56 @@
+"""Workers as detached processes (setsid + nohup) with PID files: needs only a POSIX shell."""
+
+from __future__ import annotations
+
+from octopus.launchers.base import SHELL, WorkerLauncher
+from octopus.scripts import Worker
+from octopus.shell import kill_tree_snippet, quote_path
+
+
+def _alive_pid(pid: str, script_match: str) -> str:
+    """True when `pid` runs (not a zombie) and its command line names the worker's script."""
+    return (
+        f'[ -n "{pid}" ] && kill -0 "{pid}" 2>/dev/null && '
+        f"{{ [ ! -d /proc/{pid} ] || {{ "
+        f"[ \"$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null | cut -d' ' -f1)\" != Z ] && "
+        f"tr '\\0' ' ' < /proc/{pid}/cmdline 2>/dev/null | grep -q {quote_path(script_match)}; "
+        "}; }"
+    )
+
+
+class ProcessLauncher(WorkerLauncher):
+    name = "process"
+
+    def pid_file(self, worker: Worker) -> str:
+        return f"pids/s{worker.job_id}.pid"
+
+    def start_command(self, delivery_dir: str, worker: Worker, script: str) -> str:
+        return (
+            f"cd {self.run_dir(delivery_dir)} && mkdir -p pids && "
+            f"{{ setsid nohup {SHELL} {quote_path(script)} >> {self.output_file(worker)} 2>&1 "
+            f"< /dev/null & echo $! > {self.pid_file(worker)}; }}"
+        )
+
+    def alive_command(self, delivery_dir: str, worker: Worker) -> str:
+        pid_file = f"{self.run_dir(delivery_dir)}/{self.pid_file(worker)}"
+        return f"octopus_pid=$(cat {pid_file} 2>/dev/null); " + _alive_pid(
+            "$octopus_pid", "run_exp_s"
+        )
+
+    def stop_command(self, run_root: str) -> str:
+        root = '"$HOME"/' + quote_path(run_root)
+        collect = (
+            f"octopus_pids=; for f in {root}/deliveries/*/pids/*.pid; do "
+            '[ -f "$f" ] || continue; p=$(cat "$f"); '
+            f'if {_alive_pid("$p", "run_exp_s")}; then octopus_pids="$octopus_pids $p"; fi; '
+            "done"
+        )
+        return f"{collect}; {kill_tree_snippet('$octopus_pids')}"
+
+    def running_command(self, run_root: str) -> str:
+        root = '"$HOME"/' + quote_path(run_root)
+        return (
+            f"for f in {root}/deliveries/*/pids/*.pid; do "
+            '[ -f "$f" ] || continue; p=$(cat "$f"); '
+            f'if {_alive_pid("$p", "run_exp_s")}; then echo "process $p"; fi; done; true'
+        )

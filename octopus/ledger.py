@@ -1,0 +1,93 @@
+"""The experiment's status on the user's machine, merged from every monitor run.
+
+Kept in deliverables/<exp>/ledger.json, so the state of all commands is known even while
+some nodes are unreachable, and `inv monitor --offline` can show it without connecting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from octopus.jobs import CommandState, CommandStatus
+from octopus.manifest import Manifest
+
+LEDGER = "ledger.json"
+
+
+@dataclass
+class NodeSeen:
+    reachable: bool
+    last_seen: str | None = None
+    message: str = ""
+
+
+@dataclass
+class Ledger:
+    delivery: str
+    commands: dict[int, CommandStatus] = field(default_factory=dict)
+    nodes: dict[str, NodeSeen] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, manifest: Manifest) -> Ledger:
+        """Every command pending where the manifest put it: nothing has been seen yet."""
+        ledger = cls(delivery=manifest.delivery)
+        for entry in manifest.plan.entries:
+            ledger.commands[entry.id] = CommandStatus(
+                id=entry.id,
+                node=entry.node,
+                worker=entry.job_id,
+                command=entry.command,
+                state=CommandState.PENDING,
+            )
+        return ledger
+
+    @classmethod
+    def load(cls, path: Path, manifest: Manifest) -> Ledger:
+        """The ledger of this delivery, or a fresh one (also when the file is damaged)."""
+        try:
+            data = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return cls.fresh(manifest)
+        if data.get("delivery") != manifest.delivery:
+            return cls.fresh(manifest)
+        ledger = cls.fresh(manifest)
+        for raw in data.get("commands", []):
+            status = CommandStatus.from_dict(raw)
+            if status.id in ledger.commands:
+                ledger.commands[status.id] = status
+        ledger.nodes = {name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items()}
+        return ledger
+
+    def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
+        """Take a node's fresh statuses; None means it could not be read (kept as before)."""
+        seen = self.nodes.get(node) or NodeSeen(reachable=False)
+        if statuses is None:
+            seen.reachable = False
+            seen.message = message
+        else:
+            seen.reachable = True
+            seen.message = message
+            seen.last_seen = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            for status in statuses:
+                self.commands[status.id] = status
+        self.nodes[node] = seen
+
+    def statuses(self) -> list[CommandStatus]:
+        return [self.commands[i] for i in sorted(self.commands)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "delivery": self.delivery,
+            "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
+            "commands": [s.as_dict() for s in self.statuses()],
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=1))
+        tmp.replace(path)

@@ -1,0 +1,80 @@
+"""The record of a delivery: which command went to which node and worker, with what seed,
+from which commit. Written beside the scripts in deliverables/<exp>/ and sent to each node."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import OctopusError
+from octopus.scripts import Plan
+
+MANIFEST = "manifest.json"
+
+
+def new_delivery_id() -> str:
+    """Sortable and unique: UTC time plus a few random characters."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class Manifest:
+    experiment: str
+    delivery: str
+    plan: Plan
+    launchers: dict[str, str]
+    run_root: str
+    stop_on_error: bool = False
+    git: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    @property
+    def run_dir(self) -> str:
+        """Where this delivery lives on every node, relative to the login directory."""
+        return f"{self.run_root}/deliveries/{self.delivery}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "delivery": self.delivery,
+            "created": self.created,
+            "seed": self.plan.seed,
+            "git": self.git,
+            "run_root": self.run_root,
+            "stop_on_error": self.stop_on_error,
+            "launchers": self.launchers,
+            "plan": self.plan.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            experiment=data["experiment"],
+            delivery=data["delivery"],
+            plan=Plan.from_dict(data["plan"]),
+            launchers=data["launchers"],
+            run_root=data["run_root"],
+            stop_on_error=data.get("stop_on_error", False),
+            git=data.get("git", {}),
+            created=data.get("created", ""),
+        )
+
+    def write(self, path: Path) -> None:
+        """Write atomically, so a crash never leaves half a manifest."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=1))
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise OctopusError(f"{path} not found: run `inv deliver` first") from None
+        except (ValueError, KeyError) as exc:
+            raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None

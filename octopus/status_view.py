@@ -1,0 +1,115 @@
+"""How `inv monitor` shows the experiment: tables on a terminal, plain text for cron, JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from octopus.jobs import STATES, CommandState, CommandStatus, eta_seconds, totals
+from octopus.monitoring import MonitorReport
+from octopus.report import table
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _workers(statuses: list[CommandStatus]) -> dict[tuple[str, int], list[CommandStatus]]:
+    grouped: dict[tuple[str, int], list[CommandStatus]] = defaultdict(list)
+    for status in statuses:
+        grouped[(status.node, status.worker)].append(status)
+    return dict(sorted(grouped.items()))
+
+
+def as_json(report: MonitorReport) -> dict[str, Any]:
+    """The whole picture as one JSON object: totals at the top, details per node."""
+    statuses = report.statuses
+    nodes: dict[str, Any] = {}
+    for (node, worker), group in _workers(statuses).items():
+        entry = nodes.setdefault(
+            node,
+            {
+                "reachable": node not in report.unreachable,
+                "message": report.unreachable.get(node, ""),
+                "totals": {str(s): 0 for s in STATES},
+                "workers": {},
+            },
+        )
+        counts = totals(group)
+        for key, value in counts.items():
+            entry["totals"][key] += value
+        entry["workers"][f"s{worker}"] = {
+            "totals": counts,
+            "session": group[0].session,
+            "failed": [s.as_dict() for s in group if s.state is CommandState.FAILED],
+            "running": [
+                {**s.as_dict(), "elapsed": report.now - s.started if s.started else None}
+                for s in group
+                if s.state is CommandState.RUNNING
+            ],
+            "lost": [s.as_dict() for s in group if s.state is CommandState.LOST],
+        }
+    counts = totals(statuses)
+    finished = counts["done"] + counts["failed"]
+    return {
+        "experiment": report.manifest.experiment,
+        "delivery": report.manifest.delivery,
+        "offline": report.offline,
+        "totals": counts,
+        "progress": finished / len(statuses) if statuses else 1.0,
+        "eta_seconds": eta_seconds(statuses, report.now),
+        "unreachable": report.unreachable,
+        "nodes": nodes,
+    }
+
+
+def print_json(report: MonitorReport) -> None:
+    print(json.dumps(as_json(report), indent=1))
+
+
+def print_report(report: MonitorReport, console: Console) -> None:
+    statuses = report.statuses
+    header = f"{report.manifest.experiment} (delivery {report.manifest.delivery})"
+    if report.offline:
+        header += ", from the ledger: nodes not contacted"
+    t = table(header, ["node", "worker", "done", "failed", "running", "pending", "lost", "notes"])
+    for (node, worker), group in _workers(statuses).items():
+        counts = totals(group)
+        running = [s for s in group if s.state is CommandState.RUNNING]
+        notes = []
+        if node in report.unreachable:
+            notes.append(f"unreachable: {report.unreachable[node]}")
+        if running and running[0].started:
+            notes.append(f"running {_duration(report.now - running[0].started)}")
+        t.add_row(node, f"s{worker}", *(str(counts[str(s)]) for s in STATES), "; ".join(notes))
+    console.print(t)
+    failed = [s for s in statuses if s.state in (CommandState.FAILED, CommandState.LOST)]
+    for status in failed[:50]:
+        code = f"exit {status.exit_code}" if status.state is CommandState.FAILED else "lost"
+        console.print(
+            Text(
+                f"{status.state}: {status.node} s{status.worker} #{status.id} "
+                f"({code}) log ~/{status.log}: {status.command.splitlines()[0][:80]}",
+                style="red",
+            )
+        )
+    if len(failed) > 50:
+        console.print(f"... and {len(failed) - 50} more (see --json)")
+    counts = totals(statuses)
+    total = len(statuses) or 1
+    progress = (counts["done"] + counts["failed"]) / total
+    eta = eta_seconds(statuses, report.now)
+    summary = ", ".join(f"{counts[str(s)]} {s}" for s in STATES)
+    console.print(
+        f"{progress:.0%} finished: {summary}"
+        + (f"; ETA {_duration(eta)}" if eta is not None else "")
+    )
