@@ -314,7 +314,8 @@ class Experiment:
             )
         else:
             raise OctopusError(f"stage '{task}' is not available for these nodes' launchers")
-        report.print_summary(out.console)
+        if not out.quiet:
+            report.print_summary(out.console)
         return report
 
     def print(self) -> None:

@@ -454,7 +454,7 @@ def render_script(
     if prefix:
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
     parts.extend(
-        f"c{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} c{i}\n"
+        f"octopus_cmd_{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} octopus_cmd_{i}\n"
         for i, text in zip(part.ids, part.commands, strict=True)
     )
     parts.append(_SCRIPT_TAIL)

@@ -197,6 +197,11 @@ class _StartWorkers(Step):
         launcher = launcher_for(manifest.launchers[ctx.name], ctx.experiment.paths)
         extra = {p.worker.job_id for p in self.state.extra.get(ctx.name, [])}
         wanted = wanted_states(options)
+        if not options.partial and not options.force:
+            running = [f"s{job}" for job, alive in sorted(status.alive.items()) if alive]
+            if running:
+                raise OctopusError(f"{', '.join(running)} still running: refused "
+                                   "(--force restarts them, --resume leaves them be)")
         scripts: dict[str, str] = {}
         to_start: list[tuple[Worker, str]] = []
         for part in node_parts(manifest, ctx.name):

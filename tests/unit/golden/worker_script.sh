@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# octopus worker 1 of experiment zero_shot on gpu1 (delivery D1).
+# Every command appends 'start' and 'end' lines (tab-separated: event, id, time, detail) to
+# the state file below, and its output to logs/<id>.log as well as to this worker's output.
+OCTOPUS_RUN="$HOME/.octopus/zero_shot/deliveries/D1"
+OCTOPUS_STATE="$OCTOPUS_RUN/state/s1.events"
+mkdir -p "$OCTOPUS_RUN/state" "$OCTOPUS_RUN/logs"
+octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
+octopus_event() {
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
+}
+octopus_run() {
+  octopus_event start "$1" "$(hostname)"
+  { ( "$2" ) 2>&1 && echo 0 > "$OCTOPUS_STATE.rc" || echo $? > "$OCTOPUS_STATE.rc"; } \
+    | tee -a "$OCTOPUS_RUN/logs/$1.log"
+  octopus_rc=$(cat "$OCTOPUS_STATE.rc" 2>/dev/null || echo 255)
+  octopus_event end "$1" "$octopus_rc"
+  if [ "$octopus_rc" != 0 ]; then
+    case "1$-" in
+      1*|*e*) octopus_event worker-end - stopped; exit "$octopus_rc" ;;
+    esac
+  fi
+}
+octopus_event worker-start - $$
+set -x; cd ~/zero-shot
+octopus_cmd_2() {
+python3 train.py --seed 1 --device cuda:1
+}
+octopus_run 2 octopus_cmd_2
+octopus_event worker-end - done
