@@ -19,7 +19,7 @@ from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers import launcher_for
 from octopus.manifest import MANIFEST, Manifest, new_delivery_id
 from octopus.node import Node
-from octopus.paths import safe_name
+from octopus.paths import ExperimentPaths, safe_name
 from octopus.scripts import WorkerPlan, build_plan, render_script
 from octopus.shell import quote_path
 from octopus.steps.base import LocalStep, Step, StepContext
@@ -54,14 +54,29 @@ def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
         experiment=experiment.name,
         delivery=new_delivery_id(),
         plan=plan,
-        launchers={n.name or "?": str(n.launcher) for n in nodes},
+        launchers={n.name or "?": experiment.launcher_of(n) for n in nodes},
         run_root=experiment.paths.remote_run_dir,
         stop_on_error=experiment.stop_on_error,
         git=commit_info(local_repo_root()),
+        slurm={
+            "parallel": experiment.slurm_num_parallel_tasks_per_job,
+            "cpus": experiment.slurm_num_cpus_per_job,
+            "gpus": experiment.slurm_num_gpus_per_job,
+            "options": dict(experiment.slurm_options),
+            "node_options": {n.name: dict(n.slurm_options) for n in nodes if n.slurm_options},
+        },
+        run_exp={
+            "message": experiment.run_exp_message,
+            "numa_socket": experiment.use_run_exp_numa_socket,
+            "exclusive": experiment.use_run_exp_exclusive,
+            "pin": experiment.use_run_exp_pin,
+            "expected_time": experiment.run_exp_expected_time,
+        },
     )
 
 
 def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
+    node = part.worker.node
     return render_script(
         part,
         manifest.plan.prefix,
@@ -69,6 +84,8 @@ def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
         run_dir=manifest.run_dir,
         delivery=manifest.delivery,
         stop_on_error=manifest.stop_on_error,
+        slurm=manifest.slurm_job(node),
+        job_name=ExperimentPaths(manifest.experiment).worker_session(part.worker.job_id),
     )
 
 
@@ -215,7 +232,7 @@ def deliver(
     from octopus.engine import run_stage
 
     for node in nodes:
-        launcher_for(node.launcher or "screen", experiment.paths)  # fails early if unsupported
+        launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
     manifest = plan_delivery(experiment, nodes)
     root = experiment.paths.deliverables
     root.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from octopus.errors import ConfigError, OctopusError, did_you_mean
 from octopus.experiment_task import ExperimentTask
 from octopus.gitrepo import local_repo_root
-from octopus.node import Node
+from octopus.node import Launcher, Node
 from octopus.paths import ExperimentPaths
 from octopus.steps.base import AnyStep, LocalStep, Step
 
@@ -59,6 +59,7 @@ EXPERIMENT_FIELDS: dict[str, Any] = {
     "screen_or_job_id_offset": int,
     "screens_per_node": int | None,
     "stop_on_error": bool,
+    "slurm_options": dict[str, str] | None,
 }
 
 
@@ -92,6 +93,7 @@ class Experiment:
         screen_or_job_id_offset: int = 0,
         screens_per_node: int | None = None,
         stop_on_error: bool = False,
+        slurm_options: dict[str, str] | None = None,
         name: str | None = None,
         node_tags: Iterable[str] | None = None,
         **unknown: Any,
@@ -139,6 +141,7 @@ class Experiment:
         self.screen_or_job_id_offset = screen_or_job_id_offset
         self.screens_per_node = screens_per_node
         self.stop_on_error = stop_on_error
+        self.slurm_options = _slurm_options(slurm_options or {}, "slurm_options")
         self.name = name or (Path(exp_folder_name).name if exp_folder_name else "experiment")
         self.name_given = name is not None
         self.source: str | None = None
@@ -148,6 +151,12 @@ class Experiment:
     @property
     def paths(self) -> ExperimentPaths:
         return ExperimentPaths(self.name)
+
+    def launcher_of(self, node: Node) -> str:
+        """How this experiment starts workers on the node (use_run_exp here means run_exp)."""
+        if self.use_run_exp and node.launcher is not Launcher.SLURM:
+            return str(Launcher.RUN_EXP)
+        return str(node.launcher)
 
     @property
     def delivered(self) -> bool:
@@ -337,3 +346,20 @@ def _steps(field: str, steps: Sequence[AnyStep] | None) -> list[AnyStep]:
                 f"item {index + 1} is {step!r}, not a step (e.g. Cmd(cmd='...'))", key=field
             )
     return result
+
+
+# sbatch options octopus writes itself, from the experiment's slurm_* arguments.
+_OWN_SBATCH = {"job-name", "ntasks", "cpus-per-task", "gpus", "error", "output", "e", "o"}
+
+
+def _slurm_options(options: dict[str, str], key: str) -> dict[str, str]:
+    """sbatch options (partition, time, mem, account, qos, constraint, ...) as #SBATCH lines."""
+    cleaned = {}
+    for name, value in options.items():
+        option = str(name).lstrip("-").replace("_", "-")
+        if option in _OWN_SBATCH:
+            raise ConfigError(f"'{name}' is set by octopus (see slurm_num_* arguments)", key=key)
+        if "\n" in str(value):
+            raise ConfigError(f"value of '{name}' must be one line", key=key)
+        cleaned[option] = str(value)
+    return cleaned

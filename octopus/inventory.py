@@ -22,7 +22,7 @@ PATH_KEYS = ("ssh_private_key", "ssh_hostkeys", "ssh_config")
 
 # What YAML may set: every Node argument except `name` (the mapping key is the name), with
 # `launcher` as the plain text users write.
-_YAML_TYPES: dict[str, Any] = {
+_YAML_TYPES: dict[str, Any] = {  # noqa: RUF012
     key: (str | None if key == "launcher" else hint)
     for key, hint in node_fields().items()
     if key != "name"

@@ -109,16 +109,23 @@ class CommandStatus:
 
 
 def classify(
-    part: WorkerPlan, events: WorkerEvents, alive: bool, *, log_dir: str = "", session: str = ""
+    part: WorkerPlan,
+    events: WorkerEvents,
+    alive: bool,
+    *,
+    log_dir: str = "",
+    session: str = "",
+    cancelled: bool = False,
 ) -> list[CommandStatus]:
     """The state of each of a worker's commands.
 
     Finished commands are done or failed by exit code. A started command is running while
     its worker lives and lost once it is gone. A command never started is pending while
     the worker lives, was never started, or ended on purpose (stop_on_error); it is lost
-    when its worker died underway.
+    when its worker died underway. A cancelled Slurm job ended on purpose too: whatever it
+    had not finished is pending, for --resume to submit again.
     """
-    worker_died = events.runs > 0 and not events.finished and not alive
+    worker_died = events.runs > 0 and not events.finished and not alive and not cancelled
     statuses = []
     for ident, command in zip(part.ids, part.commands, strict=True):
         attempts = events.attempts.get(ident, [])
@@ -126,7 +133,10 @@ def classify(
         if last is not None and last.ended is not None:
             state = CommandState.DONE if last.exit_code == 0 else CommandState.FAILED
         elif last is not None:
-            state = CommandState.RUNNING if alive else CommandState.LOST
+            if alive:
+                state = CommandState.RUNNING
+            else:
+                state = CommandState.PENDING if cancelled else CommandState.LOST
         else:
             state = CommandState.LOST if worker_died else CommandState.PENDING
         statuses.append(

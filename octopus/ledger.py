@@ -30,6 +30,7 @@ class Ledger:
     delivery: str
     commands: dict[int, CommandStatus] = field(default_factory=dict)
     nodes: dict[str, NodeSeen] = field(default_factory=dict)
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, manifest: Manifest) -> Ledger:
@@ -60,6 +61,7 @@ class Ledger:
             if status.id in ledger.commands:
                 ledger.commands[status.id] = status
         ledger.nodes = {name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items()}
+        ledger.workers = data.get("workers", {})
         return ledger
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
@@ -83,6 +85,7 @@ class Ledger:
         return {
             "delivery": self.delivery,
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
+            "workers": self.workers,
             "commands": [s.as_dict() for s in self.statuses()],
         }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.scripts import Plan
+from octopus.scripts import Plan, SlurmJob
 
 MANIFEST = "manifest.json"
 
@@ -30,7 +30,28 @@ class Manifest:
     run_root: str
     stop_on_error: bool = False
     git: dict[str, Any] = field(default_factory=dict)
+    slurm: dict[str, Any] = field(default_factory=dict)
+    run_exp: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {"slurm": self.slurm, "run_exp": self.run_exp}
+
+    def slurm_job(self, node: str) -> SlurmJob | None:
+        """The sbatch settings of a Slurm node's workers (None for other launchers)."""
+        if self.launchers.get(node) != "slurm":
+            return None
+        options = {
+            **self.slurm.get("options", {}),
+            **self.slurm.get("node_options", {}).get(node, {}),
+        }
+        return SlurmJob(
+            parallel=self.slurm.get("parallel", 1),
+            cpus_per_task=self.slurm.get("cpus", 1),
+            gpus=self.slurm.get("gpus", 0),
+            options=tuple(sorted(options.items())),
+        )
 
     @property
     def run_dir(self) -> str:
@@ -47,6 +68,8 @@ class Manifest:
             "run_root": self.run_root,
             "stop_on_error": self.stop_on_error,
             "launchers": self.launchers,
+            "slurm": self.slurm,
+            "run_exp": self.run_exp,
             "plan": self.plan.as_dict(),
         }
 
@@ -60,6 +83,8 @@ class Manifest:
             run_root=data["run_root"],
             stop_on_error=data.get("stop_on_error", False),
             git=data.get("git", {}),
+            slurm=data.get("slurm", {}),
+            run_exp=data.get("run_exp", {}),
             created=data.get("created", ""),
         )
 

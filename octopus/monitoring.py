@@ -34,6 +34,7 @@ class NodeStatus:
     delivery: str | None
     now: float
     alive: dict[int, bool] = field(default_factory=dict)
+    details: dict[int, dict[str, object]] = field(default_factory=dict)
     events: dict[int, WorkerEvents] = field(default_factory=dict)
     commands: list[CommandStatus] = field(default_factory=list)
 
@@ -47,22 +48,22 @@ def node_parts(manifest: Manifest, node: str) -> list[WorkerPlan]:
 
 
 def status_command(manifest: Manifest, node: str) -> str:
-    """Shell text printing the delivery id, the node's clock, and per worker: alive + events."""
+    """Shell text printing the delivery id, the node's clock, what the launcher knows of each
+    worker (alive, Slurm state), and each worker's events: one round trip for the whole node."""
     paths = ExperimentPaths(manifest.experiment)
-    launcher = launcher_for(manifest.launchers[node], paths)
+    launcher = launcher_for(manifest.launchers[node], paths, manifest.settings)
     run = manifest.run_dir
+    parts = node_parts(manifest, node)
     lines = [
         f'cd "$HOME"/{quote_path(run)} 2>/dev/null || {{ echo "{MARK} none"; exit 0; }}',
         f'echo "{MARK} delivery $(cat DELIVERY 2>/dev/null)"',
         f'echo "{MARK} now $(date +%s)"',
+        launcher.probe_command(run, [p.worker for p in parts]),
     ]
-    for part in node_parts(manifest, node):
+    for part in parts:
         job = part.worker.job_id
-        lines.append(
-            f"if {launcher.alive_command(run, part.worker)}; then a=1; else a=0; fi; "
-            f'echo "{MARK} worker {job} $a"; cat "$HOME"/{quote_path(run)}/state/s{job}.events '
-            "2>/dev/null; true"
-        )
+        events = f'"$HOME"/{quote_path(run)}/state/s{job}.events'
+        lines.append(f'echo "{MARK} events {job}"; cat {events} 2>/dev/null; true')
     return "\n".join(lines)
 
 
@@ -70,6 +71,7 @@ def parse_status(manifest: Manifest, node: str, output: str) -> NodeStatus:
     """Turn status_command output into per-command states (pure)."""
     status = NodeStatus(node=node, delivery=None, now=0.0)
     chunks: dict[int, list[str]] = {}
+    probe_lines: list[str] = []
     current: list[str] | None = None
     for line in output.splitlines():
         if line.startswith(MARK + " "):
@@ -78,23 +80,35 @@ def parse_status(manifest: Manifest, node: str, output: str) -> NodeStatus:
                 status.delivery = words[2]
             elif words[1] == "now" and len(words) > 2:
                 status.now = float(words[2])
-            elif words[1] == "worker" and len(words) == 4:
-                job = int(words[2])
-                status.alive[job] = words[3] == "1"
-                current = chunks.setdefault(job, [])
+            elif words[1] == "events" and len(words) == 3:
+                current = chunks.setdefault(int(words[2]), [])
+            else:
+                probe_lines.append(line)
             continue
         if current is not None:
             current.append(line)
     if status.delivery != manifest.delivery:
         status.delivery = None
     paths = ExperimentPaths(manifest.experiment)
+    launcher = launcher_for(manifest.launchers[node], paths, manifest.settings)
+    probes = launcher.parse_probe(probe_lines)
     for part in node_parts(manifest, node):
         job = part.worker.job_id
+        probe = probes.get(job)
+        alive = bool(probe and probe.alive) and status.delivery is not None
+        status.alive[job] = alive
+        if probe and probe.detail:
+            status.details[job] = probe.detail
         events = parse_events("\n".join(chunks.get(job, [])))
         status.events[job] = events
-        alive = status.alive.get(job, False) and status.delivery is not None
+        session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
         status.commands += classify(
-            part, events, alive, log_dir=manifest.run_dir, session=paths.worker_session(job)
+            part,
+            events,
+            alive,
+            log_dir=manifest.run_dir,
+            session=session or paths.worker_session(job),
+            cancelled=bool(probe and probe.cancelled),
         )
     return status
 
@@ -198,6 +212,8 @@ def monitor(
             ledger.merge(result.node, None, result.message)
         else:
             ledger.merge(result.node, status.commands)
+            for job, detail in status.details.items():
+                ledger.workers[f"{result.node}/s{job}"] = dict(detail)
     ledger.save(root / LEDGER)
     now = max((s.now for s in found.values()), default=0.0) or time.time()
     return MonitorReport(manifest, ledger, unreachable, now)

@@ -62,6 +62,7 @@ class Node:
     local: bool = False
     accept_new_hostkeys: bool = False
     ssh_config: str | None = None
+    slurm_options: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, str):

@@ -408,22 +408,54 @@ octopus_event() {{
 }}
 octopus_run() {{
   octopus_event start "$1" "$(hostname)"
-  {{ ( "$2" ) 2>&1 && echo 0 > "$OCTOPUS_STATE.rc" || echo $? > "$OCTOPUS_STATE.rc"; }} \\
+  octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
+  {{ ( "$2" ) 2>&1 && echo 0 > "$octopus_rcfile" || echo $? > "$octopus_rcfile"; }} \\
     | tee -a "$OCTOPUS_RUN/logs/$1.log"
-  octopus_rc=$(cat "$OCTOPUS_STATE.rc" 2>/dev/null || echo 255)
+  octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
+  rm -f "$octopus_rcfile"
   octopus_event end "$1" "$octopus_rc"
   if [ "$octopus_rc" != 0 ]; then
     case "{stop_on_error}$-" in
-      1*|*e*) octopus_event worker-end - stopped; exit "$octopus_rc" ;;
+      1*|*e*) touch "$OCTOPUS_STATE.stop"; octopus_stop ;;
     esac
   fi
 }}
+# Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
+octopus_stop() {{
+  [ -n "$OCTOPUS_PARALLEL" ] || {{ octopus_event worker-end - stopped; exit 1; }}
+}}
+octopus_check_stop() {{
+  if [ -e "$OCTOPUS_STATE.stop" ]; then octopus_event worker-end - stopped; exit 1; fi
+}}
+rm -f "$OCTOPUS_STATE.stop"
 octopus_event worker-start - $$
 """
 
 _SCRIPT_TAIL = """\
 octopus_event worker-end - done
 """
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    """What a worker's sbatch header asks for (the original octopus' #SBATCH lines, and more)."""
+
+    parallel: int = 1
+    cpus_per_task: int = 1
+    gpus: int = 0
+    options: tuple[tuple[str, str], ...] = ()
+
+    def header(self, job_name: str, job_id: int, n_commands: int) -> str:
+        lines = [
+            f"#SBATCH --job-name={job_name}",
+            f"#SBATCH --ntasks={max(1, min(n_commands, self.parallel))}",
+            f"#SBATCH --cpus-per-task={self.cpus_per_task}",
+        ]
+        if self.gpus > 0:
+            lines.append(f"#SBATCH --gpus={self.gpus}")
+        lines += [f"#SBATCH -e job_{job_id}.err", f"#SBATCH -o job_{job_id}.out"]
+        lines += [f"#SBATCH --{key}={value}" for key, value in self.options]
+        return "\n".join(lines) + "\n"
 
 
 def render_script(
@@ -434,28 +466,42 @@ def render_script(
     run_dir: str,
     delivery: str,
     stop_on_error: bool = False,
+    slurm: SlurmJob | None = None,
+    job_name: str = "",
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
     `run_dir` is relative to the login directory ($HOME), as the same script must find its
-    state when Slurm runs a copy of it from its spool directory.
+    state when Slurm runs a copy of it from its spool directory. With `slurm`, the script
+    starts with #SBATCH lines and runs up to `slurm.parallel` commands at once.
     """
     worker = part.worker
-    parts = [
-        _SCRIPT_HEAD.format(
-            job_id=worker.job_id,
-            experiment=experiment,
-            node=worker.node,
-            delivery=delivery,
-            run_dir=run_dir,
-            stop_on_error=1 if stop_on_error else 0,
-        )
-    ]
+    head = _SCRIPT_HEAD.format(
+        job_id=worker.job_id,
+        experiment=experiment,
+        node=worker.node,
+        delivery=delivery,
+        run_dir=run_dir,
+        stop_on_error=1 if stop_on_error else 0,
+    )
+    if slurm is not None:
+        # sbatch reads #SBATCH lines only before the first command.
+        shebang, _, rest = head.partition("\n")
+        head = f"{shebang}\n{slurm.header(job_name, worker.job_id, len(part.ids))}{rest}"
+    parts = [head]
     if prefix:
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
-    parts.extend(
-        f"octopus_cmd_{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} octopus_cmd_{i}\n"
+    calls = [
+        f"octopus_cmd_{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} octopus_cmd_{i}"
         for i, text in zip(part.ids, part.commands, strict=True)
-    )
+    ]
+    if slurm is None or slurm.parallel <= 1:
+        parts.extend(call + "\n" for call in calls)
+    else:
+        # Up to `parallel` commands at once inside the job's tasks, then wait for the batch.
+        parts.append("OCTOPUS_PARALLEL=1\n")
+        for first in range(0, len(calls), slurm.parallel):
+            parts.extend(call + " &\n" for call in calls[first : first + slurm.parallel])
+            parts.append("wait\noctopus_check_stop\n")
     parts.append(_SCRIPT_TAIL)
     return "".join(parts)

@@ -50,6 +50,12 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         entry["workers"][f"s{worker}"] = {
             "totals": counts,
             "session": group[0].session,
+            "launcher": report.manifest.launchers.get(node, ""),
+            **(
+                {"slurm": report.ledger.workers[f"{node}/s{worker}"]}
+                if f"{node}/s{worker}" in report.ledger.workers
+                else {}
+            ),
             "failed": [s.as_dict() for s in group if s.state is CommandState.FAILED],
             "running": [
                 {**s.as_dict(), "elapsed": report.now - s.started if s.started else None}
@@ -90,6 +96,10 @@ def print_report(report: MonitorReport, console: Console) -> None:
             notes.append(f"unreachable: {report.unreachable[node]}")
         if running and running[0].started:
             notes.append(f"running {_duration(report.now - running[0].started)}")
+        slurm = report.ledger.workers.get(f"{node}/s{worker}")
+        if slurm:
+            reason = f" ({slurm['reason']})" if slurm.get("reason") else ""
+            notes.append(f"job {slurm['job_id']} {slurm['state'].lower()}{reason}")
         t.add_row(node, f"s{worker}", *(str(counts[str(s)]) for s in STATES), "; ".join(notes))
     console.print(t)
     failed = [s for s in statuses if s.state in (CommandState.FAILED, CommandState.LOST)]

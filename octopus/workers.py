@@ -7,6 +7,7 @@ the commands it still owes, each keeping its id, so its events join the ones alr
 from __future__ import annotations
 
 import itertools
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ class StartState:
     statuses: dict[str, NodeStatus] = field(default_factory=dict)
     extra: dict[str, list[WorkerPlan]] = field(default_factory=dict)
     started: dict[str, list[str]] = field(default_factory=dict)
+    submitted: dict[str, dict[str, str]] = field(default_factory=dict)
     changed: bool = False
 
 
@@ -184,7 +186,9 @@ class _StartWorkers(Step):
 
     def describe(self, ctx: StepContext) -> list[str]:
         manifest = self.state.manifest
-        launcher = launcher_for(manifest.launchers.get(ctx.name, "screen"), ctx.experiment.paths)
+        launcher = launcher_for(
+            manifest.launchers.get(ctx.name, "screen"), ctx.experiment.paths, manifest.settings
+        )
         return [
             launcher.start_command(manifest.run_dir, p.worker, script_name(p.worker.job_id))
             for p in node_parts(manifest, ctx.name)
@@ -194,14 +198,18 @@ class _StartWorkers(Step):
         manifest = self.state.manifest
         options = self.state.options
         status = self.state.statuses[ctx.name]
-        launcher = launcher_for(manifest.launchers[ctx.name], ctx.experiment.paths)
+        launcher = launcher_for(
+            manifest.launchers[ctx.name], ctx.experiment.paths, manifest.settings
+        )
         extra = {p.worker.job_id for p in self.state.extra.get(ctx.name, [])}
         wanted = wanted_states(options)
         if not options.partial and not options.force:
             running = [f"s{job}" for job, alive in sorted(status.alive.items()) if alive]
             if running:
-                raise OctopusError(f"{', '.join(running)} still running: refused "
-                                   "(--force restarts them, --resume leaves them be)")
+                raise OctopusError(
+                    f"{', '.join(running)} still running: refused "
+                    "(--force restarts them, --resume leaves them be)"
+                )
         scripts: dict[str, str] = {}
         to_start: list[tuple[Worker, str]] = []
         for part in node_parts(manifest, ctx.name):
@@ -248,13 +256,17 @@ class _StartWorkers(Step):
         if scripts:
             self._upload(ctx, scripts)
         if to_start:
-            ctx.run(
+            result = ctx.run(
                 " && ".join(
                     launcher.start_command(manifest.run_dir, worker, script)
                     for worker, script in to_start
                 ),
                 show=False,
             )
+            for line in result.stdout.splitlines():
+                words = line.split()
+                if len(words) == 4 and words[:2] == ["@@octopus", "submitted"]:
+                    self.state.submitted.setdefault(ctx.name, {})[words[2]] = words[3]
         started = [
             f"s{w.job_id}" + ("" if s == script_name(w.job_id) else f" ({s})") for w, s in to_start
         ]
@@ -262,19 +274,11 @@ class _StartWorkers(Step):
         ctx.say(f"started {', '.join(started)}" if started else "nothing to start")
 
     def _stop_one(self, ctx: StepContext, worker: Worker) -> None:
-        launcher = launcher_for(self.state.manifest.launchers[ctx.name], ctx.experiment.paths)
-        from octopus.shell import kill_tree_snippet
-
-        session = ctx.experiment.paths.worker_session(worker.job_id)
-        if launcher.name == "screen":
-            pids = (
-                "$(screen -ls 2>/dev/null | awk "
-                f"'$1 ~ /^[0-9]+\\.{session}$/ {{ split($1, a, \".\"); print a[1] }}')"
-            )
-        else:
-            run = quote_path(self.state.manifest.run_dir)
-            pids = f'$(cat "$HOME"/{run}/pids/s{worker.job_id}.pid)'
-        ctx.run(kill_tree_snippet(pids) + "; screen -wipe >/dev/null 2>&1; true", show=False)
+        manifest = self.state.manifest
+        launcher = launcher_for(
+            manifest.launchers[ctx.name], ctx.experiment.paths, manifest.settings
+        )
+        ctx.run(launcher.stop_one_command(manifest.run_dir, worker), show=False, warn=True)
 
     def _upload(self, ctx: StepContext, scripts: dict[str, str]) -> None:
         local = self.folder / safe_name(ctx.name)
@@ -297,6 +301,23 @@ class _StartWorkers(Step):
         ctx.run(
             f'cd "$HOME"/{run} && tar -xzf .scripts.tar.gz && rm -f .scripts.tar.gz', show=False
         )
+
+
+JOBS = "jobs.json"
+
+
+def record_jobs(path: Path, delivery: str, submitted: dict[str, dict[str, str]]) -> None:
+    """Keep the Slurm job ids beside the manifest: node -> worker -> every id it had."""
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        data = {}
+    if data.get("delivery") != delivery:
+        data = {"delivery": delivery, "nodes": {}}
+    for node, jobs in submitted.items():
+        for worker, job_id in jobs.items():
+            data["nodes"].setdefault(node, {}).setdefault(worker, []).append(job_id)
+    path.write_text(json.dumps(data, indent=1))
 
 
 def start(
@@ -339,6 +360,8 @@ def start(
             ledger.merge(node, status.commands)
         if state.changed:
             manifest.write(root / MANIFEST)
+        if state.submitted:
+            record_jobs(root / JOBS, manifest.delivery, state.submitted)
         ledger.save(root / LEDGER)
     return report
 

@@ -37,6 +37,10 @@ class ProcessLauncher(WorkerLauncher):
             "$octopus_pid", "run_exp_s"
         )
 
+    def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
+        pid_file = f"{self.run_dir(delivery_dir)}/{self.pid_file(worker)}"
+        return kill_tree_snippet(f"$(cat {pid_file} 2>/dev/null)")
+
     def stop_command(self, run_root: str) -> str:
         root = '"$HOME"/' + quote_path(run_root)
         collect = (

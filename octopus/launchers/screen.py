@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from octopus.launchers.base import SHELL, WorkerLauncher
 from octopus.scripts import Worker
-from octopus.shell import quote_path
+from octopus.shell import kill_tree_snippet, quote_path
 from octopus.steps.kill import stop_screen_sessions_command
 
 
@@ -22,6 +22,14 @@ class ScreenLauncher(WorkerLauncher):
     def alive_command(self, delivery_dir: str, worker: Worker) -> str:
         session = self.paths.worker_session(worker.job_id)
         return f"screen -ls 2>/dev/null | grep -q '[0-9]\\.{session}[[:space:]]'"
+
+    def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
+        session = self.paths.worker_session(worker.job_id)
+        pids = (
+            "$(screen -ls 2>/dev/null | awk "
+            f"'$1 ~ /^[0-9]+\\.{session}$/ {{ split($1, a, \".\"); print a[1] }}')"
+        )
+        return kill_tree_snippet(pids) + "; screen -wipe >/dev/null 2>&1; true"
 
     def stop_command(self, run_root: str) -> str:
         return stop_screen_sessions_command(self.paths.session_prefix)

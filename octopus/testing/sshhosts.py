@@ -212,6 +212,7 @@ class TestCluster:
     count: int
     user: str = TEST_USER
     sshd_options: dict[str, str] = field(default_factory=dict)
+    session_env: dict[str, str] = field(default_factory=dict)
     hosts: list[TestHost] = field(default_factory=list)
     state: Path | None = None
     octet: int | None = None
@@ -404,6 +405,7 @@ class TestCluster:
                     "UV_OFFLINE=1",
                     f"UV_FIND_LINKS={self.wheelhouse}",
                     "UV_PYTHON_DOWNLOADS=never",
+                    *(f"{key}={value}" for key, value in self.session_env.items()),
                 ]
             ),
             **self.sshd_options,

@@ -15,8 +15,9 @@ from tests.conftest import REPO, run_inv, write_inventory
 
 
 def test_inv_lifecycle_and_monitor_for_cron(cluster: TestCluster, tmp_path: Path):
-    inventory = write_inventory(tmp_path / "nodes.yaml", {
-        h.name: cluster.node_values(h) for h in cluster.hosts[:2]})
+    inventory = write_inventory(
+        tmp_path / "nodes.yaml", {h.name: cluster.node_values(h) for h in cluster.hosts[:2]}
+    )
     (tmp_path / "experiments").mkdir()
     (tmp_path / "tasks.py").write_text("from octopus.tasks import ns\n")  # a user's project
     exp = tmp_path / "experiments" / "cron.yaml"
@@ -73,8 +74,14 @@ def test_inv_run_example_on_the_local_node(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home)}
-    done = subprocess.run([sys.executable, "-m", "octopus", "run", "--exp=example"], cwd=work,
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "octopus", "run", "--exp=example"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "8 runs combined into deliverables/example/results.csv" in done.stdout
     combined = (work / "deliverables" / "example" / "results.csv").read_text().splitlines()

@@ -92,16 +92,24 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     assert not run(exp, ExperimentTask.START).ok
 
     session = exp.paths.worker_session(0)
-    report = wait_until(exp, nodes, lambda r: r.totals["running"] == 1
-                        and r.totals["pending"] == len(victim.ids) - 3)
+    report = wait_until(
+        exp,
+        nodes,
+        lambda r: r.totals["running"] == 1 and r.totals["pending"] == len(victim.ids) - 3,
+    )
     assert report.totals["running"] == 1, report.totals
     hosts["h2"].exec(f"screen -S {session} -X quit")
 
     lost = len(victim.ids) - 2
     report = wait_until(exp, nodes, lambda r: r.totals["running"] == 0)
     data = as_json(report)
-    assert data["totals"] == {"done": 40 - 2 - lost, "failed": 2, "running": 0,
-                              "pending": 0, "lost": lost}
+    assert data["totals"] == {
+        "done": 40 - 2 - lost,
+        "failed": 2,
+        "running": 0,
+        "pending": 0,
+        "lost": lost,
+    }
     assert report.exit_code == 1
     failed = data["nodes"]["h1"]["workers"]["s0"]["failed"]
     assert failed[0]["exit_code"] == 3 and failed[0]["log"].endswith(f"/logs/{failed[0]['id']}.log")
@@ -127,10 +135,14 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     for host in cluster.hosts:
         for path in (host.home / "successes").iterdir():
             successes[int(path.name)] = successes.get(int(path.name), 0) + len(
-                path.read_text().split())
+                path.read_text().split()
+            )
     assert successes == {n: 1 for n in range(40)}
-    attempts = {int(p.name): len(p.read_text().split())
-                for h in cluster.hosts for p in (h.home / "attempts").iterdir()}
+    attempts = {
+        int(p.name): len(p.read_text().split())
+        for h in cluster.hosts
+        for p in (h.home / "attempts").iterdir()
+    }
     assert {n for n, count in attempts.items() if count == 2} == {*failing, hang}
 
     assert run(exp, ExperimentTask.PICKUP).ok

@@ -45,8 +45,11 @@ def test_process_launcher_purge_stops_only_this_experiment(make_cluster, workdir
     host = cluster.hosts[0]
     nodes = cluster_nodes(cluster, launcher="process", num_parallel_screens_or_jobs=2)
     # Commands that ignore SIGHUP and SIGTERM would survive a polite stop; purge must not care.
-    slow = Experiment(name="slow", nodes=nodes, experiment_commands=[
-        "trap '' HUP TERM; sleep 301", "trap '' HUP TERM; sleep 302"])
+    slow = Experiment(
+        name="slow",
+        nodes=nodes,
+        experiment_commands=["trap '' HUP TERM; sleep 301", "trap '' HUP TERM; sleep 302"],
+    )
     other = Experiment(name="other", nodes=nodes, experiment_commands=["sleep 303"])
     for exp in (slow, other):
         assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
@@ -87,8 +90,9 @@ def test_screen_start_force_restarts_a_running_worker(make_cluster, workdir: Pat
     refused = run(exp, ExperimentTask.START)
     assert not refused.ok and "s0 still running" in refused.results[0].message
     assert run(exp, ExperimentTask.START, force=True).ok
-    assert wait_for(lambda: len(processes(host, "sleep 311")) == 1
-                    and processes(host, "sleep 311") != first)
+    assert wait_for(
+        lambda: len(processes(host, "sleep 311")) == 1 and processes(host, "sleep 311") != first
+    )
     assert run(exp, ExperimentTask.PURGE).ok
     assert wait_for(lambda: not processes(host, "sleep 311"))
 
@@ -109,8 +113,12 @@ def test_rebalance_moves_work_off_a_dead_node(make_cluster, workdir: Path):
     assert [r.outcome.value for r in report.results] == ["ok", "unreachable", "ok"]
 
     def all_ran() -> bool:
-        ran = [int(x) for h in (cluster.hosts[0], cluster.hosts[2])
-               if (h.home / "ran.txt").exists() for x in (h.home / "ran.txt").read_text().split()]
+        ran = [
+            int(x)
+            for h in (cluster.hosts[0], cluster.hosts[2])
+            if (h.home / "ran.txt").exists()
+            for x in (h.home / "ran.txt").read_text().split()
+        ]
         return sorted(ran) == list(range(12))
 
     assert wait_for(all_ran, timeout=30)

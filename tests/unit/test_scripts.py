@@ -22,8 +22,15 @@ GOLDEN = Path(__file__).parent / "golden" / "worker_script.sh"
 
 
 def nodes(*specs: tuple[str, int, str | None]) -> list[Node]:
-    return [Node(ssh_hostname=name, num_parallel_screens_or_jobs=workers, hardware_desc=hw,
-                 available_sockets=[0, 1]) for name, workers, hw in specs]
+    return [
+        Node(
+            ssh_hostname=name,
+            num_parallel_screens_or_jobs=workers,
+            hardware_desc=hw,
+            available_sockets=[0, 1],
+        )
+        for name, workers, hw in specs
+    ]
 
 
 def test_chunks_sizes_differ_by_at_most_one():
@@ -75,13 +82,19 @@ def test_per_hardware_runs_all_commands_in_each_group():
 def test_placeholders_job_id_offset_and_socket_round_robin():
     cluster = [Node(ssh_hostname="a", num_parallel_screens_or_jobs=3, available_sockets=[0, 1])]
     gen = functools.partial(distribute_exp_scripts, replicate=True, shuffle=False)
-    plan = build_plan(["run --job [job_id] --device cuda:[socket]"], "log_[job_id]\n", cluster,
-                      exp_script_gen=gen, offset=10)
+    plan = build_plan(
+        ["run --job [job_id] --device cuda:[socket]"],
+        "log_[job_id]\n",
+        cluster,
+        exp_script_gen=gen,
+        offset=10,
+    )
     assert [p.commands[0] for p in plan.parts] == [
-        "run --job 10 --device cuda:0", "run --job 11 --device cuda:1",
-        "run --job 12 --device cuda:0"]
-    script = render_script(plan.parts[1], plan.prefix, experiment="e", run_dir="r",
-                           delivery="d")
+        "run --job 10 --device cuda:0",
+        "run --job 11 --device cuda:1",
+        "run --job 12 --device cuda:0",
+    ]
+    script = render_script(plan.parts[1], plan.prefix, experiment="e", run_dir="r", delivery="d")
     assert "\nlog_11\n" in script
 
 
@@ -92,10 +105,8 @@ def test_screens_per_node_overrides_the_nodes():
 
 def test_multi_line_commands_stay_as_written():
     command = "for i in 1 2; do\n  echo $i\ndone"
-    plan = build_plan([command, "echo 'single'"], "set -x\n", nodes(("a", 1, None)),
-                      shuffle_seed=0)
-    script = render_script(plan.parts[0], plan.prefix, experiment="e", run_dir="r",
-                           delivery="d")
+    plan = build_plan([command, "echo 'single'"], "set -x\n", nodes(("a", 1, None)), shuffle_seed=0)
+    script = render_script(plan.parts[0], plan.prefix, experiment="e", run_dir="r", delivery="d")
     assert command in script and "set -x\n" in script
 
 
@@ -106,15 +117,23 @@ def test_user_generator_with_the_original_signature():
         return [prefix + "\n".join(ordered[:half]), prefix + "\n".join(ordered[half:])]
 
     commands = ["echo 1", "for x in a b; do\n  echo $x\ndone", "echo 3", "echo 4"]
-    plan = build_plan(commands, "cd x\n", nodes(("a", 2, None)),
-                      exp_script_gen=functools.partial(my_gen, reverse=True))
+    plan = build_plan(
+        commands,
+        "cd x\n",
+        nodes(("a", 2, None)),
+        exp_script_gen=functools.partial(my_gen, reverse=True),
+    )
     assert plan.parts[0].commands == ["echo 4", "echo 3"]
     assert plan.parts[1].commands == [commands[1], "echo 1"]
     assert plan.parts[1].command_indices == [1, 0]
 
     with pytest.raises(ConfigError, match="returned 1 script"):
-        build_plan(commands, "", nodes(("a", 2, None)),
-                   exp_script_gen=lambda prefix, experiment_commands, nodes: ["x"])
+        build_plan(
+            commands,
+            "",
+            nodes(("a", 2, None)),
+            exp_script_gen=lambda prefix, experiment_commands, nodes: ["x"],
+        )
 
 
 def test_a_million_commands_are_planned_without_copies_per_command():
@@ -124,17 +143,28 @@ def test_a_million_commands_are_planned_without_copies_per_command():
 
 
 def test_worker_script_matches_the_golden_file():
-    cluster = [Node(ssh_hostname="gpu1", num_parallel_screens_or_jobs=2,
-                    available_sockets=[0, 1])]
-    plan = build_plan(["python3 train.py --seed 1 --device cuda:[socket]",
-                       "python3 train.py --seed 2 --device cuda:[socket]",
-                       "for s in 3 4; do\n  python3 train.py --seed $s\ndone"],
-                      "set -x; cd ~/zero-shot\n", cluster, shuffle_seed=3)
-    script = render_script(plan.parts[1], plan.prefix, experiment="zero_shot",
-                           run_dir=".octopus/zero_shot/deliveries/D1", delivery="D1",
-                           stop_on_error=True)
+    cluster = [Node(ssh_hostname="gpu1", num_parallel_screens_or_jobs=2, available_sockets=[0, 1])]
+    plan = build_plan(
+        [
+            "python3 train.py --seed 1 --device cuda:[socket]",
+            "python3 train.py --seed 2 --device cuda:[socket]",
+            "for s in 3 4; do\n  python3 train.py --seed $s\ndone",
+        ],
+        "set -x; cd ~/zero-shot\n",
+        cluster,
+        shuffle_seed=3,
+    )
+    script = render_script(
+        plan.parts[1],
+        plan.prefix,
+        experiment="zero_shot",
+        run_dir=".octopus/zero_shot/deliveries/D1",
+        delivery="D1",
+        stop_on_error=True,
+    )
     if os.environ.get("OCTOPUS_REGENERATE_GOLDEN"):
         GOLDEN.write_text(script)
     assert script == GOLDEN.read_text(), (
         "the worker script changed; if on purpose, regenerate the golden file with "
-        "OCTOPUS_REGENERATE_GOLDEN=1 pytest tests/unit/test_scripts.py and review the diff")
+        "OCTOPUS_REGENERATE_GOLDEN=1 pytest tests/unit/test_scripts.py and review the diff"
+    )

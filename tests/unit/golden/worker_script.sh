@@ -11,16 +11,26 @@ octopus_event() {
 }
 octopus_run() {
   octopus_event start "$1" "$(hostname)"
-  { ( "$2" ) 2>&1 && echo 0 > "$OCTOPUS_STATE.rc" || echo $? > "$OCTOPUS_STATE.rc"; } \
+  octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
+  { ( "$2" ) 2>&1 && echo 0 > "$octopus_rcfile" || echo $? > "$octopus_rcfile"; } \
     | tee -a "$OCTOPUS_RUN/logs/$1.log"
-  octopus_rc=$(cat "$OCTOPUS_STATE.rc" 2>/dev/null || echo 255)
+  octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
+  rm -f "$octopus_rcfile"
   octopus_event end "$1" "$octopus_rc"
   if [ "$octopus_rc" != 0 ]; then
     case "1$-" in
-      1*|*e*) octopus_event worker-end - stopped; exit "$octopus_rc" ;;
+      1*|*e*) touch "$OCTOPUS_STATE.stop"; octopus_stop ;;
     esac
   fi
 }
+# Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
+octopus_stop() {
+  [ -n "$OCTOPUS_PARALLEL" ] || { octopus_event worker-end - stopped; exit 1; }
+}
+octopus_check_stop() {
+  if [ -e "$OCTOPUS_STATE.stop" ]; then octopus_event worker-end - stopped; exit 1; fi
+}
+rm -f "$OCTOPUS_STATE.stop"
 octopus_event worker-start - $$
 set -x; cd ~/zero-shot
 octopus_cmd_2() {

@@ -1,0 +1,153 @@
+"""Slurm on a real single-node cluster (munge, slurmctld, slurmd); a test host is the login node."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from octopus import Experiment, ExperimentTask, KillAllSlurmJobs
+from octopus.jobs import parse_events
+from octopus.monitoring import MonitorReport, monitor
+from octopus.output import StageOutput
+from octopus.status_view import as_json
+from octopus.testing.slurm import TestSlurm, slurm_state_dir
+from octopus.testing.sshhosts import TestCluster
+from tests.conftest import cluster_nodes
+
+
+@pytest.fixture(scope="module")
+def slurm() -> Iterator[tuple[TestCluster, TestSlurm]]:
+    root = slurm_state_dir()
+    cluster = TestCluster(1, session_env={"SLURM_CONF": str(root / "slurm.conf")})
+    cluster.start()
+    daemons = TestSlurm(cluster.hosts[0], root)
+    try:
+        daemons.start()
+        yield cluster, daemons
+    finally:
+        daemons.stop()
+        cluster.stop()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(exp: Experiment, task: ExperimentTask, **options):
+    report = exp.run_task(task, output=StageOutput(quiet=True), **options)
+    assert report is not None
+    return report
+
+
+def wait_until(exp: Experiment, nodes, predicate, timeout: float = 60) -> MonitorReport:
+    deadline = time.monotonic() + timeout
+    while True:
+        report = monitor(exp, nodes, output=StageOutput(quiet=True))
+        if predicate(report) or time.monotonic() > deadline:
+            return report
+        time.sleep(0.3)
+
+
+def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
+    cluster, _ = slurm
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster, launcher="slurm", num_parallel_screens_or_jobs=1)
+    exp = Experiment(
+        name="par",
+        nodes=nodes,
+        slurm_num_parallel_tasks_per_job=2,
+        slurm_num_cpus_per_job=1,
+        shuffle_seed=0,
+        slurm_options={"time": "00:05:00"},
+        experiment_commands=[f"sleep 1; echo $SLURM_JOB_ID > ~/par_{n}" for n in range(4)],
+    )
+    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    script = (workdir / "deliverables" / "par" / "h1" / "run_exp_s0.sh").read_text()
+    for line in (
+        "#SBATCH --job-name=oct-par-s0",
+        "#SBATCH --ntasks=2",
+        "#SBATCH --cpus-per-task=1",
+        "#SBATCH -e job_0.err",
+        "#SBATCH -o job_0.out",
+        "#SBATCH --time=00:05:00",
+    ):
+        assert line + "\n" in script
+    assert "--gpus" not in script
+
+    assert run(exp, ExperimentTask.START).ok
+    jobs = json.loads((workdir / "deliverables" / "par" / "jobs.json").read_text())
+    [job_id] = jobs["nodes"]["h1"]["s0"]
+    report = wait_until(exp, nodes, lambda r: r.finished)
+    assert report.totals["done"] == 4 and report.exit_code == 0
+    data = as_json(report)
+    assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["job_id"] == job_id
+    assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["state"] == "COMPLETED"
+    assert {(host.home / f"par_{n}").read_text().strip() for n in range(4)} == {job_id}
+    events = parse_events(
+        (host.home / ".octopus" / "par" / "current" / "state" / "s0.events").read_text()
+    )
+    first, second = events.attempts[0][0], events.attempts[1][0]
+    assert second.started < first.ended  # the two tasks ran at the same time
+
+
+def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submits_them(
+    slurm, workdir: Path
+):
+    cluster, daemons = slurm
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster, launcher="slurm", num_parallel_screens_or_jobs=1)
+    exp = Experiment(
+        name="cancel",
+        nodes=nodes,
+        shuffle_seed=0,
+        purge_steps=[KillAllSlurmJobs()],
+        experiment_commands=[f"echo {n} >> ~/cancel_runs; sleep 1" for n in range(4)],
+    )
+    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run(exp, ExperimentTask.START).ok
+    wait_until(exp, nodes, lambda r: r.totals["done"] >= 1 and r.totals["running"] == 1)
+    assert run(exp, ExperimentTask.PURGE).ok  # scancel by the experiment's job names
+
+    report = wait_until(exp, nodes, lambda r: r.totals["running"] == 0)
+    data = as_json(report)
+    assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["state"] == "CANCELLED"
+    done = report.totals["done"]
+    assert report.totals == {
+        "done": done,
+        "failed": 0,
+        "running": 0,
+        "pending": 4 - done,
+        "lost": 0,
+    }
+    assert 1 <= done < 4
+
+    assert run(exp, ExperimentTask.START, resume=True).ok
+    report = wait_until(exp, nodes, lambda r: r.finished)
+    assert report.totals["done"] == 4
+    runs = [int(x) for x in (host.home / "cancel_runs").read_text().split()]
+    # Only what had not finished ran again (the command cancelled midway, once more).
+    assert sorted(set(runs)) == [0, 1, 2, 3] and len(runs) <= 5
+    jobs = json.loads((workdir / "deliverables" / "cancel" / "jobs.json").read_text())
+    assert len(jobs["nodes"]["h1"]["s0"]) == 2
+    assert "oct-cancel-" not in daemons.squeue("-h", "-o", "%j")
+
+
+def test_asking_for_gpus_on_a_node_without_them_fails_with_slurms_reason(slurm, workdir: Path):
+    cluster, _ = slurm
+    nodes = cluster_nodes(cluster, launcher="slurm")
+    exp = Experiment(
+        name="gpu", nodes=nodes, slurm_num_gpus_per_job=1, experiment_commands=["nvidia-smi"]
+    )
+    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    started = time.monotonic()
+    report = run(exp, ExperimentTask.START)
+    assert time.monotonic() - started < 20
+    result = report.results[0]
+    assert not report.ok and result.exit_code == 1
+    assert "Invalid generic resource (gres) specification" in result.stderr_tail
