@@ -263,10 +263,17 @@ class Experiment:
         from octopus.engine import run_stage
         from octopus.monitoring import monitor
         from octopus.output import StageOutput
+        from octopus.runexp import select_runexp_nodes
         from octopus.status_view import print_json, print_report
         from octopus.workers import StartOptions, start, stop_step
 
-        if task is ExperimentTask.DELIVER_SCRIPTS:
+        if task is ExperimentTask.SELECT_RUNEXP_NODES:
+            selected, report = select_runexp_nodes(self, nodes, output=out, parallel=parallel)
+            if not dry_run:
+                # As the original did: later stages of this Experiment use the selection.
+                self.nodes = selected
+                self.node_names, self.node_tags = [], []
+        elif task is ExperimentTask.DELIVER_SCRIPTS:
             _manifest, report = deliver(
                 self, nodes, output=out, parallel=parallel, dry_run=dry_run, force=force
             )

@@ -157,14 +157,24 @@ def _stage_task(stage: ExperimentTask, doc: str) -> Any:
         _stage(c, stage, exp, inventory, nodes, tags, parallel, dry_run)
 
     body.__doc__ = doc
-    body.__name__ = str(stage).replace("_", "-")
-    return task(reports_errors(body), name=str(stage).replace("_", "-"), help=STAGE_HELP)
+    name = TASK_NAMES.get(stage, str(stage).replace("_", "-"))
+    body.__name__ = name
+    return task(reports_errors(body), name=name, help=STAGE_HELP)
+
+
+TASK_NAMES = {ExperimentTask.SELECT_RUNEXP_NODES: "select-nodes"}
 
 
 setup = _stage_task(ExperimentTask.SETUP, "Run the experiment's setup steps on its nodes.")
 check_errors = _stage_task(ExperimentTask.CHECK_ERRORS, "Run the experiment's check-error steps.")
 pickup = _stage_task(
     ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home)."
+)
+
+
+select_nodes = _stage_task(
+    ExperimentTask.SELECT_RUNEXP_NODES,
+    "List run_exp reservations: which nodes are free for this experiment.",
 )
 
 
@@ -328,6 +338,8 @@ def print_(c: Context, exp: str | None = None) -> None:
     _experiment(exp).print()
 
 
-ns = Collection(nodes, setup, deliver, start, monitor, purge, check_errors, pickup, run)
+ns = Collection(
+    nodes, select_nodes, setup, deliver, start, monitor, purge, check_errors, pickup, run
+)
 ns.add_task(print_, name="print")
 ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})

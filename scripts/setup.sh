@@ -12,7 +12,7 @@ venv=${VENV:-.venv}
 
 packages=(rsync screen openssh-client)
 if [ "$with_tests" = 1 ]; then
-  packages+=(openssh-server iproute2 util-linux procps git python3-venv)
+  packages+=(openssh-server iproute2 util-linux procps git python3-venv slurm-wlm munge)
 fi
 missing=()
 for pkg in "${packages[@]}"; do
