@@ -43,10 +43,10 @@ def test_inv_nodes_reports_every_node_and_fails_for_the_unreachable(
 
 
 def test_inv_nodes_flags_a_node_without_its_launcher_tool(cluster: TestCluster, tmp_path: Path):
-    nodes = {"h1": cluster.node_values(cluster.hosts[0], launcher="slurm")}
+    nodes = {"h1": cluster.node_values(cluster.hosts[0], launcher="run_exp")}
     done = run_inv("nodes", "--inventory", str(write_inventory(tmp_path / "n.yaml", nodes)))
     assert done.returncode == 1
-    assert "sbatch not found" in done.stdout
+    assert "run_exp not found" in done.stdout
 
 
 def test_bad_inventory_exits_2_with_one_line(tmp_path: Path):
