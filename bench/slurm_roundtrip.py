@@ -21,22 +21,27 @@ from octopus.testing.sshhosts import TestCluster
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     bring_up, round_trips, submits = [], [], []
     for run in range(args.runs):
         root = slurm_state_dir()
-        with TestCluster(1, session_env={"SLURM_CONF": str(root / "slurm.conf")}) as cluster, \
-                tempfile.TemporaryDirectory() as work:
+        with (
+            TestCluster(1, session_env={"SLURM_CONF": str(root / "slurm.conf")}) as cluster,
+            tempfile.TemporaryDirectory() as work,
+        ):
             daemons = TestSlurm(cluster.hosts[0], root)
             try:
                 daemons.start()
                 bring_up.append(daemons.started_in)
                 os.chdir(work)
                 host = cluster.hosts[0]
-                node = Node(name="h1", launcher="slurm", **cluster.node_values(host))  # type: ignore[arg-type]
+                node = Node(
+                    test_connection=False, name="h1", launcher="slurm", **cluster.node_values(host)
+                )  # type: ignore[arg-type]
                 exp = Experiment(name=f"trivial{run}", nodes=[node], experiment_commands=["true"])
                 quiet = StageOutput(quiet=True)
                 exp.run_task(ExperimentTask.DELIVER_SCRIPTS, output=quiet)
@@ -56,11 +61,15 @@ def main() -> None:
                 daemons.stop()
     print(f"| what | median of {args.runs} | min | max |")
     print("|---|---|---|---|")
-    for label, values in (("Slurm up (munged, slurmctld, slurmd; node idle)", bring_up),
-                          ("`start` (sbatch over SSH)", submits),
-                          ("trivial job: start -> done in monitor", round_trips)):
-        print(f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s | "
-              f"{max(values):.2f} s |")
+    for label, values in (
+        ("Slurm up (munged, slurmctld, slurmd; node idle)", bring_up),
+        ("`start` (sbatch over SSH)", submits),
+        ("trivial job: start -> done in monitor", round_trips),
+    ):
+        print(
+            f"| {label} | {statistics.median(values):.2f} s | {min(values):.2f} s | "
+            f"{max(values):.2f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -105,6 +105,8 @@ class NodeConnection(Connection):
         connect_kwargs: dict[str, Any] = {}
         if node.ssh_private_key:
             connect_kwargs["key_filename"] = [node.ssh_private_key]
+        if node.ssh_passphrase:
+            connect_kwargs["passphrase"] = node.ssh_passphrase
         super().__init__(
             host=node.ssh_hostname or "",
             user=node.ssh_username,

@@ -140,6 +140,7 @@ class _NodeState:
         self.result: NodeResult | None = None  # set once the node stopped (failed/unreachable)
         self.ran = 0
         self.skipped = 0
+        self.warnings: list[str] = []
         self.started = time.monotonic()
 
     @property
@@ -168,7 +169,7 @@ class _NodeState:
         if self.result is not None:
             return self.result
         outcome = Outcome.SKIPPED if self.ran == 0 and self.skipped else Outcome.OK
-        message = f"{self.ran} step(s) run" + (
+        message = "; ".join([*self.warnings, f"{self.ran} step(s) run"]) + (
             f", {self.skipped} skipped by tags" if self.skipped else ""
         )
         return NodeResult(self.name, outcome, message, duration=time.monotonic() - self.started)
@@ -213,6 +214,7 @@ def _run_remote_steps(
             state.stop(Outcome.UNREACHABLE, exc.reason)
             return
     ctx = StepContext(node, state.conn, experiment, output)
+    ctx.warnings = state.warnings
     for offset, step in enumerate(steps):
         assert isinstance(step, Step)
         label = f"{first + offset + 1} {step.step_name}"

@@ -60,6 +60,13 @@ EXPERIMENT_FIELDS: dict[str, Any] = {
     "screens_per_node": int | None,
     "stop_on_error": bool,
     "slurm_options": dict[str, str] | None,
+    "python_version": str | None,
+    "local_cmd_prefix": str,
+    "ssh_path": str,
+    "exp_folder_path": str | None,
+    "screens_or_jobs_per_node": int | None,
+    "slurm_num_cpus_per_task": int | None,
+    "run_exp_expected_runtime": str | None,
 }
 
 
@@ -94,6 +101,13 @@ class Experiment:
         screens_per_node: int | None = None,
         stop_on_error: bool = False,
         slurm_options: dict[str, str] | None = None,
+        python_version: str | None = None,
+        local_cmd_prefix: str = "",
+        ssh_path: str = "ssh",
+        exp_folder_path: str | None = None,
+        screens_or_jobs_per_node: int | None = None,
+        slurm_num_cpus_per_task: int | None = None,
+        run_exp_expected_runtime: str | None = None,
         name: str | None = None,
         node_tags: Iterable[str] | None = None,
         **unknown: Any,
@@ -104,6 +118,15 @@ class Experiment:
                 f"Experiment has no argument '{key}'{did_you_mean(key, EXPERIMENT_FIELDS)}",
                 key=key,
             )
+        # The original's other names for the same arguments.
+        exp_folder_name = exp_folder_name or exp_folder_path
+        screens_per_node = screens_per_node or screens_or_jobs_per_node
+        if slurm_num_cpus_per_task is not None:
+            slurm_num_cpus_per_job = slurm_num_cpus_per_task
+        run_exp_expected_time = run_exp_expected_time or run_exp_expected_runtime
+        self.python_version = python_version
+        self.local_cmd_prefix = local_cmd_prefix
+        self.ssh_path = ssh_path
         self.experiment_commands = list(experiment_commands or [])
         self.experiment_prefix = experiment_prefix or ""
         self.nodes: list[Node] | None = None
@@ -125,6 +148,12 @@ class Experiment:
         self.monitor_steps = _steps("monitor_steps", monitor_steps)
         self.check_error_steps = _steps("check_error_steps", check_error_steps)
         self.pickup_steps = _steps("pickup_steps", pickup_steps)
+        for step in self.all_steps:
+            # As the original did: the experiment's settings reach every step that has none.
+            if local_cmd_prefix and not step.local_cmd_prefix:
+                step.local_cmd_prefix = local_cmd_prefix
+            if ssh_path != "ssh" and getattr(step, "ssh_path", None) == "ssh":
+                step.ssh_path = ssh_path  # type: ignore[union-attr]
         self.exp_folder_name = exp_folder_name
         self.use_run_exp = use_run_exp
         self.run_exp_message = run_exp_message
@@ -146,6 +175,16 @@ class Experiment:
         self.name_given = name is not None
         self.source: str | None = None
 
+    @property
+    def all_steps(self) -> list[AnyStep]:
+        return [
+            *self.setup_steps,
+            *self.purge_steps,
+            *self.monitor_steps,
+            *self.check_error_steps,
+            *self.pickup_steps,
+        ]
+
     # -- where things are -------------------------------------------------------------------
 
     @property
@@ -157,6 +196,20 @@ class Experiment:
         if self.use_run_exp and node.launcher is not Launcher.SLURM:
             return str(Launcher.RUN_EXP)
         return str(node.launcher)
+
+    def venv_folder(self, node: Node) -> tuple[str, bool]:
+        """The venv `start` activates on the node (relative to the login folder), and whether
+        a setup step of this experiment makes it (so its absence deserves a warning)."""
+        from octopus.steps.venvs import SetupRYEVenv, SetupUvVenv, SetupVenv
+
+        folder = self.exp_folder
+        for step in self.setup_steps:
+            if isinstance(step, (SetupUvVenv, SetupRYEVenv)):
+                return f"{folder}/.venv", True
+            if isinstance(step, SetupVenv):
+                version = step.python_version or node.python_version or self.python_version
+                return f"{folder}/venv{version or ''}", True
+        return f"{folder}/venv{node.python_version or self.python_version or ''}", False
 
     @property
     def delivered(self) -> bool:

@@ -18,14 +18,15 @@ from octopus.yamlfile import LineDict, load_yaml
 
 DEFAULT_INVENTORY = "nodes.yaml"
 TOP_LEVEL_KEYS = ("defaults", "nodes")
-PATH_KEYS = ("ssh_private_key", "ssh_hostkeys", "ssh_config")
+PATH_KEYS = ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key")
 
 # What YAML may set: every Node argument except `name` (the mapping key is the name), with
 # `launcher` as the plain text users write.
 _YAML_TYPES: dict[str, Any] = {  # noqa: RUF012
     key: (str | None if key == "launcher" else hint)
     for key, hint in node_fields().items()
-    if key != "name"
+    # No passphrase in a file that is likely committed: ssh-agent or the Python API instead.
+    if key not in ("name", "test_connection", "ssh_passphrase")
 }
 
 
@@ -153,7 +154,7 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
         merged = {**defaults, **values}
         _resolve_paths(merged, path.parent)
         try:
-            node = Node(name=str(name), **merged)
+            node = Node(name=str(name), test_connection=False, **merged)
         except ConfigError as exc:
             key_line = (
                 _line(values, exc.key)

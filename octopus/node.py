@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean
+from octopus.shell import quote_path
 
 
 class Launcher(str, Enum):
@@ -63,6 +64,10 @@ class Node:
     accept_new_hostkeys: bool = False
     ssh_config: str | None = None
     slurm_options: dict[str, str] = field(default_factory=dict)
+    # The original's remaining arguments.
+    rsync_private_key: str | None = None
+    ssh_passphrase: str | None = field(default=None, repr=False)
+    test_connection: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, str):
@@ -82,8 +87,81 @@ class Node:
             raise self._error("available_sockets", "must list at least one socket")
         if self.connect_timeout <= 0:
             raise self._error("connect_timeout", "must be a positive number of seconds")
-        for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config"):
+        for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key"):
             self._expand_path(key)
+        if self.rsync_private_key is None:
+            self.rsync_private_key = self.ssh_private_key
+        if self.test_connection and not self.local:
+            self.check_connection()
+
+    def check_connection(self) -> None:
+        """Log in once, as the original Node(...) did; NodeUnreachable says what is wrong."""
+        from octopus.connection import open_connection
+
+        open_connection(self).close()
+
+    # -- the original Node methods, for custom steps' _run(node) ----------------------------
+
+    def _context(self) -> Any:
+        return getattr(self, "_stage_context", None)
+
+    def run_cmd(self, commands: list[str] | str, return_response: bool = False) -> Any:
+        """Run commands joined with &&; with return_response, return the output lines.
+
+        Inside a stage this uses the stage's connection and a failure fails the node's step;
+        outside one it opens a connection of its own.
+        """
+        command = " && ".join([commands] if isinstance(commands, str) else commands)
+        ctx = self._context()
+        if ctx is not None:
+            result = ctx.run(command, show=not return_response)
+        else:
+            from octopus.connection import open_connection
+
+            conn = open_connection(self)
+            try:
+                result = conn.run(command, hide=return_response, warn=False)
+            finally:
+                conn.close()
+        return result.stdout.splitlines(keepends=True) if return_response else None
+
+    def file_exists(self, file_to_check: str) -> bool:
+        """Whether a path exists on the node (`~/` and `$HOME/` mean the home folder)."""
+        from octopus.transfers import exists
+
+        path = "~/" + file_to_check[6:] if file_to_check.startswith("$HOME/") else file_to_check
+        ctx = self._context()
+        if ctx is not None:
+            return exists(ctx.connection(), path)
+        from octopus.connection import open_connection
+
+        conn = open_connection(self)
+        try:
+            return exists(conn, path)
+        finally:
+            conn.close()
+
+    def scp(self, src: str, dest: str, put: bool = True) -> None:
+        """Copy one file into folder `dest` on the node (put) or here (put=False), over SFTP."""
+        from octopus.connection import open_connection
+
+        ctx = self._context()
+        conn = ctx.connection() if ctx is not None else open_connection(self)
+        try:
+            name = os.path.basename(src.rstrip("/"))
+            if put:
+                remote = dest.rstrip("/") + "/" + name if dest not in ("", ".", "~") else name
+                conn.run(f"mkdir -p -- {quote_path(dest or '.')}", hide=True)
+                conn.put(os.path.expanduser(src), remote[2:] if remote.startswith("~/") else remote)
+            else:
+                os.makedirs(os.path.expanduser(dest), exist_ok=True)
+                conn.get(
+                    src[2:] if src.startswith("~/") else src,
+                    os.path.join(os.path.expanduser(dest), name),
+                )
+        finally:
+            if ctx is None:
+                conn.close()
 
     def _error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, node=self.name, key=key)
@@ -127,8 +205,10 @@ class Node:
         """(key, path) for each file this node names that does not exist here."""
         return [
             (key, path)
-            for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config")
-            if (path := getattr(self, key)) is not None and not Path(path).is_file()
+            for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key")
+            if (path := getattr(self, key)) is not None
+            and not Path(path).is_file()
+            and not (key == "rsync_private_key" and path == self.ssh_private_key)
         ]
 
     def __repr__(self) -> str:

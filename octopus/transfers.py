@@ -7,9 +7,13 @@ the node's host key rules.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import posixpath
+import shlex
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,13 +44,15 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     """The OpenSSH command line that reaches `node` with the same rules as its Fabric connection."""
     from octopus.connection import known_hosts_files
 
-    argv = ["ssh", "-o", "BatchMode=yes"]
+    # BatchMode also turns off SSH_ASKPASS, the one way to hand ssh a key's passphrase.
+    argv = ["ssh"] if node.ssh_passphrase else ["ssh", "-o", "BatchMode=yes"]
     if node.ssh_config:
         argv += ["-F", node.ssh_config]
     if node.ssh_port:
         argv += ["-p", str(node.ssh_port)]
-    if node.ssh_private_key:
-        argv += ["-i", node.ssh_private_key, "-o", "IdentitiesOnly=yes"]
+    key = node.rsync_private_key or node.ssh_private_key
+    if key:
+        argv += ["-i", key, "-o", "IdentitiesOnly=yes"]
     if node.ssh_hostkeys:
         argv += ["-o", f"UserKnownHostsFile={_ssh_config_quote(known_hosts_files(node)[0])}"]
     checking = "accept-new" if node.accept_new_hostkeys else "yes"
@@ -123,6 +129,37 @@ def rsync_argv(
     return argv + sources + [_remote(node, target)]
 
 
+_ASKPASS = '#!/bin/sh\nprintf "%s\\n" "$OCTOPUS_SSH_PASSPHRASE"\n'
+
+
+@functools.lru_cache(maxsize=1)
+def _askpass_helper() -> Path:
+    """The helper script, in a folder only this user can read, made once per process."""
+    helper = Path(tempfile.mkdtemp(prefix="octopus-askpass-")) / "askpass"
+    fd = os.open(helper, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(_ASKPASS)
+    return helper
+
+
+def _askpass_env(node: Node) -> dict[str, str] | None:
+    """For a key with a passphrase: let ssh ask a helper that reads it from our environment.
+
+    The passphrase travels only in the environment of this one rsync and its ssh, never on a
+    command line or in a file.
+    """
+    if not node.ssh_passphrase:
+        return None
+    helper = _askpass_helper()
+    return {
+        **os.environ,
+        "SSH_ASKPASS": str(helper),
+        "SSH_ASKPASS_REQUIRE": "force",
+        "DISPLAY": os.environ.get("DISPLAY", ":0"),
+        "OCTOPUS_SSH_PASSPHRASE": node.ssh_passphrase,
+    }
+
+
 def _make_target_parent(c: AnyConnection, target: str, download: bool) -> None:
     """Create the directories above the target: rsync itself makes only the last one."""
     parent = target.rstrip("/") if target.endswith("/") else posixpath.dirname(target)
@@ -153,6 +190,7 @@ def rsync(
     hide: bool = True,
     files: Sequence[str] | None = None,
     ssh_program: str = "ssh",
+    local_cmd_prefix: str = "",
 ) -> Result:
     """Copy with the local `rsync` between here and the connection's node (upload by default).
 
@@ -180,12 +218,15 @@ def rsync(
         ssh_program=ssh_program,
     )
     _make_target_parent(c, target, download)
+    if local_cmd_prefix:
+        argv = [*shlex.split(local_cmd_prefix), *argv]
     completed = subprocess.run(
         argv,
         capture_output=True,
         text=True,
         timeout=timeout,
         input="\0".join(files) if files is not None else "",
+        env=_askpass_env(node),
     )
     result = Result(
         stdout=completed.stdout,

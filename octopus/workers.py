@@ -256,8 +256,10 @@ class _StartWorkers(Step):
         if scripts:
             self._upload(ctx, scripts)
         if to_start:
+            venv_env = self._venv(ctx)
             result = ctx.run(
-                " && ".join(
+                venv_env
+                + " && ".join(
                     launcher.start_command(manifest.run_dir, worker, script)
                     for worker, script in to_start
                 ),
@@ -272,6 +274,19 @@ class _StartWorkers(Step):
         ]
         self.state.started[ctx.name] = started
         ctx.say(f"started {', '.join(started)}" if started else "nothing to start")
+
+    def _venv(self, ctx: StepContext) -> str:
+        """Shell text exporting OCTOPUS_VENV when the experiment's venv is on the node."""
+        folder, made_by_setup = ctx.experiment.venv_folder(ctx.node)
+        path = (
+            quote_path(folder) if folder.startswith(("/", "~")) else f'"$HOME"/{quote_path(folder)}'
+        )
+        found = ctx.run(f"[ -f {path}/bin/activate ]", show=False, warn=True).ok
+        if found:
+            return f"OCTOPUS_VENV={path}; export OCTOPUS_VENV; "
+        if made_by_setup:
+            ctx.warn(f"no venv at ~/{folder}: the scripts run without it (run setup first?)")
+        return ""
 
     def _stop_one(self, ctx: StepContext, worker: Worker) -> None:
         manifest = self.state.manifest

@@ -79,6 +79,7 @@ def cluster_nodes(
     chosen = range(len(cluster.hosts)) if indexes is None else indexes
     return [
         Node(
+            test_connection=False,
             name=cluster.hosts[i].name,
             tags=set((tags or {}).get(i, [])),
             **cluster.node_values(cluster.hosts[i], **extra),

@@ -55,6 +55,7 @@ class StepContext:
         self.experiment = experiment
         self.output = output
         self.timeout = timeout
+        self.warnings: list[str] = []
 
     @property
     def name(self) -> str:
@@ -94,6 +95,11 @@ class StepContext:
 
     def say(self, text: str) -> None:
         self.output.line(self.name, text)
+
+    def warn(self, text: str) -> None:
+        """A line now, and a note in the stage summary for this node."""
+        self.warnings.append(text)
+        self.output.line(self.name, f"warning: {text}", "err")
 
 
 def _check_arguments(cls: type, args: dict[str, Any], where: dict[str, Any]) -> list[ConfigError]:
@@ -187,12 +193,40 @@ class Step(_Registered):
 
     def describe(self, ctx: StepContext) -> list[str]:
         """What a dry run prints for this node: by default the commands themselves."""
+        if type(self)._run is not Step._run:
+            return [f"{self.step_name}._run(node) (a custom step: its commands are not known)"]
         return self.commands(ctx)
 
     def execute(self, ctx: StepContext) -> None:
-        """Run the step on one node; the default runs `commands` one after the other."""
+        """Run the step on one node; the default runs `commands` one after the other.
+
+        A step written for the original octopus implements `_run(node)` instead and calls
+        node.run_cmd / file_exists / scp, which then use this stage's connection.
+        """
+        if type(self)._run is not Step._run:
+            ctx.node._stage_context = ctx  # type: ignore[attr-defined]
+            try:
+                self._run(ctx.node)
+            finally:
+                ctx.node._stage_context = None  # type: ignore[attr-defined]
+            return
         for command in self.commands(ctx):
             ctx.run(command)
+
+    def _run(self, node: Node) -> None:
+        """The original octopus' hook for custom steps (see execute)."""
+        raise NotImplementedError
+
+    def run(self, node: Node) -> None:
+        """Run this step on one node by itself, as the original `step.run(node)` did."""
+        from octopus.experiment import Experiment
+        from octopus.experiment_task import ExperimentTask
+
+        report = Experiment(nodes=[node], setup_steps=[self], name="step").run_task(
+            ExperimentTask.SETUP
+        )
+        if report is not None and not report.ok:
+            raise OctopusError(f"{self.step_name} failed on {node.name}")
 
     def __str__(self) -> str:
         return self.step_name

@@ -191,7 +191,13 @@ class Rsync(Step):
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
             result = rsync(
-                ctx.connection(), sources, dest, download=not self.put, warn=True, **self._options()
+                ctx.connection(),
+                sources,
+                dest,
+                download=not self.put,
+                warn=True,
+                local_cmd_prefix=self.local_cmd_prefix,
+                **self._options(),
             )
             if not result.ok:
                 raise _rsync_failed(result)
@@ -253,6 +259,7 @@ class RsyncCurrentRepo(Step):
             files=files,
             warn=True,
             ssh_program=self.ssh_path,
+            local_cmd_prefix=self.local_cmd_prefix,
         )
         if not result.ok:
             raise _rsync_failed(result)

@@ -38,7 +38,12 @@ class SetupVenv(Step):
         self.python_version = python_version
 
     def commands(self, ctx: StepContext) -> list[str]:
-        version = self.python_version or ctx.node.python_version or ""
+        version = (
+            self.python_version
+            or ctx.node.python_version
+            or getattr(ctx.experiment, "python_version", None)
+            or ""
+        )
         python = self.python_cmd or (f"python{version}" if version else "python3")
         venv = f"venv{version}"
         steps = [

@@ -18,7 +18,7 @@ from octopus.testing.sshhosts import TestCluster
 
 def node_for(cluster: TestCluster, index: int, **extra: object) -> Node:
     host = cluster.hosts[index]
-    return Node(name=host.name, **cluster.node_values(host, **extra))  # type: ignore[arg-type]
+    return Node(test_connection=False, name=host.name, **cluster.node_values(host, **extra))  # type: ignore[arg-type]
 
 
 def test_strict_connection_runs_on_the_right_host(cluster: TestCluster):
@@ -65,6 +65,7 @@ def test_unknown_host_key_is_refused_unless_accepting_new(cluster: TestCluster, 
 def test_unreachable_host_fails_within_its_timeout_while_others_succeed(cluster: TestCluster):
     nodes = [node_for(cluster, i) for i in range(3)]
     dead = Node(
+        test_connection=False,
         name="dead",
         **{
             **cluster.node_values(cluster.hosts[0]),  # type: ignore[arg-type]
@@ -92,7 +93,7 @@ def test_wrong_key_is_a_clear_login_error(cluster: TestCluster, tmp_path: Path):
 
 def test_stopped_sshd_is_connection_refused(make_cluster):
     c = make_cluster(1)
-    node = Node(name="h1", **c.node_values(c.hosts[0]))
+    node = Node(test_connection=False, name="h1", **c.node_values(c.hosts[0]))
     c.hosts[0].kill()
     with pytest.raises(NodeUnreachable, match="refused the connection"):
         open_connection(node)
@@ -121,7 +122,9 @@ def test_more_commands_than_channels_at_once_all_succeed(cluster: TestCluster):
 
 
 def test_ssh_config_alias_is_resolved_by_fabric(cluster: TestCluster):
-    node = Node(name="alias", ssh_hostname="h4", ssh_config=str(cluster.ssh_config))
+    node = Node(
+        test_connection=False, name="alias", ssh_hostname="h4", ssh_config=str(cluster.ssh_config)
+    )
     conn = open_connection(node)
     try:
         assert conn.run("hostname; whoami", hide=True).stdout.split() == ["h4", "octo"]
@@ -132,7 +135,7 @@ def test_ssh_config_alias_is_resolved_by_fabric(cluster: TestCluster):
 def test_local_connection_runs_in_home_and_copies(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
-    conn = LocalConnection(Node(local=True), home=home)
+    conn = LocalConnection(Node(test_connection=False, local=True), home=home)
     assert conn.run("pwd", hide=True).stdout.strip() == str(home)
     src = tmp_path / "a b.txt"
     src.write_text("x")
@@ -156,7 +159,9 @@ def _jump_config(cluster: TestCluster, path: Path, known_hosts: Path) -> Path:
 
 def test_proxyjump_from_ssh_config_checks_every_hop(cluster: TestCluster, tmp_path: Path):
     config = _jump_config(cluster, tmp_path / "ssh_config", cluster.known_hosts)
-    conn = open_connection(Node(name="behind", ssh_hostname="behind", ssh_config=str(config)))
+    conn = open_connection(
+        Node(test_connection=False, name="behind", ssh_hostname="behind", ssh_config=str(config))
+    )
     try:
         assert conn.run("hostname", hide=True).stdout.strip() == "h2"
     finally:
@@ -165,4 +170,8 @@ def test_proxyjump_from_ssh_config_checks_every_hop(cluster: TestCluster, tmp_pa
     wrong = cluster.write_known_hosts(tmp_path / "kh", wrong_key_for=("h1",))
     config = _jump_config(cluster, tmp_path / "ssh_config2", wrong)
     with pytest.raises(NodeUnreachable):
-        open_connection(Node(name="behind", ssh_hostname="behind", ssh_config=str(config)))
+        open_connection(
+            Node(
+                test_connection=False, name="behind", ssh_hostname="behind", ssh_config=str(config)
+            )
+        )

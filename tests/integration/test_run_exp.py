@@ -40,6 +40,7 @@ def test_select_nodes_keeps_free_and_whitelisted_nodes(
     monkeypatch.chdir(tmp_path)
     nodes = cluster_nodes(lab, use_run_exp=True)
     gone = Node(
+        test_connection=False,
         name="gone",
         **{
             **lab.node_values(lab.hosts[0]),  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ def make_tree(root: Path) -> Path:
 
 def node_for(cluster: TestCluster, index: int, **extra: object) -> Node:
     host = cluster.hosts[index]
-    return Node(name=host.name, **cluster.node_values(host, **extra))  # type: ignore[arg-type]
+    return Node(test_connection=False, name=host.name, **cluster.node_values(host, **extra))  # type: ignore[arg-type]
 
 
 def test_exists_with_nasty_names(cluster: TestCluster):
@@ -136,7 +136,7 @@ def test_rsync_refuses_a_changed_host_key(cluster: TestCluster, tmp_path: Path):
 def test_rsync_and_exists_on_the_local_node(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
-    conn = LocalConnection(Node(local=True), home=home)
+    conn = LocalConnection(Node(test_connection=False, local=True), home=home)
     src = make_tree(tmp_path / "src")
     rsync(conn, f"{src}/", "copy/")
     assert exists(conn, "copy/$(touch pwned).txt")

@@ -9,6 +9,7 @@ from octopus import ConfigError, Launcher, Node
 
 def test_seed_constructor_arguments():
     node = Node(
+        test_connection=False,
         ssh_hostname="c220g2-011.wisc.cloudlab.us",
         ssh_username="alice",
         ssh_private_key="~/.ssh/id_rsa",
@@ -38,20 +39,25 @@ def test_seed_constructor_arguments():
     ],
 )
 def test_launcher_from_flags(kwargs, launcher):
-    assert Node(**kwargs).launcher is launcher
+    assert Node(test_connection=False, **kwargs).launcher is launcher
 
 
 def test_explicit_worker_count_wins_over_sockets():
-    node = Node(ssh_hostname="x", available_sockets=[0, 1], num_parallel_screens_or_jobs=5)
+    node = Node(
+        test_connection=False,
+        ssh_hostname="x",
+        available_sockets=[0, 1],
+        num_parallel_screens_or_jobs=5,
+    )
     assert node.num_workers == 5
-    assert Node(ssh_hostname="x").available_sockets == [0]
+    assert Node(test_connection=False, ssh_hostname="x").available_sockets == [0]
 
 
 def test_both_launcher_flags_is_an_error():
     with pytest.raises(ConfigError, match="cannot be true together with use_run_exp"):
-        Node(ssh_hostname="x", use_slurm=True, use_run_exp=True)
+        Node(test_connection=False, ssh_hostname="x", use_slurm=True, use_run_exp=True)
 
 
 def test_zero_workers_is_an_error():
     with pytest.raises(ConfigError, match="num_parallel_screens_or_jobs"):
-        Node(ssh_hostname="x", num_parallel_screens_or_jobs=0)
+        Node(test_connection=False, ssh_hostname="x", num_parallel_screens_or_jobs=0)

@@ -24,6 +24,7 @@ GOLDEN = Path(__file__).parent / "golden" / "worker_script.sh"
 def nodes(*specs: tuple[str, int, str | None]) -> list[Node]:
     return [
         Node(
+            test_connection=False,
             ssh_hostname=name,
             num_parallel_screens_or_jobs=workers,
             hardware_desc=hw,
@@ -80,7 +81,14 @@ def test_per_hardware_runs_all_commands_in_each_group():
 
 
 def test_placeholders_job_id_offset_and_socket_round_robin():
-    cluster = [Node(ssh_hostname="a", num_parallel_screens_or_jobs=3, available_sockets=[0, 1])]
+    cluster = [
+        Node(
+            test_connection=False,
+            ssh_hostname="a",
+            num_parallel_screens_or_jobs=3,
+            available_sockets=[0, 1],
+        )
+    ]
     gen = functools.partial(distribute_exp_scripts, replicate=True, shuffle=False)
     plan = build_plan(
         ["run --job [job_id] --device cuda:[socket]"],
@@ -137,13 +145,23 @@ def test_user_generator_with_the_original_signature():
 
 
 def test_a_million_commands_are_planned_without_copies_per_command():
-    cluster = [Node(ssh_hostname=f"n{i}", num_parallel_screens_or_jobs=10) for i in range(100)]
+    cluster = [
+        Node(test_connection=False, ssh_hostname=f"n{i}", num_parallel_screens_or_jobs=10)
+        for i in range(100)
+    ]
     plan = build_plan([f"run {i}" for i in range(100_000)], "", cluster, shuffle_seed=1)
     assert len(plan.parts) == 1000 and sum(len(p.ids) for p in plan.parts) == 100_000
 
 
 def test_worker_script_matches_the_golden_file():
-    cluster = [Node(ssh_hostname="gpu1", num_parallel_screens_or_jobs=2, available_sockets=[0, 1])]
+    cluster = [
+        Node(
+            test_connection=False,
+            ssh_hostname="gpu1",
+            num_parallel_screens_or_jobs=2,
+            available_sockets=[0, 1],
+        )
+    ]
     plan = build_plan(
         [
             "python3 train.py --seed 1 --device cuda:[socket]",

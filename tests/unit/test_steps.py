@@ -34,7 +34,10 @@ from octopus.steps.repos import repo_folder
 def ctx(**experiment: object) -> StepContext:
     exp = Experiment(name="demo exp", **experiment)  # type: ignore[arg-type]
     return StepContext(
-        Node(ssh_hostname="n1", python_version="3.10"), None, exp, StageOutput(quiet=True)
+        Node(test_connection=False, ssh_hostname="n1", python_version="3.10"),
+        None,
+        exp,
+        StageOutput(quiet=True),
     )
 
 

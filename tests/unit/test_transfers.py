@@ -9,6 +9,7 @@ from octopus.shell import quote_path
 from octopus.transfers import rsync_argv, ssh_argv
 
 NODE = Node(
+    test_connection=False,
     ssh_hostname="10.0.0.5",
     ssh_username="alice",
     ssh_port=2222,
@@ -28,7 +29,7 @@ def test_ssh_argv_is_strict_and_complete():
 
 
 def test_accept_new_hostkeys_maps_to_accept_new():
-    node = Node(ssh_hostname="x", accept_new_hostkeys=True)
+    node = Node(test_connection=False, ssh_hostname="x", accept_new_hostkeys=True)
     assert "StrictHostKeyChecking=accept-new" in ssh_argv(node)
 
 
@@ -52,7 +53,7 @@ def test_rsync_download_argv():
 
 
 def test_rsync_local_node_needs_no_ssh():
-    node = Node(local=True)
+    node = Node(test_connection=False, local=True)
     argv = rsync_argv(node, "src/", "exp", home="/home/me")
     assert "-e" not in argv and argv[-2:] == ["src/", "/home/me/exp"]
     argv = rsync_argv(node, "exp/runs", "out", download=True, home="/home/me")

@@ -31,6 +31,10 @@ octopus_check_stop() {
   if [ -e "$OCTOPUS_STATE.stop" ]; then octopus_event worker-end - stopped; exit 1; fi
 }
 rm -f "$OCTOPUS_STATE.stop"
+# `inv start` names the experiment's venv (SetupVenv, SetupUvVenv) when the node has one.
+if [ -n "${OCTOPUS_VENV:-}" ] && [ -f "$OCTOPUS_VENV/bin/activate" ]; then
+  . "$OCTOPUS_VENV/bin/activate"
+fi
 octopus_event worker-start - $$
 set -x; cd ~/zero-shot
 octopus_cmd_2() {
