@@ -67,12 +67,20 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     return argv
 
 
+def _home_relative(path: str) -> str:
+    """rsync passes remote paths on unexpanded (--protect-args): `~/x` becomes the relative
+    `x`, which the remote side resolves from the home folder, as ssh would."""
+    if path in ("~", "~/"):
+        return "."
+    return path[2:] if path.startswith("~/") else path
+
+
 def _remote(node: Node, path: str) -> str:
     host = node.ssh_hostname or ""
     if ":" in host:  # an IPv6 address
         host = f"[{host}]"
     user = f"{node.ssh_username}@" if node.ssh_username else ""
-    return f"{user}{host}:{path}"
+    return f"{user}{host}:{_home_relative(path)}"
 
 
 def _as_list(value: str | Iterable[str]) -> list[str]:
@@ -115,7 +123,8 @@ def rsync_argv(
         base = home or "."
 
         def here(path: str) -> str:
-            return path if path.startswith(("/", "~")) else f"{base}/{path}"
+            relative = _home_relative(path)
+            return relative if relative.startswith("/") else f"{base}/{relative}"
 
         if download:
             return argv + [here(s) for s in sources] + [target]

@@ -175,3 +175,32 @@ def test_proxyjump_from_ssh_config_checks_every_hop(cluster: TestCluster, tmp_pa
                 test_connection=False, name="behind", ssh_hostname="behind", ssh_config=str(config)
             )
         )
+
+
+def test_encrypted_key_with_passphrase_for_fabric_and_rsync(cluster: TestCluster, tmp_path: Path):
+    import subprocess
+
+    from octopus.transfers import rsync
+
+    key = tmp_path / "locked"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "pa$$ 'word", "-f", str(key)], check=True
+    )
+    host = cluster.hosts[1]
+    authorized = host.home / ".ssh" / "authorized_keys"
+    original = authorized.read_text()
+    authorized.write_text(original + key.with_suffix(".pub").read_text())
+    try:
+        with pytest.raises(NodeUnreachable, match="is encrypted: give its passphrase"):
+            open_connection(node_for(cluster, 1, ssh_private_key=str(key)))
+        node = node_for(cluster, 1, ssh_private_key=str(key), ssh_passphrase="pa$$ 'word")
+        conn = open_connection(node)
+        try:
+            assert conn.run("hostname", hide=True).stdout.strip() == "h2"
+            (tmp_path / "via-askpass.txt").write_text("ok\n")
+            rsync(conn, str(tmp_path / "via-askpass.txt"), "askpass/")
+        finally:
+            conn.close()
+        assert (host.home / "askpass" / "via-askpass.txt").read_text() == "ok\n"
+    finally:
+        authorized.write_text(original)

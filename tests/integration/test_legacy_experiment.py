@@ -1,0 +1,131 @@
+"""An experiment file written for the original octopus runs unchanged (issue: existing files)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from octopus.testing.sshhosts import TestCluster
+from octopus.testing.wheels import build_wheel
+from tests.conftest import run_inv
+
+LEGACY = Path(__file__).parent / "legacy"
+
+
+def make_repo(root: Path) -> Path:
+    repo = root / "legacy-repo"
+    repo.mkdir()
+    shutil.copy(LEGACY / "legacy_exp.py", repo / "legacy_exp.py")
+    shutil.copy(LEGACY / "job.py", repo / "job.py")
+    (repo / "requirements.txt").write_text("octotiny\n")
+    (repo / ".gitignore").write_text("picked/\ndeliverables/\n__pycache__/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "init",
+        ],
+        check=True,
+    )
+    return repo
+
+
+def wait_for_results(cluster: TestCluster, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sum(
+            len(list((h.home / "legacy-exp" / "results").glob("r_*.csv")))
+            for h in cluster.hosts[:2]
+            if (h.home / "legacy-exp" / "results").exists()
+        )
+        if found == count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"results did not appear ({found} of {count})")
+
+
+def check_run(cluster: TestCluster, repo: Path) -> dict[str, str]:
+    for host in cluster.hosts[:2]:
+        exp = host.home / "legacy-exp"
+        # Rsync put setup.sh in the home folder, where ScreenCmd ran it.
+        assert (host.home / "setup_done.txt").read_text() == "setup-ran\n"
+        assert (host.home / "setup.log").exists()
+        assert not (exp / ".git").exists() and (exp / "job.py").exists()
+        assert (host.home / "markers" / "m1.seen").read_text() == f"seen {host.address}\n"
+    assert not (repo / "setup.sh").exists()  # LocalMethodCall(os.remove, ...)
+    rows = {}
+    for csv in sorted((repo / "picked" / "results").glob("r_*.csv")):
+        seed, device, venv, value = csv.read_text().splitlines()[1].split(",")
+        assert venv == "venv3" and value == "legacy"  # commands ran inside SetupVenv's venv
+        rows[seed] = device
+    assert sorted(rows) == [str(i) for i in range(6)]
+    return rows
+
+
+def clean_hosts(cluster: TestCluster) -> None:
+    for host in cluster.hosts[:2]:
+        host.exec("rm -rf legacy-exp markers .octopus setup_done.txt setup.log setup.sh")
+
+
+def test_original_experiment_file_runs_unchanged(cluster: TestCluster, tmp_path: Path):
+    build_wheel(cluster.wheelhouse, "octotiny", "1.0", value="legacy")
+    repo = make_repo(tmp_path)
+    hosts = [h.address for h in cluster.hosts[:2]]
+    env = {
+        **os.environ,
+        "HOSTS": ",".join(hosts),
+        "SSH_USERNAME": cluster.user,
+        "SSH_KEY": str(cluster.client_key),
+        "SSH_KNOWN_HOSTS": str(cluster.known_hosts),
+    }
+    clean_hosts(cluster)
+
+    def legacy(*tasks: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "legacy_exp.py", "--task", *tasks],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    legacy("setup", "deliver", "start")
+    wait_for_results(cluster, 6)
+    done = legacy("monitor", "check_errors", "pickup")
+    assert "6 done" in done.stdout and "active screen session" in done.stdout
+    first = check_run(cluster, repo)
+
+    # The same experiment as a module under experiments/, through inv, gives the same result.
+    clean_hosts(cluster)
+    shutil.rmtree(repo / "picked")
+    (repo / "experiments").mkdir()
+    (repo / "experiments" / "legacy.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.getcwd())\nfrom legacy_exp import build\n"
+        "experiment = build(os.environ['HOSTS'].split(','))\n"
+    )
+    (repo / "tasks.py").write_text("from octopus.tasks import ns\n")
+    for task in ("setup", "deliver", "start"):
+        done = run_inv(task, "--exp", "legacy", cwd=repo, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    wait_for_results(cluster, 6)
+    for task in ("monitor", "check-errors", "pickup"):
+        done = run_inv(task, "--exp", "legacy", cwd=repo, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert check_run(cluster, repo) == first
+    assert run_inv("purge", "--exp", "legacy", cwd=repo, env=env).returncode == 0
