@@ -8,6 +8,7 @@ directory that becomes `current` with one rename.
 from __future__ import annotations
 
 import io
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -125,12 +126,29 @@ def _node_manifest(manifest: Manifest, node: str) -> str:
     return json.dumps(data, indent=1)
 
 
-def tar_folder(folder: Path) -> bytes:
+def tar_folder(folder: Path, names: list[str] | None = None) -> bytes:
+    """A gzipped tar of the folder's entries (or just `names` in it), in memory."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(folder.iterdir()):
-            tar.add(path, arcname=path.name)
+            if names is None or path.name in names:
+                tar.add(path, arcname=path.name)
     return buffer.getvalue()
+
+
+def send_files(
+    ctx: StepContext, folder: Path, remote_dir: str, names: list[str] | None = None
+) -> None:
+    """Copy the folder's files into remote_dir (relative to home) as one archive over the
+    stage's own connection: one transfer, whatever the number of files."""
+    remote = quote_path(remote_dir)
+    archive = f".upload-{secrets.token_hex(4)}.tar.gz"
+    ctx.run(f'mkdir -p "$HOME"/{remote}', show=False)
+    with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
+        tmp.write(tar_folder(folder, names))
+        tmp.flush()
+        ctx.connection().put(tmp.name, f"{remote_dir}/{archive}")
+    ctx.run(f'cd "$HOME"/{remote} && tar -xzf {archive} && rm -f {archive}', show=False)
 
 
 class _FindRunningWorkers(Step):
@@ -194,22 +212,14 @@ class _UploadDelivery(Step):
         ]
 
     def execute(self, ctx: StepContext) -> None:
-        local = self.folder / safe_name(ctx.name)
+        send_files(ctx, self.folder / safe_name(ctx.name), self.manifest.run_dir)
         run_root = quote_path(self.manifest.run_root)
-        target = quote_path(self.manifest.run_dir)
-        archive = f"{self.manifest.run_root}/upload-{self.manifest.delivery}.tar.gz"
-        ctx.run(f'mkdir -p "$HOME"/{target}', show=False)
-        with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
-            tmp.write(tar_folder(local))
-            tmp.flush()
-            ctx.connection().put(tmp.name, archive)
+        delivery = quote_path(self.manifest.delivery)
+        # One rename makes the new delivery current; the old one is never half replaced.
         ctx.run(
-            f'cd "$HOME"/{run_root} && tar -xzf {quote_path(archive.split("/")[-1])} '
-            f"-C deliveries/{quote_path(self.manifest.delivery)} && "
-            f"rm -f {quote_path(archive.split('/')[-1])} && "
-            f"ln -sfn deliveries/{quote_path(self.manifest.delivery)} current.new && "
-            "mv -f current.new current 2>/dev/null || "
-            f"{{ rm -f current && mv current.new current; }}",
+            f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
+            "{ mv -Tf current.new current 2>/dev/null || "
+            "{ rm -f current && mv current.new current; }; }",
             show=False,
         )
         workers = [p for p in self.manifest.plan.parts if p.worker.node == ctx.name]

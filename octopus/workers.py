@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from octopus.delivery import script_name, worker_script
+from octopus.delivery import script_name, send_files, worker_script
 from octopus.errors import OctopusError
 from octopus.jobs import CommandState
 from octopus.launchers import launcher_for
@@ -296,26 +295,13 @@ class _StartWorkers(Step):
         ctx.run(launcher.stop_one_command(manifest.run_dir, worker), show=False, warn=True)
 
     def _upload(self, ctx: StepContext, scripts: dict[str, str]) -> None:
+        """Write the new scripts beside the delivered ones here, then send just those."""
         local = self.folder / safe_name(ctx.name)
         local.mkdir(parents=True, exist_ok=True)
-        run = quote_path(self.state.manifest.run_dir)
         for name, text in scripts.items():
             (local / name).write_text(text, newline="\n")
             (local / name).chmod(0o755)
-        from octopus.delivery import tar_folder
-
-        with tempfile.TemporaryDirectory() as tmp:
-            bundle = Path(tmp)
-            for name, text in scripts.items():
-                (bundle / name).write_text(text, newline="\n")
-                (bundle / name).chmod(0o755)
-            archive = Path(tmp) / "scripts.tar.gz"
-            archive.write_bytes(tar_folder(bundle))
-            remote = f"{self.state.manifest.run_dir}/.scripts.tar.gz"
-            ctx.connection().put(str(archive), remote)
-        ctx.run(
-            f'cd "$HOME"/{run} && tar -xzf .scripts.tar.gz && rm -f .scripts.tar.gz', show=False
-        )
+        send_files(ctx, local, self.state.manifest.run_dir, names=list(scripts))
 
 
 JOBS = "jobs.json"

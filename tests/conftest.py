@@ -6,9 +6,11 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -123,3 +125,27 @@ def run_stage_on(
     report = exp.run_task(task, output=out, dry_run=dry_run)
     assert report is not None
     return StageRun(report, buffer.getvalue())
+
+
+def run_quiet(exp: Experiment, task: ExperimentTask, **options: object) -> Any:
+    """Run one stage printing nothing; returns its report."""
+    from octopus.output import StageOutput
+
+    report = exp.run_task(task, output=StageOutput(quiet=True), **options)  # type: ignore[arg-type]
+    assert report is not None
+    return report
+
+
+def wait_for_monitor(
+    exp: Experiment, nodes: list[Node], predicate: Callable[[Any], bool], timeout: float = 60
+) -> Any:
+    """Monitor until the report satisfies predicate (or the timeout passes); the last report."""
+    from octopus.monitoring import monitor
+    from octopus.output import StageOutput
+
+    deadline = time.monotonic() + timeout
+    while True:
+        report = monitor(exp, nodes, output=StageOutput(quiet=True))
+        if predicate(report) or time.monotonic() > deadline:
+            return report
+        time.sleep(0.3)

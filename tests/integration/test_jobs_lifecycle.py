@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from octopus import SCP, CombineCSVFiles, Experiment, ExperimentTask, Rsync
 from octopus.manifest import Manifest
-from octopus.monitoring import MonitorReport, monitor
+from octopus.monitoring import monitor
 from octopus.output import StageOutput
 from octopus.status_view import as_json
-from tests.conftest import cluster_nodes
+from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
 
 TASK = """\
 n=$1
@@ -26,15 +25,6 @@ if [ -f ~/hang_$n ]; then rm -f ~/hang_$n; sleep 300; fi
 printf 'n,square,host\\n%s,%s,%s\\n' "$n" $((n * n)) "$(hostname)" > ~/exp/results/r_$n.csv
 echo "$n" >> ~/successes/$n
 """
-
-
-def wait_until(exp: Experiment, nodes, predicate, timeout: float = 60) -> MonitorReport:
-    deadline = time.monotonic() + timeout
-    while True:
-        report = monitor(exp, nodes, output=StageOutput(quiet=True))
-        if predicate(report) or time.monotonic() > deadline:
-            return report
-        time.sleep(0.3)
 
 
 @pytest.fixture
@@ -58,17 +48,11 @@ def lab(make_cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return cluster, nodes, exp
 
 
-def run(exp: Experiment, task: ExperimentTask, **options):
-    report = exp.run_task(task, output=StageOutput(quiet=True), **options)
-    assert report is not None
-    return report
-
-
 def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_path: Path):
     cluster, nodes, exp = lab
     hosts = {h.name: h for h in cluster.hosts}
-    assert run(exp, ExperimentTask.SETUP).ok
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.SETUP).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
 
     manifest = Manifest.read(tmp_path / "deliverables" / "forty" / "manifest.json")
     assert sorted(c for p in manifest.plan.parts for c in p.command_indices) == list(range(40))
@@ -87,12 +71,12 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
         host.write(f"fail_{n}", "")
     hosts["h2"].write(f"hang_{hang}", "")
 
-    assert run(exp, ExperimentTask.START).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
     # A second start while workers run (or after they ran) is refused.
-    assert not run(exp, ExperimentTask.START).ok
+    assert not run_quiet(exp, ExperimentTask.START).ok
 
     session = exp.paths.worker_session(0)
-    report = wait_until(
+    report = wait_for_monitor(
         exp,
         nodes,
         lambda r: r.totals["running"] == 1 and r.totals["pending"] == len(victim.ids) - 3,
@@ -101,7 +85,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     hosts["h2"].exec(f"screen -S {session} -X quit")
 
     lost = len(victim.ids) - 2
-    report = wait_until(exp, nodes, lambda r: r.totals["running"] == 0)
+    report = wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0)
     data = as_json(report)
     assert data["totals"] == {
         "done": 40 - 2 - lost,
@@ -120,14 +104,14 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     assert as_json(offline)["totals"] == data["totals"]
 
     # Resume: only the lost commands run again; the failed ones are left as they are.
-    assert run(exp, ExperimentTask.START, resume=True).ok
-    report = wait_until(exp, nodes, lambda r: r.finished)
+    assert run_quiet(exp, ExperimentTask.START, resume=True).ok
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
     assert report.totals == {"done": 38, "failed": 2, "running": 0, "pending": 0, "lost": 0}
 
     for host in cluster.hosts:
         host.write("fixed", "")
-    assert run(exp, ExperimentTask.START, retry_failed=True).ok
-    report = wait_until(exp, nodes, lambda r: r.finished)
+    assert run_quiet(exp, ExperimentTask.START, retry_failed=True).ok
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
     assert report.totals == {"done": 40, "failed": 0, "running": 0, "pending": 0, "lost": 0}
     assert report.exit_code == 0
 
@@ -145,7 +129,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     }
     assert {n for n, count in attempts.items() if count == 2} == {*failing, hang}
 
-    assert run(exp, ExperimentTask.PICKUP).ok
+    assert run_quiet(exp, ExperimentTask.PICKUP).ok
     with (tmp_path / "combined.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(int(r["n"]) for r in rows) == list(range(40))

@@ -11,13 +11,7 @@ from octopus import Experiment, ExperimentTask
 from octopus.monitoring import monitor
 from octopus.output import StageOutput
 from octopus.testing.sshhosts import TestHost
-from tests.conftest import cluster_nodes
-
-
-def run(exp: Experiment, task: ExperimentTask, **options):
-    report = exp.run_task(task, output=StageOutput(quiet=True), **options)
-    assert report is not None
-    return report
+from tests.conftest import cluster_nodes, run_quiet
 
 
 def processes(host: TestHost, pattern: str) -> list[str]:
@@ -52,28 +46,28 @@ def test_process_launcher_purge_stops_only_this_experiment(make_cluster, workdir
     )
     other = Experiment(name="other", nodes=nodes, experiment_commands=["sleep 303"])
     for exp in (slow, other):
-        assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-        assert run(exp, ExperimentTask.START).ok
+        assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+        assert run_quiet(exp, ExperimentTask.START).ok
     assert wait_for(lambda: len(processes(host, "sleep 30")) == 3)
     host.exec("sleep 399 >/dev/null 2>&1 &")  # the user's own process, not octopus'
 
     # Delivering again while workers run is refused everywhere, and changes nothing.
     before = (workdir / "deliverables" / "slow" / "manifest.json").read_text()
-    report = run(slow, ExperimentTask.DELIVER_SCRIPTS)
+    report = run_quiet(slow, ExperimentTask.DELIVER_SCRIPTS)
     assert not report.ok and "still running" in report.local_failures[0]
     assert (workdir / "deliverables" / "slow" / "manifest.json").read_text() == before
 
     status = monitor(slow, nodes, output=StageOutput(quiet=True))
     assert status.totals["running"] == 2
 
-    assert run(slow, ExperimentTask.PURGE).ok
+    assert run_quiet(slow, ExperimentTask.PURGE).ok
     assert wait_for(lambda: not processes(host, "sleep 301") and not processes(host, "sleep 302"))
     assert processes(host, "sleep 303") and processes(host, "sleep 399")
     status = monitor(slow, nodes, output=StageOutput(quiet=True))
     assert status.totals["lost"] == 2 and status.exit_code == 1
 
     # --force delivers over running workers by stopping them first.
-    assert run(other, ExperimentTask.DELIVER_SCRIPTS, force=True).ok
+    assert run_quiet(other, ExperimentTask.DELIVER_SCRIPTS, force=True).ok
     assert wait_for(lambda: not processes(host, "sleep 303"))
     assert processes(host, "sleep 399")
 
@@ -83,17 +77,17 @@ def test_screen_start_force_restarts_a_running_worker(make_cluster, workdir: Pat
     host = cluster.hosts[0]
     nodes = cluster_nodes(cluster)
     exp = Experiment(name="forced", nodes=nodes, experiment_commands=["sleep 311"])
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run(exp, ExperimentTask.START).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
     assert wait_for(lambda: len(processes(host, "sleep 311")) == 1)
     first = processes(host, "sleep 311")
-    refused = run(exp, ExperimentTask.START)
+    refused = run_quiet(exp, ExperimentTask.START)
     assert not refused.ok and "s0 still running" in refused.results[0].message
-    assert run(exp, ExperimentTask.START, force=True).ok
+    assert run_quiet(exp, ExperimentTask.START, force=True).ok
     assert wait_for(
         lambda: len(processes(host, "sleep 311")) == 1 and processes(host, "sleep 311") != first
     )
-    assert run(exp, ExperimentTask.PURGE).ok
+    assert run_quiet(exp, ExperimentTask.PURGE).ok
     assert wait_for(lambda: not processes(host, "sleep 311"))
 
 
@@ -102,14 +96,14 @@ def test_rebalance_moves_work_off_a_dead_node(make_cluster, workdir: Path):
     nodes = cluster_nodes(cluster, connect_timeout=2)
     commands = [f"sleep 0.2; echo {n} >> ~/ran.txt" for n in range(12)]
     exp = Experiment(name="moving", nodes=nodes, experiment_commands=commands)
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
     cluster.hosts[1].kill()  # h2 dies before it ran anything
-    started = run(exp, ExperimentTask.START)
+    started = run_quiet(exp, ExperimentTask.START)
     assert [r.outcome.value for r in started.results] == ["ok", "unreachable", "ok"]
 
     status = monitor(exp, nodes, output=StageOutput(quiet=True))
     assert "h2" in status.unreachable and status.exit_code == 1
-    report = run(exp, ExperimentTask.START, rebalance=True)
+    report = run_quiet(exp, ExperimentTask.START, rebalance=True)
     assert [r.outcome.value for r in report.results] == ["ok", "unreachable", "ok"]
 
     def all_ran() -> bool:

@@ -13,7 +13,7 @@ from octopus.monitoring import monitor
 from octopus.output import StageOutput
 from octopus.testing.run_exp import install_run_exp
 from octopus.testing.sshhosts import TestCluster
-from tests.conftest import cluster_nodes
+from tests.conftest import cluster_nodes, run_quiet
 
 PATH = "/home/octo/bin:/usr/local/bin:/usr/bin:/bin"
 
@@ -26,12 +26,6 @@ def lab():
         install_run_exp(cluster.hosts[2], "alice Start: 10:00 numa 1 SHARED: sweep\n")
         install_run_exp(cluster.hosts[3], "carol Start: 10:00 numa 1 SHARED: other sweep\n")
         yield cluster
-
-
-def run(exp: Experiment, task: ExperimentTask, **options):
-    report = exp.run_task(task, output=StageOutput(quiet=True), **options)
-    assert report is not None
-    return report
 
 
 def test_select_nodes_keeps_free_and_whitelisted_nodes(
@@ -55,7 +49,7 @@ def test_select_nodes_keeps_free_and_whitelisted_nodes(
         run_exp_white_list_users=["alice"],
         experiment_commands=["true"],
     )
-    report = run(exp, ExperimentTask.SELECT_RUNEXP_NODES)
+    report = run_quiet(exp, ExperimentTask.SELECT_RUNEXP_NODES)
     assert {r.node: r.outcome.value for r in report.results}["gone"] == "unreachable"
     assert [n.name for n in exp.nodes or []] == ["h1", "h3"]
 
@@ -73,7 +67,7 @@ def test_own_running_experiment_selects_nothing(
             run_exp_white_list_users=["alice"],
             experiment_commands=["true"],
         )
-        run(exp, ExperimentTask.SELECT_RUNEXP_NODES)
+        run_quiet(exp, ExperimentTask.SELECT_RUNEXP_NODES)
         assert exp.nodes == []
     finally:
         host.write(".run_exp/others", "")
@@ -98,8 +92,8 @@ def test_start_records_the_exact_argv_then_monitor_and_purge(
         shuffle_seed=0,
         experiment_commands=["echo quick > ~/rx_quick", "sleep 300"],
     )
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run(exp, ExperimentTask.START).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
 
     log = host.home / ".run_exp" / "argv.log"
     deadline = time.monotonic() + 10
@@ -132,7 +126,7 @@ def test_start_records_the_exact_argv_then_monitor_and_purge(
     listing = host.exec("PATH=/home/octo/bin:$PATH run_exp")
     assert "EXCLUSIVE pinned time 30:13" in listing and "(Socket" in listing
 
-    assert run(exp, ExperimentTask.PURGE).ok
+    assert run_quiet(exp, ExperimentTask.PURGE).ok
     status = monitor(exp, nodes, output=StageOutput(quiet=True))
     assert status.totals["lost"] == 1 and status.totals["running"] == 0
     assert "sleep 300" not in host.exec("ps -eo args")

@@ -11,12 +11,10 @@ import pytest
 
 from octopus import Experiment, ExperimentTask, KillAllSlurmJobs
 from octopus.jobs import parse_events
-from octopus.monitoring import MonitorReport, monitor
-from octopus.output import StageOutput
 from octopus.status_view import as_json
 from octopus.testing.slurm import TestSlurm, slurm_state_dir
 from octopus.testing.sshhosts import TestCluster
-from tests.conftest import cluster_nodes
+from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +37,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(exp: Experiment, task: ExperimentTask, **options):
-    report = exp.run_task(task, output=StageOutput(quiet=True), **options)
-    assert report is not None
-    return report
-
-
-def wait_until(exp: Experiment, nodes, predicate, timeout: float = 60) -> MonitorReport:
-    deadline = time.monotonic() + timeout
-    while True:
-        report = monitor(exp, nodes, output=StageOutput(quiet=True))
-        if predicate(report) or time.monotonic() > deadline:
-            return report
-        time.sleep(0.3)
-
-
 def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
     cluster, _ = slurm
     host = cluster.hosts[0]
@@ -67,7 +50,7 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
         slurm_options={"time": "00:05:00"},
         experiment_commands=[f"sleep 1; echo $SLURM_JOB_ID > ~/par_{n}" for n in range(4)],
     )
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
     script = (workdir / "deliverables" / "par" / "h1" / "run_exp_s0.sh").read_text()
     for line in (
         "#SBATCH --job-name=oct-par-s0",
@@ -80,10 +63,10 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
         assert line + "\n" in script
     assert "--gpus" not in script
 
-    assert run(exp, ExperimentTask.START).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
     jobs = json.loads((workdir / "deliverables" / "par" / "jobs.json").read_text())
     [job_id] = jobs["nodes"]["h1"]["s0"]
-    report = wait_until(exp, nodes, lambda r: r.finished)
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
     assert report.totals["done"] == 4 and report.exit_code == 0
     data = as_json(report)
     assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["job_id"] == job_id
@@ -109,12 +92,12 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
         purge_steps=[KillAllSlurmJobs()],
         experiment_commands=[f"echo {n} >> ~/cancel_runs; sleep 1" for n in range(4)],
     )
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run(exp, ExperimentTask.START).ok
-    wait_until(exp, nodes, lambda r: r.totals["done"] >= 1 and r.totals["running"] == 1)
-    assert run(exp, ExperimentTask.PURGE).ok  # scancel by the experiment's job names
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1 and r.totals["running"] == 1)
+    assert run_quiet(exp, ExperimentTask.PURGE).ok  # scancel by the experiment's job names
 
-    report = wait_until(exp, nodes, lambda r: r.totals["running"] == 0)
+    report = wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0)
     data = as_json(report)
     assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["state"] == "CANCELLED"
     done = report.totals["done"]
@@ -127,8 +110,8 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
     }
     assert 1 <= done < 4
 
-    assert run(exp, ExperimentTask.START, resume=True).ok
-    report = wait_until(exp, nodes, lambda r: r.finished)
+    assert run_quiet(exp, ExperimentTask.START, resume=True).ok
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
     assert report.totals["done"] == 4
     runs = [int(x) for x in (host.home / "cancel_runs").read_text().split()]
     # Only what had not finished ran again (the command cancelled midway, once more).
@@ -144,9 +127,9 @@ def test_asking_for_gpus_on_a_node_without_them_fails_with_slurms_reason(slurm, 
     exp = Experiment(
         name="gpu", nodes=nodes, slurm_num_gpus_per_job=1, experiment_commands=["nvidia-smi"]
     )
-    assert run(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
     started = time.monotonic()
-    report = run(exp, ExperimentTask.START)
+    report = run_quiet(exp, ExperimentTask.START)
     assert time.monotonic() - started < 20
     result = report.results[0]
     assert not report.ok and result.exit_code == 1
