@@ -196,6 +196,7 @@ class Rsync(Step):
                 dest,
                 download=not self.put,
                 warn=True,
+                timeout=ctx.timeout,
                 local_cmd_prefix=self.local_cmd_prefix,
                 **self._options(),
             )
@@ -260,6 +261,7 @@ class RsyncCurrentRepo(Step):
             warn=True,
             ssh_program=self.ssh_path,
             local_cmd_prefix=self.local_cmd_prefix,
+            timeout=ctx.timeout,
         )
         if not result.ok:
             raise _rsync_failed(result)
