@@ -28,6 +28,7 @@ from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus.errors import OctopusError
+from octopus.hostkeys import CheckKnownHosts, HostKeyError
 from octopus.node import Node
 
 # sshd's default MaxSessions: the 11th concurrent channel on one connection is refused with
@@ -36,50 +37,6 @@ MAX_CHANNELS_PER_CONNECTION = 10
 
 # Waits before retrying a channel the server refused to open (about 1.5 s in all).
 CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
-
-_known_hosts_write_lock = threading.Lock()
-
-
-class HostKeyError(paramiko.SSHException):
-    """The node's host key is unknown (and accepting new keys was not asked for)."""
-
-    def __init__(self, hostname: str, key: paramiko.PKey, known_hosts: list[str]) -> None:
-        self.hostname = hostname
-        self.key = key
-        self.known_hosts = known_hosts
-        super().__init__(f"host key for {hostname} is not in known_hosts")
-
-
-class _RejectUnknown(paramiko.MissingHostKeyPolicy):
-    def __init__(self, known_hosts: list[str]) -> None:
-        self.known_hosts = known_hosts
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        raise HostKeyError(hostname, key, self.known_hosts)
-
-
-class _AcceptNew(paramiko.MissingHostKeyPolicy):
-    """OpenSSH's accept-new: trust a host seen for the first time and remember it.
-
-    A changed key is still refused (paramiko raises BadHostKeyException before asking us).
-    Appends one line rather than rewriting the file, so parallel connections keep each
-    other's entries.
-    """
-
-    def __init__(self, known_hosts_file: str) -> None:
-        self.known_hosts_file = known_hosts_file
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        path = Path(self.known_hosts_file)
-        with _known_hosts_write_lock:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
 def known_hosts_files(node: Node, ssh_config: dict[str, Any] | None = None) -> list[str]:
@@ -127,15 +84,9 @@ class NodeConnection(Connection):
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
 
     def _check_host_keys(self, client: paramiko.SSHClient) -> None:
-        for path in self.known_hosts:
-            if os.path.exists(path):
-                client.load_host_keys(path)
-        policy: paramiko.MissingHostKeyPolicy = (
-            _AcceptNew(self.known_hosts[0])
-            if self.node.accept_new_hostkeys
-            else _RejectUnknown(self.known_hosts)
+        client.set_missing_host_key_policy(
+            CheckKnownHosts(self.known_hosts, accept_new=self.node.accept_new_hostkeys)
         )
-        client.set_missing_host_key_policy(policy)
 
     def open(self) -> Any:
         if self.is_connected:
