@@ -30,6 +30,7 @@ from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 from octopus.errors import OctopusError
 from octopus.hostkeys import CheckKnownHosts, HostKeyError
 from octopus.node import Node
+from octopus.rsh_relay import ChannelRelay
 
 # sshd's default MaxSessions: the 11th concurrent channel on one connection is refused with
 # ChannelException(2, 'Connect failed').
@@ -82,6 +83,7 @@ class NodeConnection(Connection):
             self._check_host_keys(hop.client)
             hop = hop.gateway
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
+        self._relay: ChannelRelay | None = None
 
     def _check_host_keys(self, client: paramiko.SSHClient) -> None:
         client.set_missing_host_key_policy(
@@ -108,6 +110,20 @@ class NodeConnection(Connection):
         if self.transport is not None:
             self.transport.set_keepalive(self.node.keepalive)
         return result
+
+    def relay(self) -> ChannelRelay:
+        """A remote shell for rsync through this connection (made on first use)."""
+        if self._relay is None:
+            self.open()
+            assert self.transport is not None
+            self._relay = ChannelRelay(self.transport, self._channels)
+        return self._relay
+
+    def close(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        super().close()
 
     def run(self, command: str, **kwargs: Any) -> Result:
         return self._on_channel(super().run, command, **kwargs)

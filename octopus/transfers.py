@@ -21,7 +21,7 @@ from typing import Any
 from invoke.exceptions import UnexpectedExit
 from invoke.runners import Result
 
-from octopus.connection import AnyConnection, LocalConnection
+from octopus.connection import AnyConnection, LocalConnection, NodeConnection
 from octopus.node import Node
 from octopus.shell import join, quote_path
 
@@ -104,6 +104,7 @@ def rsync_argv(
     home: str | None = None,
     files_from: bool = False,
     ssh_program: str = "ssh",
+    remote_shell: Sequence[str] | None = None,
 ) -> list[str]:
     """The local rsync argument list for an upload (or `download=True`) between here and node."""
     argv = ["rsync", "--archive", "--protect-args"]
@@ -130,6 +131,12 @@ def rsync_argv(
             return argv + [here(s) for s in sources] + [target]
         return argv + sources + [here(target)]
     extra = ssh_opts.split() if isinstance(ssh_opts, str) else list(ssh_opts)
+    if remote_shell is not None:
+        # Through the open connection: it names host and user itself.
+        argv += ["-e", join(remote_shell)]
+        if download:
+            return argv + [f"octopus-node:{_home_relative(s)}" for s in sources] + [target]
+        return argv + sources + [f"octopus-node:{_home_relative(target)}"]
     ssh = ssh_argv(node, strict_host_keys)
     ssh[0] = ssh_program
     argv += ["-e", join(ssh + extra)]
@@ -200,12 +207,14 @@ def rsync(
     files: Sequence[str] | None = None,
     ssh_program: str = "ssh",
     local_cmd_prefix: str = "",
+    via_connection: bool = False,
 ) -> Result:
     """Copy with the local `rsync` between here and the connection's node (upload by default).
 
     Runs rsync as an argument list, never through a shell. `files` limits the transfer to
-    those paths (relative to the source directory). Like `Connection.local`, a failure raises
-    UnexpectedExit unless `warn=True`.
+    those paths (relative to the source directory). `via_connection` sends rsync through
+    the connection itself (no second SSH login) instead of a new ssh. Like
+    `Connection.local`, a failure raises UnexpectedExit unless `warn=True`.
     """
     node = c.node
     home = str(c.home) if isinstance(c, LocalConnection) else None
@@ -225,6 +234,9 @@ def rsync(
         home=home,
         files_from=files is not None,
         ssh_program=ssh_program,
+        remote_shell=c.relay().remote_shell()
+        if via_connection and isinstance(c, NodeConnection)
+        else None,
     )
     _make_target_parent(c, target, download)
     if local_cmd_prefix:

@@ -198,6 +198,7 @@ class Rsync(Step):
                 warn=True,
                 timeout=ctx.timeout,
                 local_cmd_prefix=self.local_cmd_prefix,
+                via_connection=self.ssh_path == "ssh",
                 **self._options(),
             )
             if not result.ok:
@@ -262,6 +263,7 @@ class RsyncCurrentRepo(Step):
             ssh_program=self.ssh_path,
             local_cmd_prefix=self.local_cmd_prefix,
             timeout=ctx.timeout,
+            via_connection=self.ssh_path == "ssh",
         )
         if not result.ok:
             raise _rsync_failed(result)

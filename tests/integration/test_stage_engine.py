@@ -182,3 +182,37 @@ setup_steps:
     assert done.returncode == 0
     assert "h2: [1 Cmd] would run: mkdir -p 'yaml exp'" in done.stdout
     assert "h1:" not in done.stdout
+
+
+def test_rsync_steps_use_the_stages_one_connection(cluster: TestCluster, tmp_path: Path):
+    """Rsync and RsyncCurrentRepo go through the stage's SSH connection: still one login."""
+    import hashlib
+    import os
+    import subprocess
+
+    from octopus import Rsync, RsyncCurrentRepo
+
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    big = os.urandom(3 * 1024 * 1024)
+    (repo / "data" / "big.bin").write_bytes(big)
+    (repo / "main.py").write_text("print('hi')\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    nodes = cluster_nodes(cluster, [0, 1])
+    before = [h.accepted_logins() for h in cluster.hosts[:2]]
+    run = run_stage_on(
+        nodes,
+        [
+            RsyncCurrentRepo(local_folder_path=str(repo)),
+            Rsync(src="relay-repo/data/", dest=f"{tmp_path}/back/", put=False),
+            Cmd(cmd="sha256sum relay-repo/data/big.bin"),
+        ],
+        name="relay",
+        exp_folder_name="relay-repo",
+    )
+    assert run.report.ok, run.text
+    after = [h.accepted_logins() for h in cluster.hosts[:2]]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1]
+    digest = hashlib.sha256(big).hexdigest()
+    assert any(line.startswith(digest) for line in run.lines("h1"))
+    assert (tmp_path / "back" / "big.bin").read_bytes() == big
