@@ -91,7 +91,15 @@ def test_eight_nodes_one_dies_halfway_the_others_finish(make_cluster):
     c = make_cluster(8)
     nodes = cluster_nodes(c)
     victim = c.hosts[2]
-    killer = threading.Timer(0.8, victim.kill)
+
+    def kill_during_the_second_step() -> None:
+        deadline = time.monotonic() + 20
+        while not (victim.home / "progress.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the second step (sleep 1.5) is running now
+        victim.kill()
+
+    killer = threading.Thread(target=kill_during_the_second_step)
     killer.start()
     started = time.monotonic()
     run = run_stage_on(
