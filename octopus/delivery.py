@@ -245,8 +245,11 @@ def deliver(
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
     manifest = plan_delivery(experiment, nodes)
     root = experiment.paths.deliverables
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".delivery-", dir=root))
+    if dry_run:
+        staging = root / f".delivery-{manifest.delivery}"  # named only, never written
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".delivery-", dir=root))
     try:
         if dry_run:
             for part in manifest.plan.parts:

@@ -69,23 +69,40 @@ def run_experiment(
     parallel: int | None = None,
     interval: float = 2.0,
     timeout: float | None = None,
+    dry_run: bool = False,
 ) -> int:
-    """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run."""
+    """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run.
+
+    With dry_run every stage only prints what it would do, and nothing is waited for.
+    """
     chosen = experiment.select_nodes(nodes, tags, inventory)
-    output = StageOutput(log_path=experiment.paths.stage_log("run"))
+    output = StageOutput(log_path=None if dry_run else experiment.paths.stage_log("run"))
+    names = [n.name or "" for n in chosen]
     code = 0
     try:
         for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
             report = experiment.run_task(
                 stage,
-                nodes=[n.name or "" for n in chosen],
+                nodes=names,
                 inventory=inventory,
                 parallel=parallel,
                 output=output,
+                dry_run=dry_run,
             )
             if report is not None and not report.ok:
                 output.note(f"{stage} failed; stopping here")
                 return report.exit_code
+        if dry_run:
+            for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
+                experiment.run_task(
+                    stage,
+                    nodes=names,
+                    inventory=inventory,
+                    parallel=parallel,
+                    output=output,
+                    dry_run=True,
+                )
+            return 0
         status = wait_for_commands(
             experiment, chosen, output=output, parallel=parallel, interval=interval, timeout=timeout
         )

@@ -299,7 +299,7 @@ def purge(
 
 @task(
     help={
-        **{k: v for k, v in STAGE_HELP.items() if k != "dry_run"},
+        **STAGE_HELP,
         "interval": "seconds between looks at the nodes while waiting",
         "timeout": "give up waiting after this many seconds (0: never)",
     }
@@ -314,6 +314,7 @@ def run(
     parallel: int = 0,
     interval: float = 2.0,
     timeout: float = 0,
+    dry_run: bool = False,
 ) -> None:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
     from octopus.lifecycle import run_experiment
@@ -326,6 +327,7 @@ def run(
         parallel=parallel_option(c.config, parallel),
         interval=interval,
         timeout=timeout or None,
+        dry_run=dry_run,
     )
     if code:
         raise Exit(code=code)

@@ -334,6 +334,14 @@ def start(
     from octopus.engine import run_stage
 
     root = experiment.paths.deliverables
+    if dry_run and not (root / MANIFEST).is_file():
+        from octopus.engine import StageReport
+        from octopus.results import NodeResult, Outcome
+
+        output.note("start: nothing is delivered yet; after deliver, each worker script starts")
+        return StageReport(
+            "start", [NodeResult(n.name or "?", Outcome.OK, "nothing delivered") for n in nodes]
+        )
     manifest = Manifest.read(root / MANIFEST)
     known = {p.worker.node for p in manifest.plan.parts}
     unknown = [n.name for n in nodes if n.name not in known]

@@ -179,7 +179,16 @@ class Rsync(Step):
         options = self._options()
         options.pop("ssh_program")
         return [
-            join(rsync_argv(ctx.node, sources, dest, download=not self.put, **options))
+            join(
+                rsync_argv(
+                    ctx.node,
+                    sources,
+                    dest,
+                    download=not self.put,
+                    home=str(Path.home()) if ctx.node.local else None,
+                    **options,
+                )
+            )
             for sources, dest in self._pairs()
         ]
 

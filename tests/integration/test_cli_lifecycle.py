@@ -87,3 +87,28 @@ def test_inv_run_example_on_the_local_node(tmp_path: Path):
     combined = (work / "deliverables" / "example" / "results.csv").read_text().splitlines()
     assert combined[0].startswith("seed,samples,estimate") and len(combined) == 9
     assert (home / "octopus-example" / "estimate_pi.py").exists()
+
+
+def test_inv_run_dry_run_changes_nothing(tmp_path: Path):
+    work = tmp_path / "checkout"
+    work.mkdir()
+    shutil.copytree(REPO / "experiments", work / "experiments")
+    shutil.copy(REPO / "nodes.yaml", work / "nodes.yaml")
+    home = tmp_path / "home"
+    home.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "octopus", "run", "--exp=example", "--dry-run"],
+        cwd=work,
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "would write run_exp_s0.sh: 8 command(s)" in done.stdout
+    assert (
+        f"would run: rsync --archive --protect-args experiments/example_files/ {home}/"
+        in done.stdout
+    )
+    assert sorted(p.name for p in work.iterdir()) == ["experiments", "nodes.yaml"]
+    assert list(home.iterdir()) == []
