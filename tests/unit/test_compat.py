@@ -34,6 +34,43 @@ def test_original_import_paths():
     assert all((SCP, CheckOutput, KillAllScreens, RsyncCurrentRepo, SetupRYEVenv))
 
 
+def test_everything_the_original_readme_names_is_at_the_top_level():
+    import octopus
+
+    names = [
+        "Node",
+        "Experiment",
+        "ExperimentTask",
+        "CloneRepo",
+        "SetupVenv",
+        "PythonCmd",
+        "Cmd",
+        "ScreenCmd",
+        "SCP",
+        "Remove",
+        "RemoveRecursively",
+        "KillAllScreens",
+        "KillAllSlurmJobs",
+        "DownloadGDriveFolder",
+        "RsyncCurrentRepo",
+        "Rsync",
+        "CheckActiveScreens",
+        "CheckOutput",
+        "CountGeneratedFiles",
+        "SetupRYEVenv",
+        "LocalCopy",
+        "CreateScript",
+        "LocalCmd",
+        "LocalMethodCall",
+        "CombineCSVFiles",
+        "replicate_commands_per_hardware",
+        "distribute_exp_scripts",
+        "Step",
+        "LocalStep",
+    ]
+    assert [n for n in names if not hasattr(octopus, n)] == []
+
+
 def test_experiment_task_as_an_argparse_type():
     assert [str(t) for t in ExperimentTask] == [
         "select_runexp_nodes",
