@@ -102,10 +102,10 @@ class ChannelRelay:
         channel.exec_command(command)
 
         def upstream() -> None:
-            try:
+            # The remote side may finish (and close the channel) before our input ends.
+            with contextlib.suppress(OSError, EOFError, Exception):
                 while data := client.recv(_CHUNK):
                     channel.sendall(data)
-            finally:
                 channel.shutdown_write()
 
         feeder = threading.Thread(target=upstream, daemon=True)

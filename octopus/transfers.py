@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,36 +88,60 @@ def _as_list(value: str | Iterable[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@dataclass(frozen=True)
+class RsyncOptions:
+    """What a transfer does beyond copying: filters, deletion and update rules, the ssh used."""
+
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    delete: bool = False
+    update: bool = False
+    ignore_existing: bool = False
+    rsync_opts: tuple[str, ...] = ()
+    ssh_opts: tuple[str, ...] = ()
+    strict_host_keys: bool = True
+    ssh_program: str = "ssh"
+
+    @classmethod
+    def of(
+        cls,
+        exclude: str | Iterable[str] = (),
+        include: str | Iterable[str] = (),
+        rsync_opts: str | Sequence[str] = "",
+        ssh_opts: str | Sequence[str] = "",
+        **flags: Any,
+    ) -> RsyncOptions:
+        """From patchwork-style arguments: a string or a list wherever a list is meant."""
+        return cls(
+            exclude=tuple(_as_list(exclude)),
+            include=tuple(_as_list(include)),
+            rsync_opts=tuple(rsync_opts.split() if isinstance(rsync_opts, str) else rsync_opts),
+            ssh_opts=tuple(ssh_opts.split() if isinstance(ssh_opts, str) else ssh_opts),
+            **flags,
+        )
+
+    def flags(self) -> list[str]:
+        argv = ["--delete"] if self.delete else []
+        argv += ["--update"] if self.update else []
+        argv += ["--ignore-existing"] if self.ignore_existing else []
+        argv += [f"--include={pattern}" for pattern in self.include]
+        argv += [f"--exclude={pattern}" for pattern in self.exclude]
+        return argv + list(self.rsync_opts)
+
+
 def rsync_argv(
     node: Node,
     source: str | Sequence[str],
     target: str,
-    exclude: str | Iterable[str] = (),
-    delete: bool = False,
-    strict_host_keys: bool = True,
-    rsync_opts: str | Sequence[str] = "",
-    ssh_opts: str | Sequence[str] = "",
+    options: RsyncOptions = RsyncOptions(),  # noqa: B008 (frozen, so sharing it is safe)
     *,
-    include: str | Iterable[str] = (),
-    update: bool = False,
-    ignore_existing: bool = False,
     download: bool = False,
     home: str | None = None,
     files_from: bool = False,
-    ssh_program: str = "ssh",
     remote_shell: Sequence[str] | None = None,
 ) -> list[str]:
     """The local rsync argument list for an upload (or `download=True`) between here and node."""
-    argv = ["rsync", "--archive", "--protect-args"]
-    if delete:
-        argv.append("--delete")
-    if update:
-        argv.append("--update")
-    if ignore_existing:
-        argv.append("--ignore-existing")
-    argv += [f"--include={pattern}" for pattern in _as_list(include)]
-    argv += [f"--exclude={pattern}" for pattern in _as_list(exclude)]
-    argv += _as_list(rsync_opts) if not isinstance(rsync_opts, str) else rsync_opts.split()
+    argv = ["rsync", "--archive", "--protect-args", *options.flags()]
     if files_from:
         argv += ["--from0", "--files-from=-"]
     sources = _as_list(source)
@@ -130,16 +155,15 @@ def rsync_argv(
         if download:
             return argv + [here(s) for s in sources] + [target]
         return argv + sources + [here(target)]
-    extra = ssh_opts.split() if isinstance(ssh_opts, str) else list(ssh_opts)
     if remote_shell is not None:
         # Through the open connection: it names host and user itself.
         argv += ["-e", join(remote_shell)]
         if download:
             return argv + [f"octopus-node:{_home_relative(s)}" for s in sources] + [target]
         return argv + sources + [f"octopus-node:{_home_relative(target)}"]
-    ssh = ssh_argv(node, strict_host_keys)
-    ssh[0] = ssh_program
-    argv += ["-e", join(ssh + extra)]
+    ssh = ssh_argv(node, options.strict_host_keys)
+    ssh[0] = options.ssh_program
+    argv += ["-e", join(ssh + list(options.ssh_opts))]
     if download:
         return argv + [_remote(node, s) for s in sources] + [target]
     return argv + sources + [_remote(node, target)]
@@ -204,39 +228,67 @@ def rsync(
     timeout: float | None = None,
     warn: bool = False,
     hide: bool = True,
-    files: Sequence[str] | None = None,
-    ssh_program: str = "ssh",
-    local_cmd_prefix: str = "",
     via_connection: bool = False,
 ) -> Result:
     """Copy with the local `rsync` between here and the connection's node (upload by default).
 
-    Runs rsync as an argument list, never through a shell. `files` limits the transfer to
-    those paths (relative to the source directory). `via_connection` sends rsync through
-    the connection itself (no second SSH login) instead of a new ssh. Like
-    `Connection.local`, a failure raises UnexpectedExit unless `warn=True`.
+    patchwork's rsync, with its arguments; see `transfer` for what else happens.
+    """
+    options = RsyncOptions.of(
+        exclude=exclude,
+        include=include,
+        rsync_opts=rsync_opts,
+        ssh_opts=ssh_opts,
+        delete=delete,
+        update=update,
+        ignore_existing=ignore_existing,
+        strict_host_keys=strict_host_keys,
+    )
+    return transfer(
+        c,
+        source,
+        target,
+        options,
+        download=download,
+        timeout=timeout,
+        warn=warn,
+        hide=hide,
+        via_connection=via_connection,
+    )
+
+
+def transfer(
+    c: AnyConnection,
+    source: str | Sequence[str],
+    target: str,
+    options: RsyncOptions = RsyncOptions(),  # noqa: B008 (frozen, so sharing it is safe)
+    *,
+    download: bool = False,
+    files: Sequence[str] | None = None,
+    timeout: float | None = None,
+    warn: bool = False,
+    hide: bool = True,
+    local_cmd_prefix: str = "",
+    via_connection: bool = False,
+) -> Result:
+    """Run rsync between here and the connection's node, as an argument list, never a shell.
+
+    `files` limits the transfer to those paths (relative to the source folder).
+    `via_connection` sends rsync through the connection itself (no second SSH login) instead
+    of a new ssh. Like `Connection.local`, a failure raises UnexpectedExit unless `warn=True`.
     """
     node = c.node
     home = str(c.home) if isinstance(c, LocalConnection) else None
+    shell = c.relay().remote_shell() if via_connection and isinstance(c, NodeConnection) else None
     argv = rsync_argv(
         node,
         source,
         target,
-        exclude,
-        delete,
-        strict_host_keys,
-        rsync_opts,
-        ssh_opts,
-        include=include,
-        update=update,
-        ignore_existing=ignore_existing,
+        options,
         download=download,
         home=home,
         files_from=files is not None,
-        ssh_program=ssh_program,
-        remote_shell=c.relay().remote_shell()
-        if via_connection and isinstance(c, NodeConnection)
-        else None,
+        remote_shell=shell,
     )
     _make_target_parent(c, target, download)
     if local_cmd_prefix:

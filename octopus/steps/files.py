@@ -12,7 +12,7 @@ from octopus.errors import OctopusError
 from octopus.gitrepo import local_repo_root, repository_files
 from octopus.shell import join, quote_glob, quote_path
 from octopus.steps.base import Step, StepContext, StepFailed
-from octopus.transfers import exists, rsync, rsync_argv
+from octopus.transfers import RsyncOptions, exists, rsync_argv, transfer
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:
@@ -143,24 +143,24 @@ class Rsync(Step):
         self.include = _as_list(include)
         self.ssh_path = ssh_path
 
-    def _options(self) -> dict[str, Any]:
-        include: list[str] = []
-        exclude: list[str] = []
-        opts: list[str] = []
+    def _options(self) -> RsyncOptions:
         if self.include:
             # Only the named files and folders (and the folders leading to them).
-            include = [*self.include, "*/"]
-            exclude = ["*"]
-            opts = ["--prune-empty-dirs"]
-        return {
-            "include": include,
-            "exclude": exclude,
-            "rsync_opts": opts,
-            "delete": self.delete,
-            "update": self.update,
-            "ignore_existing": self.ignore_existing,
-            "ssh_program": self.ssh_path,
-        }
+            return RsyncOptions(
+                include=(*self.include, "*/"),
+                exclude=("*",),
+                rsync_opts=("--prune-empty-dirs",),
+                delete=self.delete,
+                update=self.update,
+                ignore_existing=self.ignore_existing,
+                ssh_program=self.ssh_path,
+            )
+        return RsyncOptions(
+            delete=self.delete,
+            update=self.update,
+            ignore_existing=self.ignore_existing,
+            ssh_program=self.ssh_path,
+        )
 
     def _pairs(self) -> list[tuple[list[str], str]]:
         pairs = []
@@ -176,17 +176,11 @@ class Rsync(Step):
     def describe(self, ctx: StepContext) -> list[str]:
         if self.skip:
             return ["(skipped: skip=True)"]
-        options = self._options()
-        options.pop("ssh_program")
+        home = str(Path.home()) if ctx.node.local else None
         return [
             join(
                 rsync_argv(
-                    ctx.node,
-                    sources,
-                    dest,
-                    download=not self.put,
-                    home=str(Path.home()) if ctx.node.local else None,
-                    **options,
+                    ctx.node, sources, dest, self._options(), download=not self.put, home=home
                 )
             )
             for sources, dest in self._pairs()
@@ -199,16 +193,16 @@ class Rsync(Step):
         for sources, dest in self._pairs():
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
-            result = rsync(
+            result = transfer(
                 ctx.connection(),
                 sources,
                 dest,
+                self._options(),
                 download=not self.put,
                 warn=True,
                 timeout=ctx.timeout,
                 local_cmd_prefix=self.local_cmd_prefix,
                 via_connection=self.ssh_path == "ssh",
-                **self._options(),
             )
             if not result.ok:
                 raise _rsync_failed(result)
@@ -261,17 +255,18 @@ class RsyncCurrentRepo(Step):
                 for line in extra.read_text().splitlines()
                 if line.strip() and not line.startswith("#")
             ]
-        result = rsync(
+        options = RsyncOptions(
+            exclude=tuple(exclude), delete=self.delete, ssh_program=self.ssh_path
+        )
+        result = transfer(
             ctx.connection(),
             f"{root}/",
             self._target(ctx),
-            exclude=exclude,
-            delete=self.delete,
+            options,
             files=files,
             warn=True,
-            ssh_program=self.ssh_path,
-            local_cmd_prefix=self.local_cmd_prefix,
             timeout=ctx.timeout,
+            local_cmd_prefix=self.local_cmd_prefix,
             via_connection=self.ssh_path == "ssh",
         )
         if not result.ok:

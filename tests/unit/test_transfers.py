@@ -6,7 +6,7 @@ import shlex
 
 from octopus import Node
 from octopus.shell import quote_path
-from octopus.transfers import rsync_argv, ssh_argv
+from octopus.transfers import RsyncOptions, rsync_argv, ssh_argv
 
 NODE = Node(
     test_connection=False,
@@ -34,9 +34,8 @@ def test_accept_new_hostkeys_maps_to_accept_new():
 
 
 def test_rsync_upload_argv():
-    argv = rsync_argv(
-        NODE, ["a b", "$(x)"], "dest dir/", exclude=[".git", "*.pyc"], delete=True, update=True
-    )
+    options = RsyncOptions.of(exclude=[".git", "*.pyc"], delete=True, update=True)
+    argv = rsync_argv(NODE, ["a b", "$(x)"], "dest dir/", options)
     assert argv[0] == "rsync" and "--protect-args" in argv
     assert "--delete" in argv and "--update" in argv
     assert "--exclude=.git" in argv and "--exclude=*.pyc" in argv
@@ -47,7 +46,7 @@ def test_rsync_upload_argv():
 
 
 def test_rsync_download_argv():
-    argv = rsync_argv(NODE, "runs/", "../runs/", download=True, ignore_existing=True)
+    argv = rsync_argv(NODE, "runs/", "../runs/", RsyncOptions(ignore_existing=True), download=True)
     assert argv[-2:] == ["alice@10.0.0.5:runs/", "../runs/"]
     assert "--ignore-existing" in argv
 
