@@ -103,7 +103,7 @@ class ChannelRelay:
 
         def upstream() -> None:
             # The remote side may finish (and close the channel) before our input ends.
-            with contextlib.suppress(OSError, EOFError, Exception):
+            with contextlib.suppress(Exception):
                 while data := client.recv(_CHUNK):
                     channel.sendall(data)
                 channel.shutdown_write()
