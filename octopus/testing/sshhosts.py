@@ -184,6 +184,13 @@ class TestHost:
         self.process.wait(timeout=10)
 
 
+def _keygen(path: Path, comment: str) -> subprocess.Popen[bytes]:
+    """Start making an ed25519 key pair without a passphrase (several run side by side)."""
+    return subprocess.Popen(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
+    )
+
+
 def _inner_pid(outer_pid: int) -> int:
     """The host's PID 1 (sshd), the only child of the `unshare` we started."""
     children = Path(f"/proc/{outer_pid}/task/{outer_pid}/children").read_text().split()
@@ -325,44 +332,14 @@ class TestCluster:
         client = self._state() / "client"
         client.mkdir(mode=0o700)
         self.wheelhouse.mkdir(mode=0o755)
-        keygens = [
-            subprocess.Popen(
-                [
-                    "ssh-keygen",
-                    "-q",
-                    "-t",
-                    "ed25519",
-                    "-N",
-                    "",
-                    "-C",
-                    "octopus-test-client",
-                    "-f",
-                    str(self.client_key),
-                ]
-            )
-        ]
+        keygens = [_keygen(self.client_key, "octopus-test-client")]
         for host in self.hosts:
             host.root.mkdir(mode=0o755)
             for sub in ("home", "tmp", "run_screen"):
                 (host.root / sub).mkdir()
             os.chmod(host.root / "tmp", 0o1777)
             os.chmod(host.root / "run_screen", 0o1777)
-            keygens.append(
-                subprocess.Popen(
-                    [
-                        "ssh-keygen",
-                        "-q",
-                        "-t",
-                        "ed25519",
-                        "-N",
-                        "",
-                        "-C",
-                        host.name,
-                        "-f",
-                        str(host.root / "ssh_host_ed25519_key"),
-                    ]
-                )
-            )
+            keygens.append(_keygen(host.root / "ssh_host_ed25519_key", host.name))
         for proc in keygens:
             if proc.wait() != 0:
                 raise HarnessError("ssh-keygen failed")
@@ -470,8 +447,8 @@ class TestCluster:
         foreign = None
         if wrong_key_for:
             keyfile = self._state() / "client" / "foreign_key"
-            if not keyfile.exists():
-                _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keyfile)])
+            if not keyfile.exists() and _keygen(keyfile, "foreign").wait() != 0:
+                raise HarnessError("ssh-keygen failed")
             foreign = keyfile.with_suffix(".pub").read_text().split()[1]
         lines = [
             f"{h.address} ssh-ed25519 {foreign if h.name in wrong_key_for else h.host_key_pub}\n"
