@@ -119,3 +119,24 @@ def test_rebalance_moves_work_off_a_dead_node(make_cluster, workdir: Path):
     up = [n for n in nodes if n.name != "h2"]
     status = monitor(exp, up, output=StageOutput(quiet=True))
     assert status.totals["done"] == 12
+
+
+def test_start_warns_when_the_experiments_venv_is_missing(make_cluster, workdir: Path):
+    from octopus import SetupVenv
+
+    cluster = make_cluster(1)
+    nodes = cluster_nodes(cluster, python_version="3")
+    exp = Experiment(
+        name="novenv",
+        nodes=nodes,
+        exp_folder_name="novenv",
+        setup_steps=[SetupVenv()],  # never run: the venv is not there
+        experiment_commands=['echo "${VIRTUAL_ENV:-none}" > ~/venv_seen'],
+    )
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    report = run_quiet(exp, ExperimentTask.START)
+    assert report.ok
+    assert "no venv at ~/novenv/venv3: the scripts run without it" in report.results[0].message
+    host = cluster.hosts[0]
+    assert wait_for(lambda: (host.home / "venv_seen").exists())
+    assert (host.home / "venv_seen").read_text() == "none\n"
