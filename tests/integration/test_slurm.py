@@ -37,6 +37,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def job_state(report, worker: str = "h1/s0") -> str:
+    """The Slurm state monitor last saw for a worker's job."""
+    return report.ledger.workers.get(worker, {}).get("state", "")
+
+
 def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
     cluster, _ = slurm
     host = cluster.hosts[0]
@@ -66,7 +71,8 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
     assert run_quiet(exp, ExperimentTask.START).ok
     jobs = json.loads((workdir / "deliverables" / "par" / "jobs.json").read_text())
     [job_id] = jobs["nodes"]["h1"]["s0"]
-    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
+    # Commands can all be done a moment before Slurm calls the job completed.
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished and job_state(r) == "COMPLETED")
     assert report.totals["done"] == 4 and report.exit_code == 0
     data = as_json(report)
     assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["job_id"] == job_id
@@ -97,7 +103,9 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
     wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1 and r.totals["running"] == 1)
     assert run_quiet(exp, ExperimentTask.PURGE).ok  # scancel by the experiment's job names
 
-    report = wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0)
+    report = wait_for_monitor(
+        exp, nodes, lambda r: r.totals["running"] == 0 and job_state(r) == "CANCELLED"
+    )
     data = as_json(report)
     assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["state"] == "CANCELLED"
     done = report.totals["done"]
