@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from octopus.delivery import script_name, send_files, worker_script
 from octopus.errors import OctopusError
 from octopus.jobs import CommandState
-from octopus.launchers import launcher_for
+from octopus.launchers import WorkerLauncher, launcher_for
 from octopus.ledger import LEDGER, Ledger
 from octopus.manifest import MANIFEST, Manifest
 from octopus.monitoring import NodeStatus, node_parts, read_status
@@ -31,10 +31,11 @@ if TYPE_CHECKING:
     from octopus.output import StageOutput
 
 
-def _launchers(ctx: StepContext):  # type: ignore[no-untyped-def]
-    from octopus.launchers import ProcessLauncher, ScreenLauncher
-
-    return [ScreenLauncher(ctx.experiment.paths), ProcessLauncher(ctx.experiment.paths)]
+def _launchers(ctx: StepContext) -> list[WorkerLauncher]:
+    """The node's own launcher, plus screen and process, whose checks are harmless anywhere
+    (an experiment may have started workers both ways over its life)."""
+    kinds = dict.fromkeys(["screen", "process", ctx.experiment.launcher_of(ctx.node)])
+    return [launcher_for(kind, ctx.experiment.paths) for kind in kinds]
 
 
 def running_workers(ctx: StepContext, run_root: str) -> str:

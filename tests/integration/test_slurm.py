@@ -95,7 +95,6 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
         name="cancel",
         nodes=nodes,
         shuffle_seed=0,
-        purge_steps=[KillAllSlurmJobs()],
         experiment_commands=[f"echo {n} >> ~/cancel_runs; sleep 1" for n in range(4)],
     )
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
@@ -142,3 +141,28 @@ def test_asking_for_gpus_on_a_node_without_them_fails_with_slurms_reason(slurm, 
     result = report.results[0]
     assert not report.ok and result.exit_code == 1
     assert "Invalid generic resource (gres) specification" in result.stderr_tail
+
+
+def test_kill_all_slurm_jobs_cancels_this_experiments_jobs_only(slurm, workdir: Path):
+    cluster, daemons = slurm
+    nodes = cluster_nodes(cluster, launcher="slurm")
+    # The step in a stage of its own (inv purge would cancel the jobs by itself anyway).
+    mine = Experiment(
+        name="mine",
+        nodes=nodes,
+        experiment_commands=["sleep 120"],
+        check_error_steps=[KillAllSlurmJobs()],
+    )
+    theirs = Experiment(name="theirs", nodes=nodes, experiment_commands=["sleep 121"])
+    for exp in (mine, theirs):
+        assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+        assert run_quiet(exp, ExperimentTask.START).ok
+    names = daemons.squeue("-h", "-o", "%j").split()
+    assert {"oct-mine-s0", "oct-theirs-s0"} <= set(names)
+    assert run_quiet(mine, ExperimentTask.CHECK_ERRORS).ok
+    deadline = time.monotonic() + 20
+    while "oct-mine-s0" in daemons.squeue("-h", "-o", "%j").split():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert "oct-theirs-s0" in daemons.squeue("-h", "-o", "%j").split()
+    assert run_quiet(theirs, ExperimentTask.PURGE).ok
