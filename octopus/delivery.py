@@ -162,10 +162,12 @@ class _FindRunningWorkers(Step):
         self.found = found
         self.force = force
 
-    def commands(self, ctx: StepContext) -> list[str]:
+    def describe(self, ctx: StepContext) -> list[str]:
+        prefix = ctx.experiment.paths.session_prefix
         return [
-            f"screen -ls 2>/dev/null | grep -c '[0-9]\\.{ctx.experiment.paths.session_prefix}'"
-            " || true"
+            f"look for running workers of this experiment ({prefix}* sessions or jobs, "
+            f"processes under ~/{self.manifest.run_root})"
+            + ("; stop them (--force)" if self.force else "")
         ]
 
     def execute(self, ctx: StepContext) -> None:
