@@ -6,9 +6,12 @@ additions with defaults, so existing experiment files build the same nodes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import posixpath
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -105,6 +108,21 @@ class Node:
     def _context(self) -> Any:
         return getattr(self, "_stage_context", None)
 
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """The stage's connection inside a stage; otherwise one of its own, closed after."""
+        ctx = self._context()
+        if ctx is not None:
+            yield ctx.connection()
+            return
+        from octopus.connection import open_connection
+
+        conn = open_connection(self)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def run_cmd(self, commands: list[str] | str, return_response: bool = False) -> Any:
         """Run commands joined with &&; with return_response, return the output lines.
 
@@ -116,13 +134,8 @@ class Node:
         if ctx is not None:
             result = ctx.run(command, show=not return_response)
         else:
-            from octopus.connection import open_connection
-
-            conn = open_connection(self)
-            try:
+            with self._connection() as conn:
                 result = conn.run(command, hide=return_response, warn=False)
-            finally:
-                conn.close()
         return result.stdout.splitlines(keepends=True) if return_response else None
 
     def file_exists(self, file_to_check: str) -> bool:
@@ -130,38 +143,21 @@ class Node:
         from octopus.transfers import exists
 
         path = "~/" + file_to_check[6:] if file_to_check.startswith("$HOME/") else file_to_check
-        ctx = self._context()
-        if ctx is not None:
-            return exists(ctx.connection(), path)
-        from octopus.connection import open_connection
-
-        conn = open_connection(self)
-        try:
+        with self._connection() as conn:
             return exists(conn, path)
-        finally:
-            conn.close()
 
     def scp(self, src: str, dest: str, put: bool = True) -> None:
         """Copy one file into folder `dest` on the node (put) or here (put=False), over SFTP."""
-        from octopus.connection import open_connection
+        from octopus.transfers import home_relative
 
-        ctx = self._context()
-        conn = ctx.connection() if ctx is not None else open_connection(self)
-        try:
-            name = os.path.basename(src.rstrip("/"))
+        name = os.path.basename(src.rstrip("/"))
+        with self._connection() as conn:
             if put:
-                remote = dest.rstrip("/") + "/" + name if dest not in ("", ".", "~") else name
                 conn.run(f"mkdir -p -- {quote_path(dest or '.')}", hide=True)
-                conn.put(os.path.expanduser(src), remote[2:] if remote.startswith("~/") else remote)
+                conn.put(os.path.expanduser(src), home_relative(posixpath.join(dest or ".", name)))
             else:
                 os.makedirs(os.path.expanduser(dest), exist_ok=True)
-                conn.get(
-                    src[2:] if src.startswith("~/") else src,
-                    os.path.join(os.path.expanduser(dest), name),
-                )
-        finally:
-            if ctx is None:
-                conn.close()
+                conn.get(home_relative(src), os.path.join(os.path.expanduser(dest), name))
 
     def _error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, node=self.name, key=key)

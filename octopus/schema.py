@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
 
@@ -51,3 +52,10 @@ def matches(value: Any, annotation: Any) -> bool:
     if isinstance(annotation, type):
         return isinstance(value, annotation)
     return True
+
+
+def as_list(value: str | Iterable[str] | None) -> list[str]:
+    """One value or several, as the original steps accept them: always a list (None: empty)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)

@@ -24,6 +24,7 @@ from invoke.runners import Result
 
 from octopus.connection import AnyConnection, LocalConnection, NodeConnection
 from octopus.node import Node
+from octopus.schema import as_list
 from octopus.shell import join, quote_path
 
 
@@ -68,9 +69,9 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     return argv
 
 
-def _home_relative(path: str) -> str:
-    """rsync passes remote paths on unexpanded (--protect-args): `~/x` becomes the relative
-    `x`, which the remote side resolves from the home folder, as ssh would."""
+def home_relative(path: str) -> str:
+    """`~/x` as the relative `x`, which rsync's remote side (it gets paths unexpanded, with
+    --protect-args) and SFTP (it starts in the home folder) both resolve from home."""
     if path in ("~", "~/"):
         return "."
     return path[2:] if path.startswith("~/") else path
@@ -81,11 +82,7 @@ def _remote(node: Node, path: str) -> str:
     if ":" in host:  # an IPv6 address
         host = f"[{host}]"
     user = f"{node.ssh_username}@" if node.ssh_username else ""
-    return f"{user}{host}:{_home_relative(path)}"
-
-
-def _as_list(value: str | Iterable[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+    return f"{user}{host}:{home_relative(path)}"
 
 
 @dataclass(frozen=True)
@@ -113,8 +110,8 @@ class RsyncOptions:
     ) -> RsyncOptions:
         """From patchwork-style arguments: a string or a list wherever a list is meant."""
         return cls(
-            exclude=tuple(_as_list(exclude)),
-            include=tuple(_as_list(include)),
+            exclude=tuple(as_list(exclude)),
+            include=tuple(as_list(include)),
             rsync_opts=tuple(rsync_opts.split() if isinstance(rsync_opts, str) else rsync_opts),
             ssh_opts=tuple(ssh_opts.split() if isinstance(ssh_opts, str) else ssh_opts),
             **flags,
@@ -144,12 +141,12 @@ def rsync_argv(
     argv = ["rsync", "--archive", "--protect-args", *options.flags()]
     if files_from:
         argv += ["--from0", "--files-from=-"]
-    sources = _as_list(source)
+    sources = as_list(source)
     if node.local:
         base = home or "."
 
         def here(path: str) -> str:
-            relative = _home_relative(path)
+            relative = home_relative(path)
             return relative if relative.startswith("/") else f"{base}/{relative}"
 
         if download:
@@ -159,8 +156,8 @@ def rsync_argv(
         # Through the open connection: it names host and user itself.
         argv += ["-e", join(remote_shell)]
         if download:
-            return argv + [f"octopus-node:{_home_relative(s)}" for s in sources] + [target]
-        return argv + sources + [f"octopus-node:{_home_relative(target)}"]
+            return argv + [f"octopus-node:{home_relative(s)}" for s in sources] + [target]
+        return argv + sources + [f"octopus-node:{home_relative(target)}"]
     ssh = ssh_argv(node, options.strict_host_keys)
     ssh[0] = options.ssh_program
     argv += ["-e", join(ssh + list(options.ssh_opts))]

@@ -6,12 +6,9 @@ import hashlib
 import re
 from typing import Any
 
+from octopus.schema import as_list
 from octopus.shell import quote_glob, quote_path
 from octopus.steps.base import Step, StepContext
-
-
-def _as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 class Cmd(Step):
@@ -19,7 +16,7 @@ class Cmd(Step):
 
     def __init__(self, cmd: str | list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.cmd = _as_list(cmd)
+        self.cmd = as_list(cmd)
 
     def commands(self, ctx: StepContext) -> list[str]:
         return [" && ".join(self.cmd)] if self.cmd else []
@@ -73,7 +70,7 @@ class ScreenCmd(Step):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.cmd = _as_list(cmd)
+        self.cmd = as_list(cmd)
         self.logfile = logfile
         self.cleanup_logfile = cleanup_logfile
 
@@ -103,7 +100,7 @@ class CheckOutput(Step):
 
     def __init__(self, commands: str | list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.check_commands = _as_list(commands)
+        self.check_commands = as_list(commands)
 
     def commands(self, ctx: StepContext) -> list[str]:
         run = quote_path(ctx.experiment.paths.remote_run_dir)
@@ -129,7 +126,7 @@ class CountGeneratedFiles(Step):
 
     def __init__(self, path: str | list[str], list_n_files: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.path = _as_list(path)
+        self.path = as_list(path)
         self.list_n_files = list_n_files
 
     def commands(self, ctx: StepContext) -> list[str]:

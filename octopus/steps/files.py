@@ -10,22 +10,10 @@ from typing import Any
 
 from octopus.errors import OctopusError
 from octopus.gitrepo import local_repo_root, repository_files
+from octopus.schema import as_list
 from octopus.shell import join, quote_glob, quote_path
 from octopus.steps.base import Step, StepContext, StepFailed
-from octopus.transfers import RsyncOptions, exists, rsync_argv, transfer
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _sftp_path(path: str) -> str:
-    """SFTP starts in the home directory and knows no `~`: make ~/x plain x."""
-    if path in ("~", "~/"):
-        return "."
-    return path[2:] if path.startswith("~/") else path
+from octopus.transfers import RsyncOptions, exists, home_relative, rsync_argv, transfer
 
 
 def _rsync_failed(result: Any) -> StepFailed:
@@ -66,7 +54,7 @@ class SCP(Step):
                 ctx.say(f"{target} exists, skipped")
                 return
             ctx.run(f"mkdir -p -- {quote_path(self.dest)}", show=False)
-            conn.put(self.src, _sftp_path(target))
+            conn.put(self.src, home_relative(target))
             ctx.say(f"copied {self.src} -> {target}")
         else:
             local = Path(self.dest).expanduser() / posixpath.basename(self.src.rstrip("/"))
@@ -74,7 +62,7 @@ class SCP(Step):
                 ctx.say(f"{local} exists, skipped")
                 return
             local.parent.mkdir(parents=True, exist_ok=True)
-            conn.get(_sftp_path(self.src), str(local))
+            conn.get(home_relative(self.src), str(local))
             ctx.say(f"copied {self.src} -> {local}")
 
 
@@ -83,7 +71,7 @@ class Remove(Step):
 
     def __init__(self, files: str | list[str], directory: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.files = _as_list(files)
+        self.files = as_list(files)
         self.directory = directory
 
     def commands(self, ctx: StepContext) -> list[str]:
@@ -131,8 +119,8 @@ class Rsync(Step):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.src = _as_list(src)
-        self.dest = _as_list(dest)
+        self.src = as_list(src)
+        self.dest = as_list(dest)
         if len(self.src) != len(self.dest):
             raise ValueError(f"src has {len(self.src)} path(s) but dest has {len(self.dest)}")
         self.put = put
@@ -140,7 +128,7 @@ class Rsync(Step):
         self.update = (not put) if update is None else update
         self.ignore_existing = ignore_existing
         self.skip = skip
-        self.include = _as_list(include)
+        self.include = as_list(include)
         self.ssh_path = ssh_path
 
     def _options(self) -> RsyncOptions:

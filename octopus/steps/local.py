@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
+from octopus.schema import as_list
 from octopus.steps.base import LocalStep
-
-
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 def _matches(pattern: str) -> list[str]:
@@ -31,8 +28,8 @@ class LocalCopy(LocalStep):
         self, src: str | list[str], dest: str | list[str], recursive: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.src = _as_list(src)
-        self.dest = _as_list(dest)
+        self.src = as_list(src)
+        self.dest = as_list(dest)
         self.recursive = recursive
 
     def run(self) -> None:
@@ -151,8 +148,8 @@ class CombineCSVFiles(LocalStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.source_files = _as_list(source_files)
-        self.target_file = _as_list(target_file)
+        self.source_files = as_list(source_files)
+        self.target_file = as_list(target_file)
         self.remove = remove
         self.combined: dict[str, int] = {}
 

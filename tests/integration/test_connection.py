@@ -204,3 +204,15 @@ def test_encrypted_key_with_passphrase_for_fabric_and_rsync(cluster: TestCluster
         assert (host.home / "askpass" / "via-askpass.txt").read_text() == "ok\n"
     finally:
         authorized.write_text(original)
+
+
+def test_original_node_methods_outside_a_stage(cluster: TestCluster, tmp_path: Path):
+    node = node_for(cluster, 3)
+    host = cluster.hosts[3]
+    (tmp_path / "a file.txt").write_text("sent\n")
+    node.scp(str(tmp_path / "a file.txt"), "~/scp in", put=True)
+    assert (host.home / "scp in" / "a file.txt").read_text() == "sent\n"
+    assert node.file_exists("$HOME/scp in/a file.txt") and not node.file_exists("nope")
+    assert node.run_cmd(["cd 'scp in'", "cat 'a file.txt'"], return_response=True) == ["sent\n"]
+    node.scp("scp in/a file.txt", str(tmp_path / "back"), put=False)
+    assert (tmp_path / "back" / "a file.txt").read_text() == "sent\n"
