@@ -8,12 +8,13 @@ directory that becomes `current` with one rename.
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from octopus.errors import OctopusError
 from octopus.gitrepo import commit_info, local_repo_root
@@ -99,10 +100,11 @@ def write_deliverables(manifest: Manifest, folder: Path) -> None:
         path = node_dir / script_name(part.worker.job_id)
         path.write_text(worker_script(manifest, part), newline="\n")
         path.chmod(0o755)
-    for node in dict.fromkeys(p.worker.node for p in manifest.plan.parts):
+    data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
+    for node, text in _node_manifests(data).items():
         (folder / safe_name(node) / "DELIVERY").write_text(manifest.delivery + "\n")
-        (folder / safe_name(node) / MANIFEST).write_text(_node_manifest(manifest, node))
-    manifest.write(folder / MANIFEST)
+        (folder / safe_name(node) / MANIFEST).write_text(text)
+    manifest.write(folder / MANIFEST, data)
 
 
 def commit_deliverables(staging: Path, root: Path) -> None:
@@ -116,14 +118,21 @@ def commit_deliverables(staging: Path, root: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _node_manifest(manifest: Manifest, node: str) -> str:
-    import json
-
-    data = manifest.as_dict()
-    data["plan"]["workers"] = [w for w in data["plan"]["workers"] if w["node"] == node]
-    data["plan"]["commands"] = [c for c in data["plan"]["commands"] if c["node"] == node]
-    data["launchers"] = {node: manifest.launchers[node]}
-    return json.dumps(data, indent=1)
+def _node_manifests(data: dict[str, Any]) -> dict[str, str]:
+    """Each node's manifest (its workers, commands and launcher), in one pass over the plan."""
+    plan = data["plan"]
+    shares: dict[str, dict[str, list[Any]]] = {}
+    for worker in plan["workers"]:
+        shares.setdefault(worker["node"], {"workers": [], "commands": []})["workers"].append(worker)
+    for command in plan["commands"]:
+        shares[command["node"]]["commands"].append(command)
+    return {
+        node: json.dumps(
+            {**data, "launchers": {node: data["launchers"][node]}, "plan": {**plan, **share}},
+            indent=1,
+        )
+        for node, share in shares.items()
+    }
 
 
 def tar_folder(folder: Path, names: list[str] | None = None) -> bytes:

@@ -88,11 +88,12 @@ class Manifest:
             created=data.get("created", ""),
         )
 
-    def write(self, path: Path) -> None:
-        """Write atomically, so a crash never leaves half a manifest."""
+    def write(self, path: Path, data: dict[str, Any] | None = None) -> None:
+        """Write atomically, so a crash never leaves half a manifest (`data`: as_dict(), if
+        the caller already has it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=1))
+        tmp.write_text(json.dumps(data if data is not None else self.as_dict(), indent=1))
         tmp.replace(path)
 
     @classmethod

@@ -58,6 +58,15 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     assert sorted(c for p in manifest.plan.parts for c in p.command_indices) == list(range(40))
     scripts = sorted(p.name for p in (tmp_path / "deliverables" / "forty").rglob("*.sh"))
     assert scripts == sorted(["run_exp_s0.sh", "run_exp_s1.sh"] * 3)
+    for node in ("h1", "h2", "h3"):  # each node's manifest is its share of the whole one
+        share = json.loads(
+            (tmp_path / "deliverables" / "forty" / node / "manifest.json").read_text()
+        )
+        assert share["delivery"] == manifest.delivery and list(share["launchers"]) == [node]
+        assert {c["node"] for c in share["plan"]["commands"]} == {node}
+        assert len(share["plan"]["commands"]) == sum(
+            len(p.ids) for p in manifest.plan.parts if p.worker.node == node
+        )
     for host in cluster.hosts:  # delivered as one folder, reachable through `current`
         assert (host.home / ".octopus" / "forty" / "current" / "run_exp_s1.sh").exists()
 
