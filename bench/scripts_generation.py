@@ -14,7 +14,9 @@ import statistics
 import time
 
 from octopus import Node
-from octopus.scripts import build_plan, render_script, replicate_commands_per_hardware
+from octopus.run.generators import replicate_commands_per_hardware
+from octopus.run.plan import build_plan
+from octopus.run.worker_script import render_script
 
 
 def measure(commands: list[str], nodes: list[Node], gen: object, runs: int) -> tuple[float, float]:

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from octopus import Experiment, ExperimentTask, Node
-from octopus.monitoring import monitor
 from octopus.output import StageOutput
+from octopus.stages.monitor import monitor
 from octopus.testing.slurm import TestSlurm, slurm_state_dir
 from octopus.testing.sshhosts import TestCluster
 

@@ -10,7 +10,7 @@ from octopus.experiment_task import ExperimentTask
 from octopus.inventory import Inventory, load_inventory
 from octopus.loader import load_experiment
 from octopus.node import Launcher, Node
-from octopus.scripts import distribute_exp_scripts, replicate_commands_per_hardware
+from octopus.run.generators import distribute_exp_scripts, replicate_commands_per_hardware
 from octopus.steps import (
     SCP,
     CheckActiveScreens,

@@ -1,5 +1,5 @@
 """`python -m octopus ...` is the `octopus` command: the tasks without a tasks.py."""
 
-from octopus.program import main
+from octopus.cli.program import main
 
 main()

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from octopus.node import Launcher, Node
-from octopus.shell import quote_path
+from octopus.node import Launcher, Node, python_for
+from octopus.remote.shell import quote_path
 
 TOOLS = ("screen", "rsync", "python3", "setsid", "nohup", "sbatch", "squeue", "run_exp", "git")
 
@@ -22,14 +22,9 @@ LAUNCHER_TOOLS: dict[Launcher, tuple[str, ...]] = {
 }
 
 
-def python_command(node: Node) -> str:
-    """The Python a node's experiments use: pythonX.Y when the node names a version."""
-    return f"python{node.python_version}" if node.python_version else "python3"
-
-
 def facts_command(node: Node) -> str:
     """A POSIX sh script printing key=value lines; nothing in it fails the whole command."""
-    python = python_command(node)
+    python = python_for(node.python_version)
     tools = " ".join(dict.fromkeys((*TOOLS, python)))
     return "; ".join(
         [
@@ -89,7 +84,7 @@ def parse_facts(node: Node, output: str) -> NodeFacts:
         python_version=values.get("python_version", ""),
         tools={k[5:]: v for k, v in values.items() if k.startswith("tool.") and v},
     )
-    python = python_command(node)
+    python = python_for(node.python_version)
     needed = ("rsync", python, *LAUNCHER_TOOLS[Launcher(node.launcher)])
     for tool in dict.fromkeys(needed):
         if tool not in facts.tools:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
 from octopus.node import Node, node_fields
 from octopus.schema import matches, type_name
 from octopus.yamlfile import LineDict, load_yaml
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
 
 DEFAULT_INVENTORY = "nodes.yaml"
 TOP_LEVEL_KEYS = ("defaults", "nodes")
@@ -232,3 +235,24 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> None:
         if value:
             expanded = Path(value).expanduser()
             values[key] = str(expanded if expanded.is_absolute() else base / expanded)
+
+
+def select_nodes(
+    experiment: Experiment,
+    names: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | None = None,
+    inventory: str | Path | None = None,
+) -> list[Node]:
+    """The nodes a stage runs on: the experiment's own (its Node objects, or its names and tags
+    looked up in the inventory), narrowed by names and tags."""
+    if experiment.nodes is not None:
+        pool = Inventory(
+            Path(experiment.source or "<experiment>"),
+            {n.name or "?": n for n in experiment.nodes},
+        )
+    else:
+        pool = load_inventory(inventory or DEFAULT_INVENTORY)
+        if experiment.node_names or experiment.node_tags:
+            chosen = pool.select(experiment.node_names or None, experiment.node_tags or None)
+            pool = Inventory(pool.path, {n.name or "?": n for n in chosen})
+    return pool.select(names, tags)

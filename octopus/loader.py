@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
-from octopus.experiment import EXPERIMENT_FIELDS, STEP_LISTS, Experiment
+from octopus.experiment import NODES, PYTHON_ONLY, STEPS, Experiment, yaml_fields
 from octopus.schema import matches, type_name
-from octopus.steps.base import AnyStep, build_step
+from octopus.steps.base import AnyStep
+from octopus.steps.registry import build_step
 from octopus.yamlfile import LineDict, load_yaml
 
 EXPERIMENTS_DIR = Path("experiments")
@@ -93,39 +94,42 @@ def _load_yaml(path: Path) -> Experiment:
         raise ConfigError("must be a mapping of Experiment fields", file=source, line=1)
     errors: list[ConfigError] = []
     fields: dict[str, Any] = {}
+    known = yaml_fields()
     for key, value in data.items():
         line = data.line_of(key) if isinstance(data, LineDict) else None
-        if key not in EXPERIMENT_FIELDS:
+        if key not in known:
             errors.append(
                 ConfigError(
-                    f"unknown field{did_you_mean(str(key), EXPERIMENT_FIELDS)}",
+                    f"unknown field{did_you_mean(str(key), known)}",
                     file=source,
                     line=line,
                     key=str(key),
                 )
             )
             continue
-        if key in STEP_LISTS:
+        expected, kind = known[key]
+        if kind == STEPS:
             steps, step_errors = _yaml_steps(key, value, source, line)
             errors += step_errors
             fields[key] = steps
-        elif key == "nodes":
+        elif kind == NODES:
             names, tags, node_errors = _yaml_nodes(value, source, line)
             errors += node_errors
-            fields["nodes"] = names
+            fields["node_names"] = names
             fields["node_tags"] = tags
-        elif key == "exp_script_gen":
+        elif kind == PYTHON_ONLY:
             errors.append(
                 ConfigError(
-                    "exp_script_gen can only be set from a Python experiment",
+                    f"{key} can only be set from a Python experiment",
                     file=source,
                     line=line,
                     key=key,
                 )
             )
+        elif value is None:
+            continue  # null means the field's default
         else:
-            expected = EXPERIMENT_FIELDS[key]
-            if expected is not None and not matches(value, expected):
+            if not matches(value, expected):
                 errors.append(
                     ConfigError(
                         f"must be {type_name(expected)}, not {value!r}",

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean
-from octopus.shell import quote_path
+from octopus.remote.connection import open_connection
+from octopus.remote.rsync import home_relative
+from octopus.remote.shell import quote_path
+from octopus.remote.transfers import exists
 
 
 class Launcher(str, Enum):
@@ -40,6 +43,11 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 # Sixty seconds: well under the 5-15 minute idle timeouts of common NAT boxes and campus
 # firewalls, so an hour-long quiet monitor connection stays open.
 DEFAULT_KEEPALIVE = 60
+
+
+def python_for(version: str | None) -> str:
+    """The Python command for a version ("3.10" -> python3.10); python3 when none is given."""
+    return f"python{version}" if version else "python3"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -99,8 +107,6 @@ class Node:
 
     def check_connection(self) -> None:
         """Log in once, as the original Node(...) did; NodeUnreachable says what is wrong."""
-        from octopus.connection import open_connection
-
         open_connection(self).close()
 
     # -- the original Node methods, for custom steps' _run(node) ----------------------------
@@ -115,8 +121,6 @@ class Node:
         if ctx is not None:
             yield ctx.connection()
             return
-        from octopus.connection import open_connection
-
         conn = open_connection(self)
         try:
             yield conn
@@ -140,16 +144,12 @@ class Node:
 
     def file_exists(self, file_to_check: str) -> bool:
         """Whether a path exists on the node (`~/` and `$HOME/` mean the home folder)."""
-        from octopus.transfers import exists
-
         path = "~/" + file_to_check[6:] if file_to_check.startswith("$HOME/") else file_to_check
         with self._connection() as conn:
             return exists(conn, path)
 
     def scp(self, src: str, dest: str, put: bool = True) -> None:
         """Copy one file into folder `dest` on the node (put) or here (put=False), over SFTP."""
-        from octopus.transfers import home_relative
-
         name = os.path.basename(src.rstrip("/"))
         with self._connection() as conn:
             if put:

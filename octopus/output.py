@@ -1,4 +1,5 @@
-"""Remote output as users see it: whole lines prefixed with the node's name, and a log per run.
+"""Where a stage's lines go: whole lines prefixed with the node's name, a log per run, and a
+live view of each node's step on a terminal.
 
 Many nodes write at once; lines are assembled per node and stream and printed under one lock,
 so a line from one node is never cut by another's.
@@ -6,15 +7,32 @@ so a line from one node is never cut by another's.
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
-from octopus.report import console as make_console
+
+def make_console(stream: IO[str] | None = None) -> Console:
+    """A console that uses colour only on a terminal and does not wrap tables in logs."""
+    out = stream or sys.stdout
+    tty = bool(getattr(out, "isatty", lambda: False)())
+    return Console(
+        file=out, width=None if tty else 200, no_color=not tty, soft_wrap=not tty, highlight=False
+    )
+
+
+def stderr_tail(text: str, lines: int = 5) -> str:
+    """The last few non-empty lines of a command's error output."""
+    kept = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
 
 
 class StageOutput:
@@ -53,6 +71,10 @@ class StageOutput:
                 self._log.write(f"{text}\n")
                 self._log.flush()
 
+    def progress(self, nodes: Sequence[str], enabled: bool = True) -> StageProgress:
+        """The live view of a stage's nodes on this output's console (silent when quiet)."""
+        return StageProgress(self.console, nodes, enabled=enabled and not self.quiet)
+
     def writer(self, node: str, stream: str = "out") -> LineWriter:
         return LineWriter(self, node, stream)
 
@@ -87,3 +109,39 @@ class LineWriter:
         if self._buffer:
             self.output.line(self.node, self._buffer.rstrip("\r"), self.stream)
             self._buffer = ""
+
+
+class StageProgress:
+    """A live table on a terminal; silent when output is a pipe, a file or cron."""
+
+    def __init__(self, console: Console, nodes: Sequence[str], enabled: bool = True) -> None:
+        self.console = console
+        self.current = dict.fromkeys(nodes, "waiting")
+        self.enabled = enabled and console.is_terminal
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def _render(self) -> Table:
+        table = Table(show_header=False, box=None, padding=(0, 1))
+        for node, where in self.current.items():
+            table.add_row(f"[bold]{node}[/bold]", where)
+        return table
+
+    def update(self, node: str, where: str) -> None:
+        with self._lock:
+            self.current[node] = where
+            if self._live is not None:
+                self._live.update(self._render())
+
+    def __enter__(self) -> StageProgress:
+        if self.enabled:
+            self._live = Live(
+                self._render(), console=self.console, refresh_per_second=4, transient=True
+            )
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None

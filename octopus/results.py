@@ -1,10 +1,20 @@
-"""Per-node outcomes of a task: values, never exceptions, so one node cannot stop the others."""
+"""What a stage returns: per-node outcomes and the experiment's state, as values.
+
+Values, never exceptions, so one node cannot stop the others; the views render them and the
+tasks turn them into exit codes.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
+
+from octopus.run.events import CommandStatus, totals
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
 
 
 class Outcome(str, Enum):
@@ -21,7 +31,8 @@ class Outcome(str, Enum):
 
 @dataclass
 class NodeResult:
-    """What happened on one node: the outcome, where it stopped and why, and any data gathered."""
+    """What happened on one node: the outcome, where it stopped and why, and the value the
+    stage's steps returned there (`data`)."""
 
     node: str
     outcome: Outcome
@@ -31,7 +42,6 @@ class NodeResult:
     stderr_tail: str = ""
     duration: float = 0.0
     data: Any = None
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -45,3 +55,62 @@ class NodeResult:
 def exit_code_for(results: list[NodeResult]) -> int:
     """0 when every node is fine (or skipped), 1 otherwise."""
     return 0 if all(r.ok for r in results) else 1
+
+
+@dataclass
+class StageReport:
+    """One stage's outcome: a result per node and whatever local steps failed."""
+
+    stage: str
+    results: list[NodeResult]
+    local_failures: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.local_failures and all(r.ok for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def data(self) -> dict[str, Any]:
+        """node -> the value its steps returned, for the nodes that returned one."""
+        return {r.node: r.data for r in self.results if r.data is not None}
+
+
+@dataclass
+class MonitorReport:
+    """The experiment's state after a monitor run: the ledger plus what this run could reach."""
+
+    manifest: Manifest
+    ledger: Ledger
+    unreachable: dict[str, str]
+    now: float = field(default_factory=time.time)
+    offline: bool = False
+    steps_failed: bool = False
+
+    @property
+    def statuses(self) -> list[CommandStatus]:
+        return self.ledger.statuses()
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return totals(self.statuses)
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.totals
+        trouble = counts["failed"] or counts["lost"] or self.unreachable or self.steps_failed
+        return 1 if trouble else 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def finished(self) -> bool:
+        """Nothing is running or waiting to run any more."""
+        counts = self.totals
+        return not counts["running"] and not counts["pending"]

@@ -17,7 +17,7 @@ import yaml
 from rich.console import Console
 
 from octopus import Experiment, ExperimentTask, Node
-from octopus.engine import StageReport
+from octopus.results import StageReport
 from octopus.testing.sshhosts import TestCluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,8 +140,8 @@ def wait_for_monitor(
     exp: Experiment, nodes: list[Node], predicate: Callable[[Any], bool], timeout: float = 60
 ) -> Any:
     """Monitor until the report satisfies predicate (or the timeout passes); the last report."""
-    from octopus.monitoring import monitor
     from octopus.output import StageOutput
+    from octopus.stages.monitor import monitor
 
     deadline = time.monotonic() + timeout
     while True:

@@ -1,48 +1,67 @@
-"""The launcher interface and the pieces every launcher shares."""
+"""The launcher interface: pure hooks that build the shell text starting, probing and stopping
+an experiment's workers, and parse what that text prints (submitit's executor shape)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from octopus.node import Launcher
-from octopus.paths import ExperimentPaths
-from octopus.scripts import Worker
-from octopus.shell import quote_path
+from octopus.remote.shell import quote_path
+from octopus.run.layout import MARK, ExperimentPaths, output_file
+from octopus.run.status import WorkerProbe
+from octopus.run.workers import Worker
 
 # The first shell a node has: the scripts are POSIX sh, but users' commands may need bash.
 SHELL = "$(command -v bash || command -v sh)"
 
 
-MARK = "@@octopus"
-
-
-@dataclass
-class WorkerProbe:
-    """What a launcher learned about one worker: alive, and details such as a Slurm state."""
-
-    alive: bool
-    detail: dict[str, Any] = field(default_factory=dict)
-    cancelled: bool = False
-
-
 class WorkerLauncher:
-    """Builds the shell text that starts, checks and stops an experiment's workers."""
+    """Builds the shell text that starts, checks and stops an experiment's workers.
+
+    `settings` are the manifest's launcher settings (run_exp options, Slurm resources) and
+    `node` the node the workers run on; launchers that need neither ignore them.
+    """
 
     name: ClassVar[str] = ""
 
-    def __init__(self, paths: ExperimentPaths) -> None:
+    def __init__(
+        self, paths: ExperimentPaths, settings: dict[str, Any] | None = None, node: str = ""
+    ) -> None:
         self.paths = paths
+        self.settings = settings or {}
+        self.node = node
 
     def run_dir(self, delivery_dir: str) -> str:
         return '"$HOME"/' + quote_path(delivery_dir)
 
     def output_file(self, worker: Worker) -> str:
-        return f"output_screen{worker.job_id}"
+        return output_file(worker.job_id)
+
+    def session_name(self, job_id: int) -> str:
+        """How the worker shows in session and job lists."""
+        return self.paths.worker_session(job_id)
+
+    # -- the worker script ----------------------------------------------------------------
+
+    def script_header(self, worker: Worker, n_commands: int) -> str:
+        """Lines the worker script needs right after its shebang (Slurm's #SBATCH lines)."""
+        return ""
+
+    @property
+    def parallel(self) -> int:
+        """How many of a worker's commands run at once."""
+        return 1
+
+    # -- starting -------------------------------------------------------------------------
 
     def start_command(self, delivery_dir: str, worker: Worker, script: str) -> str:
         """Start `script` (a file in delivery_dir) as this worker; returns immediately."""
         raise NotImplementedError
+
+    def parse_started(self, output: str) -> dict[str, str]:
+        """What the start commands printed: worker label -> the scheduler's id for it."""
+        return {}
+
+    # -- watching -------------------------------------------------------------------------
 
     def alive_command(self, delivery_dir: str, worker: Worker) -> str:
         """A command that exits 0 exactly when the worker is still running."""
@@ -64,6 +83,8 @@ class WorkerLauncher:
                 probes[int(words[2])] = WorkerProbe(alive=words[3] == "1")
         return probes
 
+    # -- stopping -------------------------------------------------------------------------
+
     def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
         """Stop one worker and everything it started."""
         raise NotImplementedError
@@ -75,28 +96,3 @@ class WorkerLauncher:
     def running_command(self, run_root: str) -> str:
         """Print one line per worker of this experiment that is still running."""
         raise NotImplementedError
-
-
-def launcher_for(
-    kind: Launcher | str, paths: ExperimentPaths, settings: dict[str, Any] | None = None
-) -> WorkerLauncher:
-    """The launcher of that kind; `settings` carries run_exp options from the manifest."""
-    from octopus.launchers.process import ProcessLauncher
-    from octopus.launchers.run_exp import RunExpLauncher
-    from octopus.launchers.screen import ScreenLauncher
-    from octopus.launchers.slurm import SlurmLauncher
-
-    launchers: dict[str, type[WorkerLauncher]] = {
-        cls.name: cls for cls in (ScreenLauncher, ProcessLauncher, SlurmLauncher, RunExpLauncher)
-    }
-    try:
-        launcher = launchers[str(kind)](paths)
-    except KeyError:
-        from octopus.errors import OctopusError
-
-        raise OctopusError(f"launcher '{kind}' cannot start workers") from None
-    if isinstance(launcher, RunExpLauncher) and settings and settings.get("run_exp"):
-        from octopus.launchers.run_exp import RunExpOptions
-
-        launcher.options = RunExpOptions(**settings["run_exp"])
-    return launcher

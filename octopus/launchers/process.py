@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from octopus.launchers.base import SHELL, WorkerLauncher
-from octopus.scripts import Worker
-from octopus.shell import kill_tree_snippet, quote_path
+from octopus.remote.shell import kill_tree_snippet, quote_path
+from octopus.run.layout import pid_file
+from octopus.run.workers import Worker
 
 
 def _alive_pid(pid: str, script_match: str) -> str:
@@ -21,25 +22,20 @@ def _alive_pid(pid: str, script_match: str) -> str:
 class ProcessLauncher(WorkerLauncher):
     name = "process"
 
-    def pid_file(self, worker: Worker) -> str:
-        return f"pids/s{worker.job_id}.pid"
-
     def start_command(self, delivery_dir: str, worker: Worker, script: str) -> str:
         return (
             f"cd {self.run_dir(delivery_dir)} && mkdir -p pids && "
             f"{{ setsid nohup {SHELL} {quote_path(script)} >> {self.output_file(worker)} 2>&1 "
-            f"< /dev/null & echo $! > {self.pid_file(worker)}; }}"
+            f"< /dev/null & echo $! > {pid_file(worker.job_id)}; }}"
         )
 
     def alive_command(self, delivery_dir: str, worker: Worker) -> str:
-        pid_file = f"{self.run_dir(delivery_dir)}/{self.pid_file(worker)}"
-        return f"octopus_pid=$(cat {pid_file} 2>/dev/null); " + _alive_pid(
-            "$octopus_pid", "run_exp_s"
-        )
+        path = f"{self.run_dir(delivery_dir)}/{pid_file(worker.job_id)}"
+        return f"octopus_pid=$(cat {path} 2>/dev/null); " + _alive_pid("$octopus_pid", "run_exp_s")
 
     def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
-        pid_file = f"{self.run_dir(delivery_dir)}/{self.pid_file(worker)}"
-        return kill_tree_snippet(f"$(cat {pid_file} 2>/dev/null)")
+        path = f"{self.run_dir(delivery_dir)}/{pid_file(worker.job_id)}"
+        return kill_tree_snippet(f"$(cat {path} 2>/dev/null)")
 
     def stop_command(self, run_root: str) -> str:
         root = '"$HOME"/' + quote_path(run_root)

@@ -1,46 +1,126 @@
-"""Workers as Slurm batch jobs: sbatch to start, squeue (and sacct) to watch, scancel to stop.
+"""Everything Slurm: the #SBATCH header, which options octopus owns, sbatch to start (and its
+output's parse), squeue/sacct to watch (and their parse), scancel to stop.
 
 Job names carry the experiment (oct-<exp>-s<i>), so stopping one experiment's jobs never
-touches another's. Slurm is asked once per node for all of a delivery's jobs.
+touches another's. Slurm is asked once per node for all of a delivery's jobs. How jobs
+behave on a real Slurm, as read here, is written down in docs/slurm.md.
 """
 
 from __future__ import annotations
 
-from octopus.launchers.base import WorkerLauncher, WorkerProbe
-from octopus.scripts import Worker
-from octopus.shell import quote_path
+from dataclasses import dataclass
+from typing import Any
 
-MARK = "@@octopus"
+from octopus.errors import ConfigError
+from octopus.launchers.base import WorkerLauncher
+from octopus.remote.shell import quote_path
+from octopus.run.layout import MARK, job_file, slurm_output, worker_label
+from octopus.run.status import WorkerProbe
+from octopus.run.workers import Worker
+
 # squeue states in which a job still holds or waits for its allocation.
-ACTIVE = {
-    "PENDING",
-    "RUNNING",
-    "CONFIGURING",
-    "COMPLETING",
-    "SUSPENDED",
-    "REQUEUED",
-    "REQUEUE_HOLD",
-    "REQUEUE_FED",
-    "RESIZING",
-    "SIGNALING",
-    "STAGE_OUT",
-}
+ACTIVE = frozenset(
+    {
+        "PENDING",
+        "RUNNING",
+        "CONFIGURING",
+        "COMPLETING",
+        "SUSPENDED",
+        "REQUEUED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "RESIZING",
+        "SIGNALING",
+        "STAGE_OUT",
+    }
+)
+
+# sbatch options octopus writes itself, from the experiment's slurm_* arguments.
+OWN_OPTIONS = frozenset(
+    {"job-name", "ntasks", "cpus-per-task", "gpus", "error", "output", "e", "o"}
+)
+
+
+def check_options(options: dict[str, Any], key: str) -> dict[str, str]:
+    """sbatch options (partition, time, mem, account, qos, constraint, ...) for #SBATCH lines:
+    names without dashes, values as one line of text; ConfigError names what is wrong."""
+    cleaned = {}
+    for name, value in options.items():
+        option = str(name).lstrip("-").replace("_", "-")
+        if option in OWN_OPTIONS:
+            raise ConfigError(f"'{name}' is set by octopus (see slurm_num_* arguments)", key=key)
+        if "\n" in str(value):
+            raise ConfigError(f"value of '{name}' must be one line", key=key)
+        cleaned[option] = str(value)
+    return cleaned
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    """What a worker's sbatch header asks for (the original octopus' #SBATCH lines, and more)."""
+
+    parallel: int = 1
+    cpus_per_task: int = 1
+    gpus: int = 0
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, settings: dict[str, Any], node: str) -> SlurmJob:
+        """From the manifest's Slurm settings; the node's own options win over the experiment's."""
+        options = {**settings.get("options", {}), **settings.get("node_options", {}).get(node, {})}
+        return cls(
+            parallel=settings.get("parallel", 1),
+            cpus_per_task=settings.get("cpus", 1),
+            gpus=settings.get("gpus", 0),
+            options=tuple(sorted(options.items())),
+        )
+
+    def header(self, job_name: str, job_id: int, n_commands: int) -> str:
+        lines = [
+            f"#SBATCH --job-name={job_name}",
+            f"#SBATCH --ntasks={max(1, min(n_commands, self.parallel))}",
+            f"#SBATCH --cpus-per-task={self.cpus_per_task}",
+        ]
+        if self.gpus > 0:
+            lines.append(f"#SBATCH --gpus={self.gpus}")
+        lines += [
+            f"#SBATCH -e {slurm_output(job_id, 'err')}",
+            f"#SBATCH -o {slurm_output(job_id, 'out')}",
+        ]
+        lines += [f"#SBATCH --{key}={value}" for key, value in self.options]
+        return "\n".join(lines) + "\n"
 
 
 class SlurmLauncher(WorkerLauncher):
     name = "slurm"
 
-    def job_file(self, worker: Worker) -> str:
-        return f"jobs/s{worker.job_id}.jobid"
+    @property
+    def job(self) -> SlurmJob:
+        return SlurmJob.of(self.settings.get("slurm") or {}, self.node)
+
+    def script_header(self, worker: Worker, n_commands: int) -> str:
+        return self.job.header(self.session_name(worker.job_id), worker.job_id, n_commands)
+
+    @property
+    def parallel(self) -> int:
+        return self.job.parallel
 
     def start_command(self, delivery_dir: str, worker: Worker, script: str) -> str:
         return (
             f"cd {self.run_dir(delivery_dir)} && mkdir -p jobs && "
             f"octopus_out=$(sbatch --parsable {quote_path(script)} 2>&1) || "
             '{ echo "sbatch: $octopus_out" >&2; exit 1; }; '
-            f'echo "${{octopus_out%%;*}}" > {self.job_file(worker)} && '
-            f'echo "{MARK} submitted s{worker.job_id} ${{octopus_out%%;*}}"'
+            f'echo "${{octopus_out%%;*}}" > {job_file(worker.job_id)} && '
+            f'echo "{MARK} submitted {worker_label(worker.job_id)} ${{octopus_out%%;*}}"'
         )
+
+    def parse_started(self, output: str) -> dict[str, str]:
+        submitted = {}
+        for line in output.splitlines():
+            words = line.split()
+            if len(words) == 4 and words[:2] == [MARK, "submitted"]:
+                submitted[words[2]] = words[3]
+        return submitted
 
     def probe_command(self, delivery_dir: str, workers: list[Worker]) -> str:
         run = self.run_dir(delivery_dir)
@@ -85,32 +165,28 @@ class SlurmLauncher(WorkerLauncher):
             )
         return probes
 
-    def alive_command(self, delivery_dir: str, worker: Worker) -> str:
-        run = self.run_dir(delivery_dir)
-        return (
-            f"octopus_id=$(cat {run}/{self.job_file(worker)} 2>/dev/null) && "
-            'squeue -h -j "$octopus_id" -o %T 2>/dev/null | '
-            "grep -qE 'PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED'"
-        )
-
     def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
-        job_file = f"{self.run_dir(delivery_dir)}/{self.job_file(worker)}"
-        return (
-            f'octopus_id=$(cat {job_file} 2>/dev/null); [ -z "$octopus_id" ] || scancel $octopus_id'
-        )
+        path = f"{self.run_dir(delivery_dir)}/{job_file(worker.job_id)}"
+        return f'octopus_id=$(cat {path} 2>/dev/null); [ -z "$octopus_id" ] || scancel $octopus_id'
 
     def _listing(self) -> str:
+        """The ids of the user's jobs whose names start with this experiment's prefix."""
         prefix = self.paths.session_prefix
         return (
             "squeue -h -u \"$USER\" -o '%i %j' 2>/dev/null | "
             f"awk 'index($2, \"{prefix}\") == 1 {{ print $1 }}'"
         )
 
-    def stop_command(self, run_root: str) -> str:
+    def stop_command(self, run_root: str = "") -> str:
         return (
             f"octopus_jobs=$({self._listing()} | tr '\\n' ' '); "
             '[ -z "$octopus_jobs" ] || scancel $octopus_jobs; true'
         )
 
-    def running_command(self, run_root: str) -> str:
+    def running_command(self, run_root: str = "") -> str:
         return f"{self._listing()} | sed 's/^/slurm job /'; true"
+
+
+def cancel_all_command() -> str:
+    """Cancel every job of the login user (KillAllSlurmJobs(all_jobs=True), as the original)."""
+    return 'scancel -u "$USER"'

@@ -1,14 +1,6 @@
 """Every step an experiment can use; YAML files name them by class name."""
 
-from octopus.steps.base import (
-    LocalStep,
-    Step,
-    StepContext,
-    StepFailed,
-    build_step,
-    step_class,
-    step_names,
-)
+from octopus.steps.base import LocalStep, Step, check_steps
 from octopus.steps.commands import (
     CheckActiveScreens,
     CheckOutput,
@@ -17,9 +9,11 @@ from octopus.steps.commands import (
     PythonCmd,
     ScreenCmd,
 )
+from octopus.steps.context import StepContext, StepFailed
 from octopus.steps.files import SCP, Remove, RemoveRecursively, Rsync, RsyncCurrentRepo
 from octopus.steps.kill import KillAllScreens, KillAllSlurmJobs
 from octopus.steps.local import CombineCSVFiles, CreateScript, LocalCmd, LocalCopy, LocalMethodCall
+from octopus.steps.registry import build_step, step_class, step_names
 from octopus.steps.repos import CloneRepo, DownloadGDriveFolder
 from octopus.steps.venvs import SetupRYEVenv, SetupUvVenv, SetupVenv
 
@@ -52,6 +46,7 @@ __all__ = [
     "StepContext",
     "StepFailed",
     "build_step",
+    "check_steps",
     "step_class",
     "step_names",
 ]

@@ -1,158 +1,20 @@
-"""Step and LocalStep: what a stage is made of, and the registry YAML names resolve through.
+"""Step and LocalStep: what a stage is made of.
 
 A remote step says which commands it would run on a node (`commands`), so dry runs and tests
-read them without a connection; `execute` runs them through the stage's one connection.
-Steps that transfer files or need Python on this side override `execute` and `describe`.
+read them without a connection; `execute` runs them through the stage's one connection and
+may return a value, which the engine hands back in the node's result. Steps that transfer
+files or need Python on this side override `execute` and `describe`.
 """
 
 from __future__ import annotations
 
-import inspect
-import typing
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
-from invoke.runners import Result
-
-from octopus.errors import ConfigError, OctopusError, did_you_mean
+from octopus.errors import ConfigError, OctopusError
 from octopus.node import Node
-from octopus.schema import matches, type_name
-
-if TYPE_CHECKING:
-    from octopus.connection import AnyConnection
-    from octopus.experiment import Experiment
-    from octopus.output import StageOutput
-
-# A step command may legitimately run long (pip installs, dataset downloads); an hour is the
-# default ceiling so a hung node cannot hold a stage forever. Steps and config can change it.
-DEFAULT_COMMAND_TIMEOUT = 3600.0
-
-_registry: dict[str, type[Step] | type[LocalStep]] = {}
-
-
-class StepFailed(OctopusError):
-    """A step's command failed on a node; carries what the summary shows."""
-
-    def __init__(self, message: str, exit_code: int | None = None, stderr_tail: str = "") -> None:
-        self.code = exit_code
-        self.stderr_tail = stderr_tail
-        super().__init__(message)
-
-
-class StepContext:
-    """What a step gets on one node: the node, the stage's connection, the experiment, output."""
-
-    def __init__(
-        self,
-        node: Node,
-        conn: AnyConnection | None,
-        experiment: Experiment,
-        output: StageOutput,
-        timeout: float = DEFAULT_COMMAND_TIMEOUT,
-    ) -> None:
-        self.node = node
-        self.conn = conn
-        self.experiment = experiment
-        self.output = output
-        self.timeout = timeout
-        self.warnings: list[str] = []
-
-    @property
-    def name(self) -> str:
-        return self.node.name or "?"
-
-    def connection(self) -> AnyConnection:
-        if self.conn is None:
-            raise OctopusError("this step needs a connection, but none was opened (dry run?)")
-        return self.conn
-
-    def run(
-        self, command: str, *, warn: bool = False, show: bool = True, timeout: float | None = None
-    ) -> Result:
-        """Run a command on the node, its output shown line by line; a failure raises StepFailed."""
-        out = self.output.writer(self.name, "out")
-        err = self.output.writer(self.name, "err")
-        try:
-            result = self.connection().run(
-                command,
-                hide=not show,
-                warn=True,
-                out_stream=out if show else None,
-                err_stream=err if show else None,
-                timeout=timeout or self.timeout,
-            )
-        finally:
-            out.finish()
-            err.finish()
-        if not result.ok and not warn:
-            tail = "\n".join(line for line in result.stderr.splitlines() if line.strip())
-            raise StepFailed(
-                f"exited with {result.exited}",
-                exit_code=result.exited,
-                stderr_tail="\n".join(tail.splitlines()[-5:]),
-            )
-        return result
-
-    def say(self, text: str) -> None:
-        self.output.line(self.name, text)
-
-    def warn(self, text: str) -> None:
-        """A line now, and a note in the stage summary for this node."""
-        self.warnings.append(text)
-        self.output.line(self.name, f"warning: {text}", "err")
-
-
-def _check_arguments(cls: type, args: dict[str, Any], where: dict[str, Any]) -> list[ConfigError]:
-    """Match YAML arguments against the step's constructor: names and types."""
-    params: dict[str, inspect.Parameter] = {}
-    hints: dict[str, Any] = {}
-    # Walk up while a constructor passes **kwargs on, as the original steps do.
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        signature = inspect.signature(init)
-        for name, p in signature.parameters.items():
-            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                params.setdefault(name, p)
-        try:
-            for name, hint in typing.get_type_hints(init).items():
-                hints.setdefault(name, hint)
-        except Exception:  # a user's step with hints we cannot resolve: check names only
-            pass
-        if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-            break
-    errors = []
-    step = cls.__name__
-    for key, value in args.items():
-        if key not in params:
-            valid = ", ".join(params) or "none"
-            errors.append(
-                ConfigError(
-                    f"step {step} has no argument '{key}'{did_you_mean(key, params)}; "
-                    f"valid: {valid}",
-                    key=key,
-                    **where,
-                )
-            )
-            continue
-        hint = hints.get(key)
-        if hint is not None and not matches(value, hint):
-            errors.append(
-                ConfigError(
-                    f"step {step}: argument '{key}' must be {type_name(hint)}, not {value!r}",
-                    key=key,
-                    **where,
-                )
-            )
-    missing = [
-        name
-        for name, p in params.items()
-        if p.default is inspect.Parameter.empty and name not in args
-    ]
-    if missing:
-        errors.append(ConfigError(f"step {step} needs argument(s): {', '.join(missing)}", **where))
-    return errors
+from octopus.steps.context import StepContext
+from octopus.steps.registry import register
 
 
 class _Registered:
@@ -164,7 +26,7 @@ class _Registered:
         super().__init_subclass__(**kwargs)
         # Classes named with a leading underscore are octopus' own stage internals.
         if not cls.__dict__.get("abstract", False) and not cls.__name__.startswith("_"):
-            _registry[cls.__name__] = cls  # type: ignore[assignment]
+            register(cls)  # type: ignore[arg-type]
 
 
 class Step(_Registered):
@@ -197,7 +59,7 @@ class Step(_Registered):
             return [f"{self.step_name}._run(node) (a custom step: its commands are not known)"]
         return self.commands(ctx)
 
-    def execute(self, ctx: StepContext) -> None:
+    def execute(self, ctx: StepContext) -> Any:
         """Run the step on one node; the default runs `commands` one after the other.
 
         A step written for the original octopus implements `_run(node)` instead and calls
@@ -209,9 +71,10 @@ class Step(_Registered):
                 self._run(ctx.node)
             finally:
                 ctx.node._stage_context = None  # type: ignore[attr-defined]
-            return
+            return None
         for command in self.commands(ctx):
             ctx.run(command)
+        return None
 
     def _run(self, node: Node) -> None:
         """The original octopus' hook for custom steps (see execute)."""
@@ -219,6 +82,8 @@ class Step(_Registered):
 
     def run(self, node: Node) -> None:
         """Run this step on one node by itself, as the original `step.run(node)` did."""
+        # The original's one-off call: a one-step experiment run by the stage engine. Both sit
+        # above the steps, so they are imported only when a user calls this.
         from octopus.experiment import Experiment
         from octopus.experiment_task import ExperimentTask
 
@@ -259,38 +124,12 @@ class LocalStep(_Registered):
 AnyStep = Step | LocalStep
 
 
-def step_names() -> list[str]:
-    return sorted(_registry)
-
-
-def step_class(name: str) -> type[Step] | type[LocalStep]:
-    try:
-        return _registry[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown step '{name}'{did_you_mean(name, _registry)}; valid steps: "
-            f"{', '.join(step_names())}"
-        ) from None
-
-
-def build_step(
-    name: str, args: dict[str, Any] | None, *, file: str | None = None, line: int | None = None
-) -> AnyStep:
-    """A step from its YAML form (`- Name: {arg: value}`), with every argument checked."""
-    where: dict[str, Any] = {"file": file, "line": line}
-    try:
-        cls = step_class(name)
-    except ConfigError as exc:
-        raise exc.located(file=file, line=line) from None
-    arguments = dict(args or {})
-    errors = _check_arguments(cls, arguments, where)
-    if errors:
-        from octopus.errors import raise_all
-
-        raise_all(errors)
-    try:
-        return cls(**arguments)
-    except ConfigError as exc:
-        raise exc.located(file=file, line=line) from None
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"step {name}: {exc}", file=file, line=line) from None
+def check_steps(field: str, steps: Sequence[Any] | None) -> list[AnyStep]:
+    """A stage's step list as given to Experiment: every item must be a step."""
+    result = list(steps or [])
+    for index, step in enumerate(result):
+        if not isinstance(step, (Step, LocalStep)):
+            raise ConfigError(
+                f"item {index + 1} is {step!r}, not a step (e.g. Cmd(cmd='...'))", key=field
+            )
+    return result

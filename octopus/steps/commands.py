@@ -6,9 +6,12 @@ import hashlib
 import re
 from typing import Any
 
+from octopus.node import python_for
+from octopus.remote.shell import quote_glob, quote_path
 from octopus.schema import as_list
-from octopus.shell import quote_glob, quote_path
-from octopus.steps.base import Step, StepContext
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
+from octopus.steps.venvs import python_version, venv_dir
 
 
 class Cmd(Step):
@@ -25,17 +28,6 @@ class Cmd(Step):
         return f"Cmd({self.cmd})"
 
 
-def venv_name(ctx: StepContext, python_version: str | None = None) -> str:
-    """The venv folder SetupVenv makes inside the experiment folder: venv<python_version>."""
-    version = (
-        python_version
-        or ctx.node.python_version
-        or getattr(ctx.experiment, "python_version", None)
-        or ""
-    )
-    return f"venv{version}"
-
-
 class PythonCmd(Step):
     """Run a command inside the experiment folder with its venv active (created if missing)."""
 
@@ -45,9 +37,10 @@ class PythonCmd(Step):
         self.python_version = python_version
 
     def commands(self, ctx: StepContext) -> list[str]:
-        version = self.python_version or ctx.node.python_version or "3"
-        venv = f"venv{version}"
-        python = f"python{version}"
+        # PythonCmd makes its venv itself when missing, and has always defaulted to python3.
+        version = python_version(ctx, self.python_version, default="3")
+        venv = venv_dir(version)
+        python = python_for(version)
         folder = quote_path(ctx.experiment.exp_folder)
         return [
             f"mkdir -p -- {folder} && cd {folder} && "
@@ -76,7 +69,7 @@ class ScreenCmd(Step):
 
     def session(self, ctx: StepContext) -> str:
         digest = hashlib.sha1("\n".join(self.cmd).encode()).hexdigest()[:6]
-        return f"{ctx.experiment.paths.session_prefix}cmd-{digest}"
+        return ctx.experiment.paths.step_session(digest)
 
     def commands(self, ctx: StepContext) -> list[str]:
         if self.logfile:
@@ -103,16 +96,13 @@ class CheckOutput(Step):
         self.check_commands = as_list(commands)
 
     def commands(self, ctx: StepContext) -> list[str]:
-        run = quote_path(ctx.experiment.paths.remote_run_dir)
+        current = quote_path(ctx.experiment.paths.remote_current)
         return [
-            f'{{ cd "$HOME"/{run}/current 2>/dev/null || true; }} && {c}'
-            for c in self.check_commands
+            f'{{ cd "$HOME"/{current} 2>/dev/null || true; }} && {c}' for c in self.check_commands
         ]
 
     def describe(self, ctx: StepContext) -> list[str]:
-        return [
-            f"(in ~/{ctx.experiment.paths.remote_run_dir}/current) {c}" for c in self.check_commands
-        ]
+        return [f"(in ~/{ctx.experiment.paths.remote_current}) {c}" for c in self.check_commands]
 
     def execute(self, ctx: StepContext) -> None:
         for command, full in zip(self.check_commands, self.commands(ctx), strict=True):

@@ -10,19 +10,12 @@ from typing import Any
 
 from octopus.errors import OctopusError
 from octopus.gitrepo import local_repo_root, repository_files
+from octopus.remote.rsync import RsyncOptions, home_relative, rsync_argv
+from octopus.remote.shell import join, quote_glob, quote_path
+from octopus.remote.transfers import exists
 from octopus.schema import as_list
-from octopus.shell import join, quote_glob, quote_path
-from octopus.steps.base import Step, StepContext, StepFailed
-from octopus.transfers import RsyncOptions, exists, home_relative, rsync_argv, transfer
-
-
-def _rsync_failed(result: Any) -> StepFailed:
-    tail = "\n".join(line for line in result.stderr.splitlines() if line.strip())
-    return StepFailed(
-        f"rsync exited with {result.exited}",
-        exit_code=result.exited,
-        stderr_tail="\n".join(tail.splitlines()[-5:]),
-    )
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext, StepFailed
 
 
 class SCP(Step):
@@ -181,8 +174,7 @@ class Rsync(Step):
         for sources, dest in self._pairs():
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
-            result = transfer(
-                ctx.connection(),
+            result = ctx.connection().rsync(
                 sources,
                 dest,
                 self._options(),
@@ -193,7 +185,7 @@ class Rsync(Step):
                 via_connection=self.ssh_path == "ssh",
             )
             if not result.ok:
-                raise _rsync_failed(result)
+                raise StepFailed.of(result, "rsync")
             where = "to the node" if self.put else "from the node"
             ctx.say(f"rsync {' '.join(sources)} -> {dest} ({where}): done")
 
@@ -246,8 +238,7 @@ class RsyncCurrentRepo(Step):
         options = RsyncOptions(
             exclude=tuple(exclude), delete=self.delete, ssh_program=self.ssh_path
         )
-        result = transfer(
-            ctx.connection(),
+        result = ctx.connection().rsync(
             f"{root}/",
             self._target(ctx),
             options,
@@ -258,5 +249,5 @@ class RsyncCurrentRepo(Step):
             via_connection=self.ssh_path == "ssh",
         )
         if not result.ok:
-            raise _rsync_failed(result)
+            raise StepFailed.of(result, "rsync")
         ctx.say(f"sent {len(files)} file(s) of {root.name} to {self._target(ctx)}")

@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from octopus.shell import kill_tree_snippet
-from octopus.steps.base import Step, StepContext
-
-
-def stop_screen_sessions_command(prefix: str | None) -> str:
-    """Shell code stopping the screen sessions whose name starts with prefix (all when None).
-
-    Each session's process tree is signalled as a whole, so commands that ignore SIGHUP (the
-    only signal `screen -X quit` sends) stop too; then dead sessions are wiped.
-    """
-    match = "1" if prefix is None else f'index($2, "{prefix}") == 1'
-    listing = (
-        "screen -ls 2>/dev/null | awk "
-        '\'$1 ~ /^[0-9]+\\./ { dot = index($1, "."); pid = substr($1, 1, dot - 1); '
-        f"name = substr($1, dot + 1); $2 = name; if ({match}) print pid }}'"
-    )
-    return (
-        f"octopus_sessions=$({listing} | tr '\\n' ' '); "
-        + kill_tree_snippet("$octopus_sessions")
-        + "; screen -wipe >/dev/null 2>&1; true"
-    )
+from octopus.launchers.screen import stop_sessions_command
+from octopus.launchers.slurm import SlurmLauncher, cancel_all_command
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
 
 
 class KillAllScreens(Step):
@@ -40,7 +23,7 @@ class KillAllScreens(Step):
 
     def commands(self, ctx: StepContext) -> list[str]:
         prefix = None if self.all_sessions else ctx.experiment.paths.session_prefix
-        return [stop_screen_sessions_command(prefix)]
+        return [stop_sessions_command(prefix)]
 
 
 class KillAllSlurmJobs(Step):
@@ -52,10 +35,5 @@ class KillAllSlurmJobs(Step):
 
     def commands(self, ctx: StepContext) -> list[str]:
         if self.all_jobs:
-            return ['scancel -u "$USER"']
-        prefix = ctx.experiment.paths.session_prefix
-        return [
-            "octopus_jobs=$(squeue -h -u \"$USER\" -o '%i %j' | "
-            f"awk 'index($2, \"{prefix}\") == 1 {{ print $1 }}' | tr '\\n' ' '); "
-            '[ -z "$octopus_jobs" ] || scancel $octopus_jobs'
-        ]
+            return [cancel_all_command()]
+        return [SlurmLauncher(ctx.experiment.paths).stop_command()]

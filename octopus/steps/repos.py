@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from octopus.shell import quote_path
-from octopus.steps.base import Step, StepContext
+from octopus.remote.shell import quote_path
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
 
 GDRIVE_URL = "https://drive.google.com"
 

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from octopus.shell import quote_path
-from octopus.steps.base import Step, StepContext
+from octopus.node import python_for
+from octopus.remote.shell import quote_path
+from octopus.steps.base import AnyStep, Step
+from octopus.steps.context import StepContext
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+    from octopus.node import Node
 
 # Where octopus installs uv for a node that lacks it: a venv of its own, so neither a system
 # Python marked externally managed (PEP 668) nor the user's packages are touched.
 UV_HOME = ".octopus/uv"
+
+
+def python_version(ctx: StepContext, given: str | None = None, default: str = "") -> str:
+    """The Python version a step uses: its own, else the node's, else the experiment's."""
+    return given or ctx.node.python_version or ctx.experiment.python_version or default
+
+
+def venv_dir(version: str) -> str:
+    """The venv folder SetupVenv makes inside the experiment folder."""
+    return f"venv{version}"
+
+
+def venv_folder(experiment: Experiment, node: Node) -> tuple[str, bool]:
+    """The venv `start` activates on the node (relative to the login folder), and whether a
+    setup step of the experiment makes it (so that its absence deserves a warning)."""
+    folder = experiment.exp_folder
+    steps: list[AnyStep] = list(experiment.setup_steps)
+    for step in steps:
+        if isinstance(step, (SetupUvVenv, SetupRYEVenv)):
+            return f"{folder}/.venv", True
+        if isinstance(step, SetupVenv):
+            version = step.python_version or node.python_version or experiment.python_version
+            return f"{folder}/{venv_dir(version or '')}", True
+    return f"{folder}/{venv_dir(node.python_version or experiment.python_version or '')}", False
 
 
 def _pip_specs(requirements: list[str] | None) -> str:
@@ -38,14 +68,9 @@ class SetupVenv(Step):
         self.python_version = python_version
 
     def commands(self, ctx: StepContext) -> list[str]:
-        version = (
-            self.python_version
-            or ctx.node.python_version
-            or getattr(ctx.experiment, "python_version", None)
-            or ""
-        )
-        python = self.python_cmd or (f"python{version}" if version else "python3")
-        venv = f"venv{version}"
+        version = python_version(ctx, self.python_version)
+        python = self.python_cmd or python_for(version)
+        venv = venv_dir(version)
         steps = [
             f"mkdir -p -- {quote_path(ctx.experiment.exp_folder)}",
             f"cd {quote_path(ctx.experiment.exp_folder)}",

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from octopus import Node
-from octopus.connection import LocalConnection, NodeUnreachable, open_connection
-from octopus.engine import for_each_node
+from octopus.remote.connection import NodeUnreachable, open_connection
+from octopus.remote.local import LocalConnection
 from octopus.results import Outcome
+from octopus.stages.engine import for_each_node
 from octopus.testing.sshhosts import TestCluster
 
 
@@ -180,7 +181,7 @@ def test_proxyjump_from_ssh_config_checks_every_hop(cluster: TestCluster, tmp_pa
 def test_encrypted_key_with_passphrase_for_fabric_and_rsync(cluster: TestCluster, tmp_path: Path):
     import subprocess
 
-    from octopus.transfers import rsync
+    from octopus.remote.transfers import rsync
 
     key = tmp_path / "locked"
     subprocess.run(

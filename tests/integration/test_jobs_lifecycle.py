@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from octopus import SCP, CombineCSVFiles, Experiment, ExperimentTask, Rsync
-from octopus.manifest import Manifest
-from octopus.monitoring import monitor
 from octopus.output import StageOutput
-from octopus.status_view import as_json
+from octopus.run.manifest import Manifest
+from octopus.stages.monitor import monitor
+from octopus.views.monitor import as_json
 from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
 
 TASK = """\

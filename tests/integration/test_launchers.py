@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from octopus import Experiment, ExperimentTask
-from octopus.monitoring import monitor
 from octopus.output import StageOutput
+from octopus.stages.monitor import monitor
 from octopus.testing.sshhosts import TestHost
 from tests.conftest import cluster_nodes, run_quiet
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from octopus import Experiment, ExperimentTask, Node
-from octopus.monitoring import monitor
 from octopus.output import StageOutput
+from octopus.stages.monitor import monitor
 from octopus.testing.run_exp import install_run_exp
 from octopus.testing.sshhosts import TestCluster
 from tests.conftest import cluster_nodes, run_quiet

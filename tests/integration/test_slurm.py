@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from octopus import Experiment, ExperimentTask, KillAllSlurmJobs
-from octopus.jobs import parse_events
-from octopus.status_view import as_json
+from octopus.run.events import parse_events
 from octopus.testing.slurm import TestSlurm, slurm_state_dir
 from octopus.testing.sshhosts import TestCluster
+from octopus.views.monitor import as_json
 from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
 
 
@@ -68,9 +67,9 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
         assert line + "\n" in script
     assert "--gpus" not in script
 
-    assert run_quiet(exp, ExperimentTask.START).ok
-    jobs = json.loads((workdir / "deliverables" / "par" / "jobs.json").read_text())
-    [job_id] = jobs["nodes"]["h1"]["s0"]
+    started = run_quiet(exp, ExperimentTask.START)
+    assert started.ok
+    [job_id] = started.data()["h1"].submitted.values()
     # Commands can all be done a moment before Slurm calls the job completed.
     report = wait_for_monitor(exp, nodes, lambda r: r.finished and job_state(r) == "COMPLETED")
     assert report.totals["done"] == 4 and report.exit_code == 0
@@ -98,7 +97,8 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
         experiment_commands=[f"echo {n} >> ~/cancel_runs; sleep 1" for n in range(4)],
     )
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run_quiet(exp, ExperimentTask.START).ok
+    first = run_quiet(exp, ExperimentTask.START)
+    assert first.ok
     wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1 and r.totals["running"] == 1)
     assert run_quiet(exp, ExperimentTask.PURGE).ok  # scancel by the experiment's job names
 
@@ -117,14 +117,15 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_pending_and_resume_submi
     }
     assert 1 <= done < 4
 
-    assert run_quiet(exp, ExperimentTask.START, resume=True).ok
+    resumed = run_quiet(exp, ExperimentTask.START, resume=True)
+    assert resumed.ok
     report = wait_for_monitor(exp, nodes, lambda r: r.finished)
     assert report.totals["done"] == 4
     runs = [int(x) for x in (host.home / "cancel_runs").read_text().split()]
     # Only what had not finished ran again (the command cancelled midway, once more).
     assert sorted(set(runs)) == [0, 1, 2, 3] and len(runs) <= 5
-    jobs = json.loads((workdir / "deliverables" / "cancel" / "jobs.json").read_text())
-    assert len(jobs["nodes"]["h1"]["s0"]) == 2
+    jobs = [first.data()["h1"].submitted["s0"], resumed.data()["h1"].submitted["s0"]]
+    assert len(set(jobs)) == 2
     assert "oct-cancel-" not in daemons.squeue("-h", "-o", "%j")
 
 

@@ -10,9 +10,10 @@ import pytest
 from invoke.exceptions import UnexpectedExit
 
 from octopus import Node
-from octopus.connection import LocalConnection, open_connection
+from octopus.remote.connection import open_connection
+from octopus.remote.local import LocalConnection
+from octopus.remote.transfers import exists, rsync
 from octopus.testing.sshhosts import TestCluster
-from octopus.transfers import exists, rsync
 
 NASTY = [
     "a b.txt",

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from octopus import ConfigError, Experiment, ExperimentTask, Node
-from octopus.connection import NodeUnreachable
+from octopus.remote.connection import NodeUnreachable
 
 
 def test_original_import_paths():

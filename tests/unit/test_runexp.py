@@ -6,10 +6,9 @@ import shlex
 
 import pytest
 
-from octopus.launchers.run_exp import RunExpLauncher, RunExpOptions
-from octopus.paths import ExperimentPaths
-from octopus.runexp import judge_reservations
-from octopus.scripts import Worker
+from octopus.launchers.run_exp import RunExpLauncher, RunExpOptions, judge_reservations
+from octopus.run.layout import ExperimentPaths
+from octopus.run.workers import Worker
 
 
 @pytest.mark.parametrize(

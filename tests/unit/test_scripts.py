@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from octopus import ConfigError, Node
-from octopus.scripts import (
-    build_plan,
-    chunks,
-    distribute_exp_scripts,
-    render_script,
-    replicate_commands_per_hardware,
-)
+from octopus.run.generators import chunks, distribute_exp_scripts, replicate_commands_per_hardware
+from octopus.run.plan import build_plan
+from octopus.run.worker_script import render_script
 
 GOLDEN = Path(__file__).parent / "golden" / "worker_script.sh"
 

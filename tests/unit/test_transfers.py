@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 
 from octopus import Node
-from octopus.shell import quote_path
-from octopus.transfers import RsyncOptions, rsync_argv, ssh_argv
+from octopus.remote.openssh import ssh_argv
+from octopus.remote.rsync import RsyncOptions, rsync_argv
+from octopus.remote.shell import quote_path
 
 NODE = Node(
     test_connection=False,

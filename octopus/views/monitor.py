@@ -9,9 +9,17 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from octopus.jobs import STATES, CommandState, CommandStatus, eta_seconds, totals
-from octopus.monitoring import MonitorReport
-from octopus.report import table
+from octopus.results import MonitorReport
+from octopus.run.events import (
+    STATES,
+    CommandState,
+    CommandStatus,
+    eta_seconds,
+    progress,
+    totals,
+)
+from octopus.run.layout import worker_label
+from octopus.views.tables import table
 
 
 def _duration(seconds: float | None) -> str:
@@ -47,15 +55,12 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         counts = totals(group)
         for key, value in counts.items():
             entry["totals"][key] += value
-        entry["workers"][f"s{worker}"] = {
+        slurm = report.ledger.worker_info(node, worker)
+        entry["workers"][worker_label(worker)] = {
             "totals": counts,
             "session": group[0].session,
             "launcher": report.manifest.launchers.get(node, ""),
-            **(
-                {"slurm": report.ledger.workers[f"{node}/s{worker}"]}
-                if f"{node}/s{worker}" in report.ledger.workers
-                else {}
-            ),
+            **({"slurm": slurm} if slurm is not None else {}),
             "failed": [s.as_dict() for s in group if s.state is CommandState.FAILED],
             "running": [
                 {**s.as_dict(), "elapsed": report.now - s.started if s.started else None}
@@ -65,13 +70,12 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
             "lost": [s.as_dict() for s in group if s.state is CommandState.LOST],
         }
     counts = totals(statuses)
-    finished = counts["done"] + counts["failed"]
     return {
         "experiment": report.manifest.experiment,
         "delivery": report.manifest.delivery,
         "offline": report.offline,
         "totals": counts,
-        "progress": finished / len(statuses) if statuses else 1.0,
+        "progress": progress(counts),
         "eta_seconds": eta_seconds(statuses, report.now),
         "unreachable": report.unreachable,
         "nodes": nodes,
@@ -79,10 +83,12 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
 
 
 def print_json(report: MonitorReport) -> None:
+    """The whole picture as one JSON object on standard output (for cron and scripts)."""
     print(json.dumps(as_json(report), indent=1))
 
 
-def print_report(report: MonitorReport, console: Console) -> None:
+def print_monitor(report: MonitorReport, console: Console) -> None:
+    """The table per node and worker, the failed and lost commands, progress and ETA."""
     statuses = report.statuses
     header = f"{report.manifest.experiment} (delivery {report.manifest.delivery})"
     if report.offline:
@@ -96,11 +102,13 @@ def print_report(report: MonitorReport, console: Console) -> None:
             notes.append(f"unreachable: {report.unreachable[node]}")
         if running and running[0].started:
             notes.append(f"running {_duration(report.now - running[0].started)}")
-        slurm = report.ledger.workers.get(f"{node}/s{worker}")
+        slurm = report.ledger.worker_info(node, worker)
         if slurm:
             reason = f" ({slurm['reason']})" if slurm.get("reason") else ""
             notes.append(f"job {slurm['job_id']} {slurm['state'].lower()}{reason}")
-        t.add_row(node, f"s{worker}", *(str(counts[str(s)]) for s in STATES), "; ".join(notes))
+        t.add_row(
+            node, worker_label(worker), *(str(counts[str(s)]) for s in STATES), "; ".join(notes)
+        )
     console.print(t)
     failed = [s for s in statuses if s.state in (CommandState.FAILED, CommandState.LOST)]
     for status in failed[:50]:
@@ -115,11 +123,9 @@ def print_report(report: MonitorReport, console: Console) -> None:
     if len(failed) > 50:
         console.print(f"... and {len(failed) - 50} more (see --json)")
     counts = totals(statuses)
-    total = len(statuses) or 1
-    progress = (counts["done"] + counts["failed"]) / total
     eta = eta_seconds(statuses, report.now)
     summary = ", ".join(f"{counts[str(s)]} {s}" for s in STATES)
     console.print(
-        f"{progress:.0%} finished: {summary}"
+        f"{progress(counts):.0%} finished: {summary}"
         + (f"; ETA {_duration(eta)}" if eta is not None else "")
     )

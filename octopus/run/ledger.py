@@ -12,10 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from octopus.jobs import CommandState, CommandStatus
-from octopus.manifest import Manifest
-
-LEDGER = "ledger.json"
+from octopus.run.events import CommandState, CommandStatus
+from octopus.run.manifest import Manifest
 
 
 @dataclass
@@ -77,6 +75,17 @@ class Ledger:
             for status in statuses:
                 self.commands[status.id] = status
         self.nodes[node] = seen
+
+    @staticmethod
+    def _worker_key(node: str, job_id: int) -> str:
+        return f"{node}/s{job_id}"
+
+    def worker_info(self, node: str, job_id: int) -> dict[str, Any] | None:
+        """What the launcher last said of a worker (a Slurm job's id, state and reason)."""
+        return self.workers.get(self._worker_key(node, job_id))
+
+    def record_worker(self, node: str, job_id: int, info: dict[str, Any]) -> None:
+        self.workers[self._worker_key(node, job_id)] = dict(info)
 
     def statuses(self) -> list[CommandStatus]:
         return [self.commands[i] for i in sorted(self.commands)]

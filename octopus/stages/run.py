@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from octopus.experiment_task import ExperimentTask
-from octopus.monitoring import MonitorReport, monitor
 from octopus.node import Node
 from octopus.output import StageOutput
-from octopus.status_view import print_report
+from octopus.results import MonitorReport
+from octopus.stages import run_task
+from octopus.stages.monitor import monitor
+from octopus.stages.options import StageOptions
+from octopus.views.monitor import print_monitor
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -62,62 +65,39 @@ def wait_for_commands(
 
 def run_experiment(
     experiment: Experiment,
+    nodes: list[Node],
+    options: StageOptions,
     *,
-    nodes: str | None = None,
-    tags: str | None = None,
-    inventory: str | None = None,
-    parallel: int | None = None,
     interval: float = 2.0,
     timeout: float | None = None,
-    dry_run: bool = False,
 ) -> int:
     """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run.
 
-    With dry_run every stage only prints what it would do, and nothing is waited for.
+    With a dry run every stage only prints what it would do, and nothing is waited for.
     """
-    chosen = experiment.select_nodes(nodes, tags, inventory)
-    output = StageOutput(log_path=None if dry_run else experiment.paths.stage_log("run"))
-    names = [n.name or "" for n in chosen]
+    output = StageOutput(log_path=None if options.dry_run else experiment.paths.stage_log("run"))
     code = 0
     try:
         for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
-            report = experiment.run_task(
-                stage,
-                nodes=names,
-                inventory=inventory,
-                parallel=parallel,
-                output=output,
-                dry_run=dry_run,
-            )
+            report = run_task(experiment, stage, nodes, options, output)
             if report is not None and not report.ok:
                 output.note(f"{stage} failed; stopping here")
                 return report.exit_code
-        if dry_run:
-            for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
-                experiment.run_task(
-                    stage,
-                    nodes=names,
-                    inventory=inventory,
-                    parallel=parallel,
-                    output=output,
-                    dry_run=True,
-                )
-            return 0
-        status = wait_for_commands(
-            experiment, chosen, output=output, parallel=parallel, interval=interval, timeout=timeout
-        )
-        print_report(status, output.console)
-        code = max(code, status.exit_code)
-        for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
-            report = experiment.run_task(
-                stage,
-                nodes=[n.name or "" for n in chosen],
-                inventory=inventory,
-                parallel=parallel,
+        if not options.dry_run:
+            status = wait_for_commands(
+                experiment,
+                nodes,
                 output=output,
+                parallel=options.parallel,
+                interval=interval,
+                timeout=timeout,
             )
+            print_monitor(status, output.console)
+            code = status.exit_code
+        for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
+            report = run_task(experiment, stage, nodes, options, output)
             if report is not None:
                 code = max(code, report.exit_code)
     finally:
         output.close()
-    return code
+    return 0 if options.dry_run else code

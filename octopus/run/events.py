@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from octopus.scripts import WorkerPlan
+from octopus.run.layout import command_log
+from octopus.run.plan import WorkerPlan
 
 
 class CommandState(str, Enum):
@@ -150,7 +151,7 @@ def classify(
                 started=last.started if last else None,
                 ended=last.ended if last else None,
                 attempts=len(attempts),
-                log=f"{log_dir}/logs/{ident}.log" if log_dir else "",
+                log=f"{log_dir}/{command_log(ident)}" if log_dir else "",
                 session=session,
             )
         )
@@ -162,6 +163,12 @@ def totals(statuses: Iterable[CommandStatus]) -> dict[str, int]:
     for status in statuses:
         counts[str(status.state)] += 1
     return counts
+
+
+def progress(counts: dict[str, int]) -> float:
+    """The share of commands that have ended (done or failed); 1.0 when there are none."""
+    total = sum(counts.values())
+    return (counts["done"] + counts["failed"]) / total if total else 1.0
 
 
 def eta_seconds(statuses: list[CommandStatus], now: float) -> float | None:

@@ -11,11 +11,25 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 
+if TYPE_CHECKING:
+    from octopus.node import Node
+
 _cache: dict[str, tuple[tuple[int, int], paramiko.HostKeys]] = {}
 _lock = threading.Lock()
+
+
+def known_hosts_files(node: Node, ssh_config: dict[str, Any] | None = None) -> list[str]:
+    """Where this node's host keys are looked up: ssh_hostkeys, else ssh_config's, else ~/.ssh."""
+    if node.ssh_hostkeys:
+        return [node.ssh_hostkeys]
+    configured = (ssh_config or {}).get("userknownhostsfile")
+    if configured:
+        return [os.path.expanduser(p) for p in str(configured).split()]
+    return [os.path.expanduser("~/.ssh/known_hosts")]
 
 
 class HostKeyError(paramiko.SSHException):

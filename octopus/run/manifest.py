@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.scripts import Plan, SlurmJob
-
-MANIFEST = "manifest.json"
+from octopus.run.layout import delivery_dir
+from octopus.run.plan import Plan, WorkerPlan
 
 
 def new_delivery_id() -> str:
@@ -38,25 +37,10 @@ class Manifest:
     def settings(self) -> dict[str, Any]:
         return {"slurm": self.slurm, "run_exp": self.run_exp}
 
-    def slurm_job(self, node: str) -> SlurmJob | None:
-        """The sbatch settings of a Slurm node's workers (None for other launchers)."""
-        if self.launchers.get(node) != "slurm":
-            return None
-        options = {
-            **self.slurm.get("options", {}),
-            **self.slurm.get("node_options", {}).get(node, {}),
-        }
-        return SlurmJob(
-            parallel=self.slurm.get("parallel", 1),
-            cpus_per_task=self.slurm.get("cpus", 1),
-            gpus=self.slurm.get("gpus", 0),
-            options=tuple(sorted(options.items())),
-        )
-
     @property
     def run_dir(self) -> str:
         """Where this delivery lives on every node, relative to the login directory."""
-        return f"{self.run_root}/deliveries/{self.delivery}"
+        return delivery_dir(self.run_root, self.delivery)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +56,35 @@ class Manifest:
             "run_exp": self.run_exp,
             "plan": self.plan.as_dict(),
         }
+
+    @staticmethod
+    def node_shares(data: dict[str, Any]) -> dict[str, str]:
+        """Each node's manifest as JSON text (its workers, commands and launcher), from the whole
+        manifest's `as_dict()` in one pass over the plan."""
+        plan = data["plan"]
+        shares: dict[str, dict[str, list[Any]]] = {}
+        for worker in plan["workers"]:
+            shares.setdefault(worker["node"], {"workers": [], "commands": []})["workers"].append(
+                worker
+            )
+        for command in plan["commands"]:
+            shares[command["node"]]["commands"].append(command)
+        return {
+            node: json.dumps(
+                {**data, "launchers": {node: data["launchers"][node]}, "plan": {**plan, **share}},
+                indent=1,
+            )
+            for node, share in shares.items()
+        }
+
+    def workers_on(self, node: str) -> list[WorkerPlan]:
+        """The node's workers with their commands, in plan order."""
+        return [p for p in self.plan.parts if p.worker.node == node]
+
+    @property
+    def nodes(self) -> list[str]:
+        """The nodes this delivery went to, in plan order."""
+        return list(dict.fromkeys(p.worker.node for p in self.plan.parts))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:

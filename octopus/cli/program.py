@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Program
+from invoke.program import Program
 
 from octopus import __version__
-from octopus.tasks import ns
+from octopus.cli.tasks import ns
 
 program = Program(namespace=ns, version=__version__, name="octopus", binary="octopus")
 

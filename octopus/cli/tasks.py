@@ -1,0 +1,219 @@
+"""The Invoke collection: thin tasks that parse options, call a stage and report.
+
+Use it from a project's tasks.py with ``from octopus.tasks import ns`` (and add tasks to it or
+compose it into a bigger Collection, as with any Invoke collection).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, cast
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task, task
+
+from octopus.cli.options import COMMON_HELP, Common
+from octopus.errors import OctopusError
+from octopus.experiment_task import ExperimentTask
+from octopus.facts import facts_command
+from octopus.inventory import DEFAULT_INVENTORY, select_nodes
+from octopus.output import make_console
+from octopus.results import exit_code_for
+from octopus.stages import run_experiment_task
+from octopus.stages.nodes import probe_nodes
+from octopus.stages.options import StageOptions
+from octopus.stages.run import run_experiment
+from octopus.views.nodes import nodes_json, print_nodes
+from octopus.views.tables import print_commands
+
+_COMMON = [
+    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+    for name, default in (
+        ("exp", None),
+        ("inventory", None),
+        ("nodes", None),
+        ("tags", None),
+        ("parallel", 0),
+        ("dry_run", False),
+    )
+]
+
+
+def octopus_task(
+    help: dict[str, str] | None = None, name: str | None = None, exp: bool = True
+) -> Callable[[Callable[..., int | None]], Task[Any]]:
+    """An Invoke task from `body(c, common, **own options)`: the common options are added to
+    its command line, octopus' errors become one line and their exit code (2 for bad input),
+    and the body's return value is the exit code."""
+    common_params = [p for p in _COMMON if exp or p.name != "exp"]
+
+    def decorate(body: Callable[..., int | None]) -> Task[Any]:
+        own = list(inspect.signature(body).parameters.values())[2:]
+
+        @functools.wraps(body)
+        def wrapper(c: Context, **kwargs: Any) -> None:
+            common = Common(c.config, **{p.name: kwargs.pop(p.name) for p in common_params})
+            try:
+                code = body(c, common, **kwargs)
+            except OctopusError as exc:
+                raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+            if code:
+                raise Exit(code=code)
+
+        context = inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [context, *common_params, *own]
+        )
+        del wrapper.__wrapped__  # inspect.signature would follow it back to body
+        names = {p.name for p in common_params}
+        texts = {k: v for k, v in COMMON_HELP.items() if k in names}
+        made = task(
+            wrapper,
+            name=name or body.__name__.rstrip("_").replace("_", "-"),
+            help={**texts, **(help or {})},
+        )
+        return cast(Task[Any], made)
+
+    return decorate
+
+
+def _stage(common: Common, stage: ExperimentTask, **flags: Any) -> int:
+    """Load the experiment, run one stage on the selected nodes; its exit code."""
+    report = run_experiment_task(
+        common.experiment(),
+        stage,
+        nodes=common.nodes,
+        tags=common.tags,
+        inventory=common.inventory_path,
+        options=StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run, **flags),
+    )
+    return 0 if report is None or report.ok else report.exit_code
+
+
+def _steps_task(stage: ExperimentTask, doc: str, name: str | None = None) -> Task[Any]:
+    def body(c: Context, common: Common) -> int:
+        return _stage(common, stage)
+
+    body.__doc__ = doc
+    body.__name__ = str(stage)
+    return octopus_task(name=name)(body)
+
+
+setup = _steps_task(ExperimentTask.SETUP, "Run the experiment's setup steps on its nodes.")
+check_errors = _steps_task(ExperimentTask.CHECK_ERRORS, "Run the experiment's check-error steps.")
+pickup = _steps_task(
+    ExperimentTask.PICKUP, "Run the experiment's pickup steps (bring results home)."
+)
+purge = _steps_task(
+    ExperimentTask.PURGE,
+    "Stop this experiment's workers and their processes, then its purge steps.",
+)
+select_nodes_task = _steps_task(
+    ExperimentTask.SELECT_RUNEXP_NODES,
+    "List run_exp reservations: which nodes are free for this experiment.",
+    name="select-nodes",
+)
+
+
+@octopus_task(help={"json": "print the facts as JSON instead of a table"}, exp=False)
+def nodes(c: Context, common: Common, json_: bool = False) -> int:
+    """Check the selected nodes: reachable, host key accepted, tools, CPUs, sockets, GPUs."""
+    chosen = common.selected_nodes()
+    out = make_console()
+    if common.dry_run:
+        for node in chosen:
+            where = "locally" if node.local else f"on {node.ssh_hostname}"
+            out.print(
+                f"[bold]{node.name}[/bold]: would run {where}: {facts_command(node)}",
+                markup=True,
+                soft_wrap=True,
+            )
+        return 0
+    results = probe_nodes(chosen, common.parallel_nodes)
+    if json_:
+        print(nodes_json(results))
+    else:
+        print_nodes(results, chosen, out)
+    return exit_code_for(results)
+
+
+@octopus_task(help={"force": "stop this experiment's running workers first"})
+def deliver(c: Context, common: Common, force: bool = False) -> int:
+    """Write one script per worker under deliverables/<exp>/ and send each node its scripts."""
+    return _stage(common, ExperimentTask.DELIVER_SCRIPTS, force=force)
+
+
+@octopus_task(
+    help={
+        "resume": "run only the commands not finished yet (pending, or lost with their worker)",
+        "retry_failed": "run the failed commands again",
+        "rebalance": "give the unfinished commands of unreachable nodes to the reachable ones",
+        "force": "stop and restart workers that are still running",
+    }
+)
+def start(
+    c: Context,
+    common: Common,
+    resume: bool = False,
+    retry_failed: bool = False,
+    rebalance: bool = False,
+    force: bool = False,
+) -> int:
+    """Start the delivered worker scripts (screen, process, ...), or resume them."""
+    return _stage(
+        common,
+        ExperimentTask.START,
+        resume=resume,
+        retry_failed=retry_failed,
+        rebalance=rebalance,
+        force=force,
+    )
+
+
+@octopus_task(
+    help={
+        "json": "print one JSON object (totals, nodes) instead of tables",
+        "offline": "show the ledger of the last monitor runs without connecting",
+    }
+)
+def monitor(c: Context, common: Common, json_: bool = False, offline: bool = False) -> int:
+    """Show every worker's commands: done, failed, running, pending, lost. Exit 1 on trouble.
+
+    Made for cron too: no prompts, plain text when not on a terminal, exit 0 when nothing
+    failed or was lost, 1 when something did, 2 on bad input.
+    """
+    return _stage(common, ExperimentTask.MONITOR, offline=offline, as_json=json_)
+
+
+@octopus_task(
+    help={
+        "interval": "seconds between looks at the nodes while waiting",
+        "timeout": "give up waiting after this many seconds (0: never)",
+    }
+)
+def run(c: Context, common: Common, interval: float = 2.0, timeout: float = 0) -> int:
+    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
+    experiment = common.experiment()
+    chosen = select_nodes(experiment, common.nodes, common.tags, common.inventory_path)
+    options = StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run)
+    return run_experiment(experiment, chosen, options, interval=interval, timeout=timeout or None)
+
+
+@task(help={"exp": COMMON_HELP["exp"]})
+def print_(c: Context, exp: str | None = None) -> None:
+    """Print the experiment's commands, one per line."""
+    try:
+        print_commands(Common(c.config, exp=exp).experiment().experiment_commands)
+    except OctopusError as exc:
+        raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+
+
+ns = Collection(
+    nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run
+)
+ns.add_task(print_, name="print")
+ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})

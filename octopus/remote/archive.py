@@ -1,0 +1,43 @@
+"""Many small files to a node as one archive over an open connection: one transfer, whatever
+the number of files (a delivery of a thousand worker scripts costs one upload)."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tarfile
+import tempfile
+from pathlib import Path
+
+from octopus.remote.connector import Connector
+from octopus.remote.shell import quote_path
+
+
+def tar_folder(folder: Path, names: list[str] | None = None) -> bytes:
+    """A gzipped tar of the folder's entries (or just `names` in it), in memory."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            if names is None or path.name in names:
+                tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def send_files(
+    conn: Connector,
+    folder: Path,
+    remote_dir: str,
+    names: list[str] | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Copy the folder's files (or just `names`) into remote_dir, relative to the login folder."""
+    remote = quote_path(remote_dir)
+    archive = f".upload-{secrets.token_hex(4)}.tar.gz"
+    conn.run(f'mkdir -p "$HOME"/{remote}', hide=True, timeout=timeout)
+    with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
+        tmp.write(tar_folder(folder, names))
+        tmp.flush()
+        conn.put(tmp.name, f"{remote_dir}/{archive}")
+    conn.run(
+        f'cd "$HOME"/{remote} && tar -xzf {archive} && rm -f {archive}', hide=True, timeout=timeout
+    )

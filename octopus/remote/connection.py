@@ -1,0 +1,102 @@
+"""One place decides how a node is reached: an SSH connection, or the local stand-in.
+
+`open_connection` turns every way of not connecting into NodeUnreachable with one line that
+says what to fix; it never includes a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+from typing import TYPE_CHECKING
+
+import paramiko
+
+from octopus.errors import OctopusError
+from octopus.remote.hostkeys import HostKeyError
+from octopus.remote.local import LocalConnection
+from octopus.remote.ssh import NodeConnection
+
+if TYPE_CHECKING:
+    from octopus.node import Node
+
+AnyConnection = NodeConnection | LocalConnection
+
+
+class NodeUnreachable(OctopusError):
+    """A node could not be connected to; the message says why and how to fix it, in one line."""
+
+    def __init__(self, node: Node, reason: str) -> None:
+        self.node = node
+        self.reason = reason
+        super().__init__(f"{node.name}: {reason}")
+
+
+def connection_for(node: Node) -> AnyConnection:
+    """A connection object for the node; SSH connections open on first use, as Fabric's do."""
+    return LocalConnection(node) if node.local else NodeConnection(node)
+
+
+def open_connection(node: Node) -> AnyConnection:
+    """An open connection to the node, or NodeUnreachable with a message that says what to fix."""
+    conn = connection_for(node)
+    if isinstance(conn, LocalConnection):
+        return conn
+    try:
+        conn.open()
+    except Exception as exc:  # every way of not connecting becomes one clear line
+        conn.close()
+        raise NodeUnreachable(node, explain_connect_error(conn, exc)) from exc
+    return conn
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """The key's SHA256 fingerprint as OpenSSH prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def explain_connect_error(conn: NodeConnection, exc: BaseException) -> str:
+    """One line on why connecting failed and what to do about it; never includes a secret."""
+    node = conn.node
+    where = f"{conn.host}:{conn.port}"
+    if isinstance(exc, HostKeyError):
+        port = f"-p {conn.port} " if conn.port != 22 else ""
+        return (
+            f"host key of {exc.hostname} is unknown ({fingerprint(exc.key)}); nothing was run. "
+            f"If it is right, add it with `ssh-keyscan {port}{conn.host} >> {exc.known_hosts[0]}`"
+            " or set accept_new_hostkeys: true for this node"
+        )
+    if isinstance(exc, paramiko.BadHostKeyException):
+        files = " ".join(conn.known_hosts)
+        return (
+            f"host key of {exc.hostname} has CHANGED (server sent {fingerprint(exc.key)}, "
+            f"{files} has {fingerprint(exc.expected_key)}); nothing was run. If the machine was "
+            "reinstalled, remove the old key with "
+            f"`ssh-keygen -R {exc.hostname} -f {conn.known_hosts[0]}`"
+        )
+    if isinstance(exc, paramiko.PasswordRequiredException):
+        return (
+            f"private key {node.ssh_private_key} is encrypted: give its passphrase "
+            "(ssh_passphrase) or load it into ssh-agent"
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        key = node.ssh_private_key or "the default keys"
+        return (
+            f"{where} refused login as {conn.user} with {key}; "
+            "check ssh_username and ssh_private_key"
+        )
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return f"no answer from {where} within {node.connect_timeout:g}s (connect_timeout)"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{where} refused the connection: is sshd running and is ssh_port right?"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host name '{conn.host}': check ssh_hostname"
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return f"cannot connect to {where}: {exc.strerror or exc}"
+    if isinstance(exc, OSError):
+        return f"cannot reach {where}: {exc.strerror or exc}"
+    if isinstance(exc, paramiko.SSHException):
+        return f"SSH with {where} failed: {exc}"
+    return f"connecting to {where} failed: {type(exc).__name__}: {exc}"

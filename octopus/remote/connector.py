@@ -1,0 +1,67 @@
+"""The one interface every connection offers, SSH or local: run, put, get, rsync, close.
+
+Steps and stages hold a `Connector` and never branch on its type; pyinfra's connectors and
+Fabric's Connection are the models.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from invoke.runners import Result
+
+if TYPE_CHECKING:
+    from octopus.node import Node
+    from octopus.remote.rsync import RsyncOptions
+
+
+class Connector(Protocol):
+    """An open way to one node."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def user(self) -> str | None: ...
+
+    def run(self, command: str, **kwargs: Any) -> Result:
+        """Run a shell command on the node (Invoke's keyword arguments: hide, warn, timeout)."""
+        ...
+
+    def sudo(self, command: str, **kwargs: Any) -> Result: ...
+
+    def put(
+        self, local: str | os.PathLike[str], remote: str | None = None, preserve_mode: bool = True
+    ) -> Any: ...
+
+    def get(
+        self, remote: str, local: str | os.PathLike[str] | None = None, preserve_mode: bool = True
+    ) -> Any: ...
+
+    def rsync(
+        self,
+        source: str | Sequence[str],
+        target: str,
+        options: RsyncOptions | None = None,
+        *,
+        download: bool = False,
+        files: Sequence[str] | None = None,
+        timeout: float | None = None,
+        warn: bool = False,
+        hide: bool = True,
+        local_cmd_prefix: str = "",
+        via_connection: bool = False,
+    ) -> Result:
+        """Copy between here and the node with the local rsync (see remote.rsync.transfer)."""
+        ...
+
+    def is_active(self) -> bool:
+        """False once the connection is known to be lost."""
+        ...
+
+    def close(self) -> None: ...

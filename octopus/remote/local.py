@@ -1,0 +1,138 @@
+"""The stand-in connection for a `local: true` node: this machine, from the node's home folder.
+
+Relative paths mean the same as on a remote node (relative to the home directory), so an
+experiment moves between `local` and real nodes unchanged.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fabric import Config
+from invoke.context import Context
+from invoke.runners import Result
+
+from octopus.remote.rsync import RsyncOptions, transfer
+
+if TYPE_CHECKING:
+    from octopus.node import Node
+
+
+def _finished(result: Result | None) -> Result:
+    """Invoke returns None only for `disown=True`, which octopus never passes."""
+    if result is None:
+        raise RuntimeError("command was disowned; no result")
+    return result
+
+
+class LocalConnection:
+    """Runs on this machine with the same run/put/get/rsync as an SSH connection."""
+
+    host = "localhost"
+    is_connected = True
+
+    def __init__(self, node: Node, home: str | os.PathLike[str] | None = None) -> None:
+        self.node = node
+        self.home = Path(home) if home is not None else Path.home()
+        self.user: str | None = getpass.getuser()
+        self.original_host = "localhost"
+        self._context = Context(Config(overrides={"run": {"in_stream": False}}))
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def is_active(self) -> bool:
+        return True
+
+    def __enter__(self) -> LocalConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _path(self, path: str | os.PathLike[str]) -> Path:
+        p = Path(os.path.expanduser(str(path)))
+        return p if p.is_absolute() else self.home / p
+
+    def run(self, command: str, **kwargs: Any) -> Result:
+        return _finished(
+            self._context.run(f"cd {shlex.quote(str(self.home))} && {command}", **kwargs)
+        )
+
+    def sudo(self, command: str, **kwargs: Any) -> Result:
+        return _finished(self._context.sudo(command, **kwargs))
+
+    def local(self, command: str, **kwargs: Any) -> Result:
+        return _finished(self._context.run(command, **kwargs))
+
+    def put(
+        self, local: str | os.PathLike[str], remote: str | None = None, preserve_mode: bool = True
+    ) -> Path:
+        return self._copy(
+            Path(local),
+            self._path(remote) if remote else None,
+            remote or "",
+            preserve_mode,
+            default_dir=self.home,
+        )
+
+    def get(
+        self, remote: str, local: str | os.PathLike[str] | None = None, preserve_mode: bool = True
+    ) -> Path:
+        return self._copy(
+            self._path(remote),
+            Path(local) if local else None,
+            str(local or ""),
+            preserve_mode,
+            default_dir=Path.cwd(),
+        )
+
+    @staticmethod
+    def _copy(
+        source: Path, target: Path | None, spelled: str, preserve_mode: bool, default_dir: Path
+    ) -> Path:
+        """Copy one file as Fabric's put/get do: into a folder target, or as the target."""
+        target = target if target is not None else default_dir / source.name
+        if spelled.endswith("/") or target.is_dir():
+            target = target / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copy2 if preserve_mode else shutil.copyfile)(source, target)
+        return target
+
+    def rsync(
+        self,
+        source: str | Sequence[str],
+        target: str,
+        options: RsyncOptions | None = None,
+        *,
+        download: bool = False,
+        files: Sequence[str] | None = None,
+        timeout: float | None = None,
+        warn: bool = False,
+        hide: bool = True,
+        local_cmd_prefix: str = "",
+        via_connection: bool = False,
+    ) -> Result:
+        """rsync between two folders of this machine; paths on the node side start at home."""
+        return transfer(
+            self,
+            source,
+            target,
+            options,
+            download=download,
+            files=files,
+            timeout=timeout,
+            warn=warn,
+            hide=hide,
+            local_cmd_prefix=local_cmd_prefix,
+            home=str(self.home),
+        )

@@ -1,0 +1,165 @@
+"""A node reached over SSH: Fabric with strict host keys, TCP_NODELAY, keepalive, a channel cap.
+
+Facts behind the choices here were measured on our test machines (see docs/ssh.md): Fabric
+3.2 loads no known_hosts and accepts any key, a command on a fresh paramiko socket pays
+~40 ms of Nagle + delayed ACK, and sshd allows 10 channels per connection.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import paramiko
+from fabric import Config, Connection
+from invoke.runners import Result
+from paramiko.common import OPEN_FAILED_CONNECT_FAILED
+
+from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
+from octopus.remote.rsh_relay import ChannelRelay
+from octopus.remote.rsync import RsyncOptions, transfer
+
+if TYPE_CHECKING:
+    from octopus.node import Node
+
+# sshd's default MaxSessions: the 11th concurrent channel on one connection is refused with
+# ChannelException(2, 'Connect failed').
+MAX_CHANNELS_PER_CONNECTION = 10
+
+# Waits before retrying a channel the server refused to open (about 1.5 s in all).
+CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
+    """A Fabric Connection with strict host keys, TCP_NODELAY, keepalive and a channel cap."""
+
+    def __init__(self, node: Node) -> None:
+        overrides = {"run": {"in_stream": False}}
+        config = (
+            Config(runtime_ssh_path=node.ssh_config, overrides=overrides)
+            if node.ssh_config
+            else Config(overrides=overrides)
+        )
+        connect_kwargs: dict[str, Any] = {}
+        if node.ssh_private_key:
+            connect_kwargs["key_filename"] = [node.ssh_private_key]
+        if node.ssh_passphrase:
+            connect_kwargs["passphrase"] = node.ssh_passphrase
+        super().__init__(
+            host=node.ssh_hostname or "",
+            user=node.ssh_username,
+            port=node.ssh_port,
+            config=config,
+            connect_timeout=node.connect_timeout,
+            connect_kwargs=connect_kwargs,
+        )
+        self.node = node
+        self.known_hosts = known_hosts_files(node, dict(self.ssh_config))
+        self._check_host_keys(self.client)
+        # Fabric builds ProxyJump hops as plain Connections, which accept any key: make each
+        # hop as strict as the node itself.
+        hop = self.gateway
+        while isinstance(hop, Connection):
+            self._check_host_keys(hop.client)
+            hop = hop.gateway
+        self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
+        self._relay: ChannelRelay | None = None
+
+    def _check_host_keys(self, client: paramiko.SSHClient) -> None:
+        client.set_missing_host_key_policy(
+            CheckKnownHosts(self.known_hosts, accept_new=self.node.accept_new_hostkeys)
+        )
+
+    def open(self) -> Any:
+        if self.is_connected:
+            return None
+        if not self.gateway and "sock" not in self.connect_kwargs:
+            # Our own socket, so TCP_NODELAY is set before the key exchange too.
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connect_kwargs["sock"] = sock
+            try:
+                result = super().open()
+            except BaseException:
+                sock.close()
+                raise
+            finally:
+                del self.connect_kwargs["sock"]
+        else:
+            result = super().open()
+        if self.transport is not None:
+            self.transport.set_keepalive(self.node.keepalive)
+        return result
+
+    def is_active(self) -> bool:
+        return self.transport is None or bool(self.transport.is_active())
+
+    def relay(self) -> ChannelRelay:
+        """A remote shell for rsync through this connection (made on first use)."""
+        if self._relay is None:
+            self.open()
+            assert self.transport is not None
+            self._relay = ChannelRelay(self.transport, self._channels)
+        return self._relay
+
+    def rsync(
+        self,
+        source: str | Sequence[str],
+        target: str,
+        options: RsyncOptions | None = None,
+        *,
+        download: bool = False,
+        files: Sequence[str] | None = None,
+        timeout: float | None = None,
+        warn: bool = False,
+        hide: bool = True,
+        local_cmd_prefix: str = "",
+        via_connection: bool = False,
+    ) -> Result:
+        """rsync with this node: through this connection's relay, or a new strict ssh."""
+        return transfer(
+            self,
+            source,
+            target,
+            options,
+            download=download,
+            files=files,
+            timeout=timeout,
+            warn=warn,
+            hide=hide,
+            local_cmd_prefix=local_cmd_prefix,
+            remote_shell=self.relay().remote_shell() if via_connection else None,
+        )
+
+    def close(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
+        super().close()
+
+    def run(self, command: str, **kwargs: Any) -> Result:
+        return self._on_channel(super().run, command, **kwargs)
+
+    def sudo(self, command: str, **kwargs: Any) -> Result:
+        return self._on_channel(super().sudo, command, **kwargs)
+
+    def _on_channel(self, call: Any, command: str, **kwargs: Any) -> Result:
+        """Run on a new channel, at most 10 at once, retrying a refused open.
+
+        sshd frees a session only once both sides have closed its channel, a moment after our
+        command returned, so the server can still count a channel we already let go. A refused
+        open ran nothing, so retrying it is safe.
+        """
+        for delay in CHANNEL_RETRY_DELAYS:
+            with self._channels:
+                try:
+                    return cast(Result, call(command, **kwargs))
+                except paramiko.ChannelException as exc:
+                    if exc.code != OPEN_FAILED_CONNECT_FAILED:
+                        raise
+            time.sleep(delay)
+        with self._channels:
+            return cast(Result, call(command, **kwargs))

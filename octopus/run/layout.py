@@ -1,0 +1,155 @@
+"""The one owner of names and paths: deliverables here, run files there, sessions and jobs.
+
+Everything an experiment leaves on a node or in a session list carries the experiment's
+name, so two experiments on one node never collide and purging one leaves the other alone.
+Local files live under `deliverables/` at the project's root (the nearest folder up from
+the current one that holds nodes.yaml or tasks.py), so a task run from a subfolder finds them.
+Remote paths are relative to the login folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+# The marker that starts every line octopus' own remote commands print for a parser to read.
+MARK = "@@octopus"
+
+SESSION_PREFIX = "oct"
+DELIVERABLES = "deliverables"
+MANIFEST = "manifest.json"
+LEDGER = "ledger.json"
+REMOTE_ROOT = ".octopus"
+# Files that mark a folder as an octopus project (see project_root).
+PROJECT_MARKERS = ("nodes.yaml", "tasks.py")
+
+# Inside a delivery folder on a node (and beside each node's scripts here).
+DELIVERY_ID_FILE = "DELIVERY"
+STATE_DIR = "state"
+LOGS_DIR = "logs"
+
+
+def safe_name(text: str) -> str:
+    """A name usable in screen session names, Slurm job names and file names."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+    return cleaned or "experiment"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder from `start` (the current one) upwards that holds nodes.yaml or
+    tasks.py; `start` itself when none does."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
+            return folder
+    return here
+
+
+def worker_label(job_id: int) -> str:
+    """How a worker is named in tables, files and sessions: s<job_id>."""
+    return f"s{job_id}"
+
+
+def script_name(job_id: int, suffix: str = "") -> str:
+    """A worker's script; `suffix` tells a resumed worker's later scripts apart."""
+    return f"run_exp_s{job_id}{suffix}.sh"
+
+
+def events_file(job_id: int) -> str:
+    """The worker's per-command state, relative to the delivery folder."""
+    return f"{STATE_DIR}/{worker_label(job_id)}.events"
+
+
+def command_log(command_id: int) -> str:
+    """One command's output, relative to the delivery folder."""
+    return f"{LOGS_DIR}/{command_id}.log"
+
+
+def output_file(job_id: int) -> str:
+    """All output of one worker, relative to the delivery folder (the original's name)."""
+    return f"output_screen{job_id}"
+
+
+def pid_file(job_id: int) -> str:
+    """The process launcher's record of a worker's PID, relative to the delivery folder."""
+    return f"pids/{worker_label(job_id)}.pid"
+
+
+def job_file(job_id: int) -> str:
+    """The Slurm launcher's record of a worker's job id, relative to the delivery folder."""
+    return f"jobs/{worker_label(job_id)}.jobid"
+
+
+def slurm_output(job_id: int, stream: str) -> str:
+    """sbatch's -e/-o files of a worker (stream 'err' or 'out'), as the original named them."""
+    return f"job_{job_id}.{stream}"
+
+
+def delivery_dir(run_root: str, delivery: str) -> str:
+    """A delivery's folder on a node, relative to the login folder."""
+    return f"{run_root}/deliveries/{delivery}"
+
+
+@dataclass(frozen=True)
+class ExperimentPaths:
+    """Where an experiment's files live, here and on the nodes, and what its sessions are called."""
+
+    name: str
+    project: Path = field(default_factory=project_root)
+
+    @property
+    def key(self) -> str:
+        return safe_name(self.name)
+
+    # -- here ----------------------------------------------------------------------------
+
+    @property
+    def deliverables(self) -> Path:
+        return self.project / DELIVERABLES / self.key
+
+    def node_dir(self, node: str) -> Path:
+        return self.deliverables / safe_name(node)
+
+    @property
+    def manifest(self) -> Path:
+        return self.deliverables / MANIFEST
+
+    @property
+    def ledger(self) -> Path:
+        return self.deliverables / LEDGER
+
+    @property
+    def log_dir(self) -> Path:
+        return self.deliverables / LOGS_DIR
+
+    def stage_log(self, stage: str, when: datetime | None = None) -> Path:
+        moment = when or datetime.now(timezone.utc)
+        return self.log_dir / f"{stage}-{moment:%Y%m%dT%H%M%S%fZ}.log"
+
+    # -- sessions and jobs -----------------------------------------------------------------
+
+    @property
+    def session_prefix(self) -> str:
+        """Every screen session and Slurm job of this experiment starts with this."""
+        return f"{SESSION_PREFIX}-{self.key}-"
+
+    def worker_session(self, job_id: int) -> str:
+        return f"{self.session_prefix}{worker_label(job_id)}"
+
+    def step_session(self, tag: str) -> str:
+        """The screen session of a ScreenCmd step (tag: a digest of its commands)."""
+        return f"{self.session_prefix}cmd-{tag}"
+
+    # -- on the nodes ----------------------------------------------------------------------
+
+    @property
+    def remote_run_dir(self) -> str:
+        """The experiment's own directory on a node, relative to the login directory."""
+        return f"{REMOTE_ROOT}/{self.key}"
+
+    @property
+    def remote_current(self) -> str:
+        """The link to the newest delivery on a node."""
+        return f"{self.remote_run_dir}/current"

@@ -1,0 +1,82 @@
+"""A worker's part of the plan -> the shell script that runs it on the node.
+
+The script's text is the template `worker_script.sh` beside this module (a real shell file, so
+shellcheck can read it): every command runs as a function in a subshell, so its `exit` or `cd`
+cannot end or move the worker, and records its own start, end and exit code in the worker's
+events file. Its status reaches us even under the prefix's `set -e`, because `a && b || c`
+lists are exempt from errexit.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from octopus.run import layout
+from octopus.run.plan import WorkerPlan
+from octopus.run.workers import fill_placeholders
+
+TEMPLATE = "worker_script.sh"
+# Whole template lines replaced by generated text.
+HEADER_LINE = "#@sbatch-header@\n"
+BODY_LINE = "#@body@\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> tuple[str, str]:
+    """The template split at its body line: (head, tail)."""
+    text = resources.files("octopus.run").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    head, tail = text.split(BODY_LINE)
+    return head, tail
+
+
+def render_script(
+    part: WorkerPlan,
+    prefix: str,
+    *,
+    experiment: str,
+    run_dir: str,
+    delivery: str,
+    stop_on_error: bool = False,
+    header: str = "",
+    parallel: int = 1,
+) -> str:
+    """The shell script for one worker: the prefix, then each command recording its own state.
+
+    `run_dir` is relative to the login directory ($HOME), as the same script must find its
+    state when Slurm runs a copy of it from its spool directory. `header` goes right after the
+    shebang (a launcher's #SBATCH lines: sbatch reads them only before the first command);
+    with `parallel` > 1, up to that many commands run at once.
+    """
+    worker = part.worker
+    head, tail = _template()
+    values = {
+        "@JOB_ID@": str(worker.job_id),
+        "@EXPERIMENT@": experiment,
+        "@NODE@": worker.node,
+        "@DELIVERY@": delivery,
+        "@RUN_DIR@": run_dir,
+        "@EVENTS_FILE@": layout.events_file(worker.job_id),
+        "@STATE_DIR@": layout.STATE_DIR,
+        "@LOGS_DIR@": layout.LOGS_DIR,
+        "@STOP_ON_ERROR@": "1" if stop_on_error else "0",
+    }
+    for marker, value in values.items():
+        head = head.replace(marker, value)
+    parts = [head.replace(HEADER_LINE, header)]
+    if prefix:
+        parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
+    calls = [
+        f"octopus_cmd_{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} octopus_cmd_{i}"
+        for i, text in zip(part.ids, part.commands, strict=True)
+    ]
+    if parallel <= 1:
+        parts.extend(call + "\n" for call in calls)
+    else:
+        # Up to `parallel` commands at once inside the job's tasks, then wait for the batch.
+        parts.append("OCTOPUS_PARALLEL=1\n")
+        for first in range(0, len(calls), parallel):
+            parts.extend(call + " &\n" for call in calls[first : first + parallel])
+            parts.append("wait\noctopus_check_stop\n")
+    parts.append(tail)
+    return "".join(parts)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+#@sbatch-header@
+# octopus worker @JOB_ID@ of experiment @EXPERIMENT@ on @NODE@ (delivery @DELIVERY@).
+# Every command appends 'start' and 'end' lines (tab-separated: event, id, time, detail) to
+# the state file below, and its output to @LOGS_DIR@/<id>.log as well as to this worker's output.
+OCTOPUS_RUN="$HOME/@RUN_DIR@"
+OCTOPUS_STATE="$OCTOPUS_RUN/@EVENTS_FILE@"
+mkdir -p "$OCTOPUS_RUN/@STATE_DIR@" "$OCTOPUS_RUN/@LOGS_DIR@"
+octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
+octopus_event() {
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
+}
+octopus_run() {
+  octopus_event start "$1" "$(hostname)"
+  octopus_rcfile="$OCTOPUS_RUN/@STATE_DIR@/.rc.$1"
+  { ( "$2" ) 2>&1 && echo 0 > "$octopus_rcfile" || echo $? > "$octopus_rcfile"; } \
+    | tee -a "$OCTOPUS_RUN/@LOGS_DIR@/$1.log"
+  octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
+  rm -f "$octopus_rcfile"
+  octopus_event end "$1" "$octopus_rc"
+  if [ "$octopus_rc" != 0 ]; then
+    case "@STOP_ON_ERROR@$-" in
+      1*|*e*) touch "$OCTOPUS_STATE.stop"; octopus_stop ;;
+    esac
+  fi
+}
+# Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
+octopus_stop() {
+  [ -n "$OCTOPUS_PARALLEL" ] || { octopus_event worker-end - stopped; exit 1; }
+}
+octopus_check_stop() {
+  if [ -e "$OCTOPUS_STATE.stop" ]; then octopus_event worker-end - stopped; exit 1; fi
+}
+rm -f "$OCTOPUS_STATE.stop"
+# `inv start` names the experiment's venv (SetupVenv, SetupUvVenv) when the node has one.
+if [ -n "${OCTOPUS_VENV:-}" ] && [ -f "$OCTOPUS_VENV/bin/activate" ]; then
+  . "$OCTOPUS_VENV/bin/activate"
+fi
+octopus_event worker-start - $$
+#@body@
+octopus_event worker-end - done

@@ -1,0 +1,321 @@
+"""The stage engine: every node walks its own step list over one connection, all at once.
+
+Each node is handled by its own thread with its own connection; whatever goes wrong there
+(unreachable, refused host key, a failing command, a bug) becomes that node's NodeResult, and
+what its steps return becomes the result's `data`. A local step is a barrier: the remote
+steps before it finish on every node first. Every stage and `inv nodes` go through here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from invoke.exceptions import UnexpectedExit
+
+from octopus.node import Node
+from octopus.output import StageOutput, StageProgress, stderr_tail
+from octopus.remote.connection import NodeUnreachable, open_connection
+from octopus.remote.connector import Connector
+from octopus.results import NodeResult, Outcome, StageReport
+from octopus.steps.base import AnyStep, LocalStep, Step
+from octopus.steps.context import StepContext, StepFailed
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+# Threads mostly wait on the network; 32 keeps a 100-node fan-out to about three rounds of
+# logins without making the test hosts' sshd (which shares our CPUs here) the bottleneck.
+DEFAULT_PARALLEL = 32
+
+
+class NodeRun:
+    """A node's walk through a stage: its connection, where it is, how it has fared so far."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.conn: Connector | None = None
+        self.result: NodeResult | None = None  # set once the node stopped (failed/unreachable)
+        self.ran = 0
+        self.skipped = 0
+        self.warnings: list[str] = []
+        self.data: Any = None
+        self.started = time.monotonic()
+
+    @property
+    def name(self) -> str:
+        return self.node.name or "?"
+
+    def stop(
+        self,
+        outcome: Outcome,
+        message: str,
+        step: str | None = None,
+        exit_code: int | None = None,
+        stderr: str = "",
+    ) -> None:
+        self.result = NodeResult(
+            self.name,
+            outcome,
+            message,
+            step=step,
+            exit_code=exit_code,
+            stderr_tail=stderr,
+            duration=time.monotonic() - self.started,
+            data=self.data,
+        )
+
+    def final(self) -> NodeResult:
+        if self.result is not None:
+            return self.result
+        outcome = Outcome.SKIPPED if self.ran == 0 and self.skipped else Outcome.OK
+        message = "; ".join([*self.warnings, f"{self.ran} step(s) run"]) + (
+            f", {self.skipped} skipped by tags" if self.skipped else ""
+        )
+        return NodeResult(
+            self.name, outcome, message, duration=time.monotonic() - self.started, data=self.data
+        )
+
+
+def classify_failure(
+    exc: BaseException, conn: Connector | None
+) -> tuple[Outcome, str, int | None, str]:
+    """How a step's exception ends the node: (outcome, message, exit code, stderr tail).
+
+    A command that failed is FAILED; a connection that is gone, however it showed, is
+    UNREACHABLE, as ansible keeps unreachable apart from failed.
+    """
+    lost = conn is not None and not conn.is_active()
+    if isinstance(exc, NodeUnreachable):
+        return Outcome.UNREACHABLE, exc.reason, None, ""
+    if isinstance(exc, StepFailed):
+        if lost:
+            return Outcome.UNREACHABLE, "connection lost", None, ""
+        return Outcome.FAILED, str(exc), exc.code, exc.stderr_tail
+    if isinstance(exc, UnexpectedExit):
+        result = exc.result
+        return (
+            Outcome.FAILED,
+            f"command exited with {result.exited}",
+            result.exited,
+            stderr_tail(result.stderr),
+        )
+    if lost or isinstance(exc, (EOFError, ConnectionError)):
+        return Outcome.UNREACHABLE, f"connection lost ({type(exc).__name__})", None, ""
+    return Outcome.FAILED, f"{type(exc).__name__}: {exc}", None, ""
+
+
+class Fanout:
+    """One stage on many nodes: a connection per node, kept for every step of the stage.
+
+    A stage module calls `remote` for runs of remote steps and decides in Python between them
+    (deliver refuses when workers run, start rebalances); `report` gives the per-node results.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        nodes: Sequence[Node],
+        *,
+        experiment: Experiment | None,
+        output: StageOutput,
+        parallel: int | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.stage = stage
+        self.runs = [NodeRun(n) for n in nodes]
+        self.experiment = experiment
+        self.output = output
+        self.dry_run = dry_run
+        self.local_failures: list[str] = []
+        self._began = time.monotonic()
+        self._workers = max(1, min(len(self.runs) or 1, parallel or DEFAULT_PARALLEL))
+        self._progress: StageProgress = output.progress(
+            [r.name for r in self.runs], enabled=not dry_run
+        )
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> Fanout:
+        self._progress.__enter__()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self._workers, thread_name_prefix="octopus-node"
+        )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        for run in self.runs:
+            if run.conn is not None:
+                run.conn.close()
+        self._progress.__exit__(kind, exc, tb)
+
+    @property
+    def alive(self) -> list[NodeRun]:
+        """The nodes that have not stopped (failed or unreachable) so far."""
+        return [r for r in self.runs if r.result is None]
+
+    def data(self) -> dict[str, Any]:
+        """node -> the last value its steps returned, for the nodes still going."""
+        return {r.name: r.data for r in self.alive}
+
+    def refuse(self, node: str, message: str) -> None:
+        """Stop one node here, as failed, for a reason the stage found (nothing more runs there)."""
+        for run in self.alive:
+            if run.name == node:
+                run.stop(Outcome.FAILED, message)
+
+    def remote(self, steps: Sequence[Step], first: int = 0) -> None:
+        """Run these remote steps on every node still going, each node at its own pace."""
+        assert self._pool is not None, "use Fanout as a context manager"
+        alive = self.alive
+        list(self._pool.map(lambda run: self._walk(run, steps, first), alive))
+        for run in alive:
+            self._progress.update(
+                run.name, "done" if run.result is None else str(run.result.outcome)
+            )
+
+    def local(self, step: LocalStep, index: int) -> bool:
+        """Run a local step once, here; False (and the failure noted) when it raised."""
+        label = f"{index + 1} {step.step_name}"
+        if self.dry_run:
+            for line in step.describe():
+                self.output.note(f"local [{label}] would run: {line}")
+            return True
+        self.output.note(f"local [{label}]")
+        try:
+            step.run()
+        except Exception as exc:  # reported, and the rest of the stage is not run
+            self.local_failures.append(f"[{label}] {type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def report(self) -> StageReport:
+        return StageReport(
+            self.stage,
+            [r.final() for r in self.runs],
+            self.local_failures,
+            self.output.log_path,
+            time.monotonic() - self._began,
+        )
+
+    def _connect(self, run: NodeRun, steps: Sequence[Step]) -> bool:
+        """Open the node's connection on first need; False when the node is unreachable."""
+        if run.conn is not None or self.dry_run or not any(s.applies_to(run.node) for s in steps):
+            return True
+        self._progress.update(run.name, "connecting")
+        try:
+            run.conn = open_connection(run.node)
+        except NodeUnreachable as exc:
+            run.stop(Outcome.UNREACHABLE, exc.reason)
+            return False
+        return True
+
+    def _walk(self, run: NodeRun, steps: Sequence[Step], first: int) -> None:
+        if not self._connect(run, steps):
+            return
+        ctx = StepContext(run.node, run.conn, self.experiment, self.output)
+        ctx.warnings = run.warnings
+        for offset, step in enumerate(steps):
+            label = f"{first + offset + 1} {step.step_name}"
+            if not step.applies_to(run.node):
+                run.skipped += 1
+                tags = sorted(step.tags or [])
+                self.output.line(run.name, f"[{label}] skipped: node has none of tags {tags}")
+                continue
+            self._progress.update(run.name, label)
+            if self.dry_run:
+                for line in step.describe(ctx):
+                    self.output.line(run.name, f"[{label}] would run: {line}")
+                run.ran += 1
+                continue
+            self.output.line(run.name, f"[{label}]")
+            try:
+                value = step.execute(ctx)
+            except Exception as exc:  # one node's trouble never stops the others
+                outcome, message, code, tail = classify_failure(exc, run.conn)
+                run.stop(outcome, message, step=label, exit_code=code, stderr=tail)
+                return
+            if value is not None:
+                run.data = value
+            run.ran += 1
+
+
+def _segments(steps: Sequence[AnyStep]) -> list[tuple[int, list[AnyStep]]]:
+    """Split a stage at its local steps: (index of first step, steps) runs of one kind."""
+    segments: list[tuple[int, list[AnyStep]]] = []
+    for index, step in enumerate(steps):
+        local = isinstance(step, LocalStep)
+        if segments and not local and not isinstance(segments[-1][1][0], LocalStep):
+            segments[-1][1].append(step)
+        else:
+            segments.append((index, [step]))
+    return segments
+
+
+def run_stage(
+    stage: str,
+    steps: Sequence[AnyStep],
+    nodes: Sequence[Node],
+    *,
+    experiment: Experiment | None,
+    output: StageOutput,
+    parallel: int | None = None,
+    dry_run: bool = False,
+) -> StageReport:
+    """Run a stage's steps on every node: each node walks its own list, local steps are barriers.
+
+    One connection per node serves the whole stage; a node that fails or is unreachable stops
+    there while the others go on.
+    """
+    output.note(
+        f"{stage}: {len(steps)} step(s) on {len(nodes)} node(s)"
+        + (" (dry run: nothing is changed)" if dry_run else "")
+    )
+    with Fanout(
+        stage, nodes, experiment=experiment, output=output, parallel=parallel, dry_run=dry_run
+    ) as fan:
+        for first, segment in _segments(steps):
+            head = segment[0]
+            if isinstance(head, LocalStep):
+                if not fan.local(head, first):
+                    break
+                continue
+            fan.remote([s for s in segment if isinstance(s, Step)], first)
+    return fan.report()
+
+
+class _Work(Step):
+    """A Python function as the one step of a fan-out (see for_each_node)."""
+
+    label = "work"
+
+    def __init__(self, work: Callable[[Node, Connector], Any]) -> None:
+        super().__init__()
+        self.work = work
+
+    def execute(self, ctx: StepContext) -> Any:
+        return self.work(ctx.node, ctx.connection())
+
+
+def for_each_node(
+    nodes: Sequence[Node],
+    work: Callable[[Node, Connector], Any],
+    parallel: int | None = None,
+    output: StageOutput | None = None,
+) -> list[NodeResult]:
+    """`work(node, connection)` on every node at once, like Fabric's ThreadingGroup: one result
+    per node, in node order, with what `work` returned as its data."""
+    out = output or StageOutput(quiet=True)
+    return run_stage(
+        "work", [_Work(work)], nodes, experiment=None, output=out, parallel=parallel
+    ).results

@@ -1,0 +1,137 @@
+"""`inv monitor`: every node's state in one remote command each, merged into the ledger."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from octopus.errors import OctopusError
+from octopus.launchers import launcher_of
+from octopus.node import Node
+from octopus.output import StageOutput
+from octopus.results import MonitorReport, StageReport
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
+from octopus.run.status import NodeStatus, parse_status, status_command
+from octopus.stages.engine import Fanout, run_stage
+from octopus.stages.options import StageOptions
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
+from octopus.views.monitor import print_json, print_monitor
+from octopus.views.tables import print_stage
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+# Reading a few state files is quick; a node that needs longer is in trouble.
+STATUS_TIMEOUT = 60
+
+
+class ReadStatus(Step):
+    """Reads the node's whole state with one remote command; returns its NodeStatus.
+
+    With `require_delivery`, a node the delivery went to but that does not have it fails.
+    """
+
+    label = "read worker state"
+
+    def __init__(self, manifest: Manifest, require_delivery: bool = False) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.require_delivery = require_delivery
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return ["read every worker's state file and whether it is alive (one command)"]
+
+    def execute(self, ctx: StepContext) -> NodeStatus:
+        launcher = launcher_of(self.manifest, ctx.name)
+        command = status_command(self.manifest, ctx.name, launcher)
+        result = ctx.run(command, show=False, warn=True, timeout=STATUS_TIMEOUT)
+        status = parse_status(self.manifest, ctx.name, result.stdout, launcher)
+        if self.require_delivery and status.delivery is None and self.manifest.workers_on(ctx.name):
+            raise OctopusError(
+                f"delivery {self.manifest.delivery} is not on this node: run `inv deliver` (again)"
+            )
+        return status
+
+
+def monitor(
+    experiment: Experiment,
+    nodes: list[Node],
+    *,
+    output: StageOutput,
+    parallel: int | None = None,
+    offline: bool = False,
+) -> MonitorReport:
+    """Read all nodes at once, merge into the ledger, and return the whole picture."""
+    paths = experiment.paths
+    manifest = Manifest.read(paths.manifest)
+    ledger = Ledger.load(paths.ledger, manifest)
+    wanted = {n.name for n in nodes}
+    if offline:
+        down = {
+            name: seen.message
+            for name, seen in ledger.nodes.items()
+            if not seen.reachable and name in wanted
+        }
+        return MonitorReport(manifest, ledger, down, offline=True)
+    delivered = set(manifest.nodes)
+    chosen = [n for n in nodes if n.name in delivered]
+    with Fanout("monitor", chosen, experiment=experiment, output=output, parallel=parallel) as fan:
+        fan.remote([ReadStatus(manifest)])
+    unreachable: dict[str, str] = {}
+    found: dict[str, NodeStatus] = {}
+    for result in fan.report().results:
+        status = result.data if result.ok else None
+        if not isinstance(status, NodeStatus):
+            unreachable[result.node] = result.message
+            ledger.merge(result.node, None, result.message)
+            continue
+        found[result.node] = status
+        ledger.merge(result.node, status.commands)
+        for job, detail in status.details.items():
+            ledger.record_worker(result.node, job, detail)
+    ledger.save(paths.ledger)
+    now = max((s.now for s in found.values()), default=0.0)
+    return MonitorReport(manifest, ledger, unreachable, now=now or time.time())
+
+
+def run(
+    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
+) -> MonitorReport | StageReport:
+    """Show the state, then run the monitor steps. Before any delivery: the steps alone."""
+    if options.dry_run or not experiment.paths.manifest.is_file():
+        return run_stage(
+            "monitor",
+            experiment.monitor_steps,
+            nodes,
+            experiment=experiment,
+            output=output,
+            parallel=options.parallel,
+            dry_run=options.dry_run,
+        )
+    status = monitor(
+        experiment,
+        nodes,
+        output=StageOutput(output.console, quiet=True),
+        parallel=options.parallel,
+        offline=options.offline,
+    )
+    if options.as_json:
+        print_json(status)
+    else:
+        print_monitor(status, output.console)
+    if experiment.monitor_steps and not options.offline:
+        steps_report = run_stage(
+            "monitor",
+            experiment.monitor_steps,
+            nodes,
+            experiment=experiment,
+            output=output,
+            parallel=options.parallel,
+        )
+        if not options.as_json:
+            print_stage(steps_report, output.console)
+        if not steps_report.ok:
+            status.steps_failed = True
+    return status

@@ -1,0 +1,220 @@
+"""`inv start`: start the delivered workers, or resume, retry or rebalance them.
+
+What each worker gets is decided by run/start_policy.py; this stage reads every node's state,
+moves the work of unreachable nodes when asked, then writes, sends and starts the scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from octopus.errors import OctopusError
+from octopus.launchers import launcher_of, worker_script
+from octopus.node import Node
+from octopus.output import StageOutput
+from octopus.remote.archive import send_files
+from octopus.remote.shell import quote_path
+from octopus.results import NodeResult, Outcome, StageReport
+from octopus.run.layout import safe_name, script_name, worker_label
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
+from octopus.run.plan import WorkerPlan
+from octopus.run.start_policy import (
+    StartOptions,
+    WorkerStart,
+    move_unfinished,
+    refuse_if_running,
+    worker_start,
+)
+from octopus.run.status import NodeStatus
+from octopus.stages.engine import Fanout
+from octopus.stages.monitor import ReadStatus
+from octopus.stages.options import StageOptions
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
+from octopus.steps.venvs import venv_folder
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+
+@dataclass
+class Started:
+    """What start did on a node: the workers it started, the scheduler ids they got."""
+
+    workers: list[str] = field(default_factory=list)
+    submitted: dict[str, str] = field(default_factory=dict)
+
+
+class _StartWorkers(Step):
+    label = "start workers"
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        options: StartOptions,
+        statuses: dict[str, NodeStatus],
+        added: dict[str, list[WorkerPlan]],
+        folder: Path,
+    ) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.options = options
+        self.statuses = statuses
+        self.added = added
+        self.folder = folder
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        launcher = launcher_of(self.manifest, ctx.name)
+        return [
+            launcher.start_command(self.manifest.run_dir, p.worker, script_name(p.worker.job_id))
+            for p in self.manifest.workers_on(ctx.name)
+        ]
+
+    def execute(self, ctx: StepContext) -> Started:
+        manifest = self.manifest
+        status = self.statuses[ctx.name]
+        launcher = launcher_of(manifest, ctx.name)
+        refuse_if_running(status, self.options)
+        new = {p.worker.job_id for p in self.added.get(ctx.name, [])}
+        decisions: list[WorkerStart] = []
+        for part in manifest.workers_on(ctx.name):
+            decision = worker_start(part, status, self.options, new=part.worker.job_id in new)
+            if decision.note:
+                ctx.say(decision.note)
+            if decision.stop_first:
+                ctx.run(
+                    launcher.stop_one_command(manifest.run_dir, part.worker), show=False, warn=True
+                )
+            if decision.script is not None:
+                decisions.append(decision)
+        scripts = {
+            d.script: worker_script(manifest, d.owed)
+            for d in decisions
+            if d.script is not None and d.owed is not None
+        }
+        if scripts:
+            self._upload(ctx, scripts)
+        started = Started()
+        if decisions:
+            result = ctx.run(
+                self._venv(ctx)
+                + " && ".join(
+                    launcher.start_command(manifest.run_dir, d.worker, d.script or "")
+                    for d in decisions
+                ),
+                show=False,
+            )
+            started.submitted = launcher.parse_started(result.stdout)
+        started.workers = [
+            worker_label(d.worker.job_id)
+            + ("" if d.script == script_name(d.worker.job_id) else f" ({d.script})")
+            for d in decisions
+        ]
+        ctx.say(f"started {', '.join(started.workers)}" if started.workers else "nothing to start")
+        return started
+
+    def _venv(self, ctx: StepContext) -> str:
+        """Shell text exporting OCTOPUS_VENV when the experiment's venv is on the node."""
+        folder, made_by_setup = venv_folder(ctx.experiment, ctx.node)
+        path = (
+            quote_path(folder) if folder.startswith(("/", "~")) else f'"$HOME"/{quote_path(folder)}'
+        )
+        if ctx.run(f"[ -f {path}/bin/activate ]", show=False, warn=True).ok:
+            return f"OCTOPUS_VENV={path}; export OCTOPUS_VENV; "
+        if made_by_setup:
+            ctx.warn(f"no venv at ~/{folder}: the scripts run without it (run setup first?)")
+        return ""
+
+    def _upload(self, ctx: StepContext, scripts: dict[str, str]) -> None:
+        """Write the new scripts beside the delivered ones here, then send just those."""
+        local = self.folder / safe_name(ctx.name)
+        local.mkdir(parents=True, exist_ok=True)
+        for name, text in scripts.items():
+            (local / name).write_text(text, newline="\n")
+            (local / name).chmod(0o755)
+        send_files(ctx.connection(), local, self.manifest.run_dir, list(scripts), ctx.timeout)
+
+
+def run(
+    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
+) -> StageReport:
+    """Start (or resume, retry, rebalance) the delivered workers on the nodes; each node's
+    result carries what it started (`Started`)."""
+    paths = experiment.paths
+    if options.dry_run and not paths.manifest.is_file():
+        output.note("start: nothing is delivered yet; after deliver, each worker script starts")
+        return StageReport(
+            "start", [NodeResult(n.name or "?", Outcome.OK, "nothing delivered") for n in nodes]
+        )
+    start = options.start
+    manifest = Manifest.read(paths.manifest)
+    known = set(manifest.nodes)
+    unknown = [n.name for n in nodes if n.name not in known]
+    if unknown and not start.rebalance:
+        raise OctopusError(
+            f"not part of the delivery: {', '.join(map(str, unknown))}; deliver to them first"
+        )
+    ledger = Ledger.load(paths.ledger, manifest)
+    output.note(
+        f"start: on {len(nodes)} node(s)"
+        + (" (dry run: nothing is changed)" if options.dry_run else "")
+    )
+    added: dict[str, list[WorkerPlan]] = {}
+    with Fanout(
+        "start",
+        nodes,
+        experiment=experiment,
+        output=output,
+        parallel=options.parallel,
+        dry_run=options.dry_run,
+    ) as fan:
+        fan.remote([ReadStatus(manifest, require_delivery=True)])
+        statuses: dict[str, NodeStatus] = {
+            name: data for name, data in fan.data().items() if isinstance(data, NodeStatus)
+        }
+        if not start.rebalance or _rebalance(fan, manifest, ledger, nodes, statuses, added):
+            fan.remote(
+                [_StartWorkers(manifest, start, statuses, added, paths.deliverables)],
+                first=2 if start.rebalance else 1,
+            )
+    report = fan.report()
+    if not options.dry_run:
+        for node, status in statuses.items():
+            ledger.merge(node, status.commands)
+        if added:
+            manifest.write(paths.manifest)
+        ledger.save(paths.ledger)
+    return report
+
+
+def _rebalance(
+    fan: Fanout,
+    manifest: Manifest,
+    ledger: Ledger,
+    nodes: list[Node],
+    statuses: dict[str, NodeStatus],
+    added: dict[str, list[WorkerPlan]],
+) -> bool:
+    """The work of the nodes that did not answer, to new workers on those that did; False
+    (noted as a failed local step) when no node can take it."""
+    label = "2 rebalance"
+    if fan.dry_run:
+        fan.output.note(f"local [{label}] would run: move the unfinished work of unreachable nodes")
+        return True
+    fan.output.note(f"local [{label}]")
+    up = [n for n in nodes if n.name in statuses]
+    down = {n.name or "?" for n in nodes if n.name not in statuses}
+    try:
+        moved = move_unfinished(manifest.plan, ledger, up, down)
+    except OctopusError as exc:
+        fan.local_failures.append(f"[{label}] {exc}")
+        return False
+    launchers = {n.name: n for n in up}
+    for part in moved:
+        node = part.worker.node
+        added.setdefault(node, []).append(part)
+        manifest.launchers.setdefault(node, str(launchers[node].launcher))
+    return True

@@ -1,0 +1,36 @@
+"""The stages that are only the experiment's own steps: setup, check-errors, pickup, and monitor
+before anything was delivered."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from octopus.experiment_task import ExperimentTask
+from octopus.node import Node
+from octopus.output import StageOutput
+from octopus.results import StageReport
+from octopus.stages.engine import run_stage
+from octopus.stages.options import StageOptions
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+
+def run(
+    experiment: Experiment,
+    nodes: list[Node],
+    options: StageOptions,
+    output: StageOutput,
+    *,
+    stage: ExperimentTask,
+) -> StageReport:
+    """Run the experiment's steps of that stage on the nodes."""
+    return run_stage(
+        str(stage),
+        experiment.steps_of(stage),
+        nodes,
+        experiment=experiment,
+        output=output,
+        parallel=options.parallel,
+        dry_run=options.dry_run,
+    )

@@ -1,0 +1,102 @@
+"""What a step gets on one node: the node, the stage's connection, the experiment, the output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from invoke.runners import Result
+
+from octopus.errors import OctopusError
+from octopus.node import Node
+from octopus.output import StageOutput, stderr_tail
+from octopus.remote.connector import Connector
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+# A step command may legitimately run long (pip installs, dataset downloads); an hour is the
+# default ceiling so a hung node cannot hold a stage forever. Steps and config can change it.
+DEFAULT_COMMAND_TIMEOUT = 3600.0
+
+
+class StepFailed(OctopusError):
+    """A step's command failed on a node; carries what the summary shows."""
+
+    def __init__(self, message: str, exit_code: int | None = None, stderr_tail: str = "") -> None:
+        self.code = exit_code
+        self.stderr_tail = stderr_tail
+        super().__init__(message)
+
+    @classmethod
+    def of(cls, result: Result, what: str = "") -> StepFailed:
+        """From a command's result: its exit code and the last lines of its error output."""
+        prefix = f"{what} " if what else ""
+        return cls(
+            f"{prefix}exited with {result.exited}",
+            exit_code=result.exited,
+            stderr_tail=stderr_tail(result.stderr),
+        )
+
+
+class StepContext:
+    """One node's view of a stage; `experiment` is None for stages that have none (inv nodes)."""
+
+    def __init__(
+        self,
+        node: Node,
+        conn: Connector | None,
+        experiment: Experiment | None,
+        output: StageOutput,
+        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
+        self.node = node
+        self.conn = conn
+        self._experiment = experiment
+        self.output = output
+        self.timeout = timeout
+        self.warnings: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.node.name or "?"
+
+    @property
+    def experiment(self) -> Experiment:
+        if self._experiment is None:
+            raise OctopusError("this step needs an experiment, and this stage has none")
+        return self._experiment
+
+    def connection(self) -> Connector:
+        if self.conn is None:
+            raise OctopusError("this step needs a connection, but none was opened (dry run?)")
+        return self.conn
+
+    def run(
+        self, command: str, *, warn: bool = False, show: bool = True, timeout: float | None = None
+    ) -> Result:
+        """Run a command on the node, its output shown line by line; a failure raises StepFailed."""
+        out = self.output.writer(self.name, "out")
+        err = self.output.writer(self.name, "err")
+        try:
+            result = self.connection().run(
+                command,
+                hide=not show,
+                warn=True,
+                out_stream=out if show else None,
+                err_stream=err if show else None,
+                timeout=timeout or self.timeout,
+            )
+        finally:
+            out.finish()
+            err.finish()
+        if not result.ok and not warn:
+            raise StepFailed.of(result)
+        return result
+
+    def say(self, text: str) -> None:
+        self.output.line(self.name, text)
+
+    def warn(self, text: str) -> None:
+        """A line now, and a note in the stage summary for this node."""
+        self.warnings.append(text)
+        self.output.line(self.name, f"warning: {text}", "err")
