@@ -8,7 +8,7 @@ holds a reservation while the command runs, and runs the command with sh.
 
 from __future__ import annotations
 
-from octopus.testing.sshhosts import TestHost
+from octopus.testing.host import TestHost
 
 STAND_IN = r"""#!/bin/sh
 state="$HOME/.run_exp"

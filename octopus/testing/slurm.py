@@ -2,8 +2,8 @@
 
 The daemons run in the host's namespaces, so jobs see the host's own /home and the host's
 login user submits with plain `sbatch`: the test host is the cluster's login node. The facts
-this relies on are in shared/notes/slurm-here.md. Daemons are stopped by the PIDs recorded
-when they started; stopping the host stops them too.
+this relies on are in docs/slurm.md. Daemons are stopped by the PIDs recorded when they
+started; stopping the host stops them too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from octopus.testing.sshhosts import STATE_PARENT, HarnessError, TestHost, _inner_pid
+from octopus.testing.errors import HarnessError
+from octopus.testing.host import TestHost
+from octopus.testing.machine import STATE_PARENT
+from octopus.testing.process import inner_pid
 
 SLURM_CONF_TEMPLATE = """\
 ClusterName=octotest
@@ -76,7 +79,7 @@ class TestSlurm:
 
     def _spawn(self, argv: list[str], name: str) -> subprocess.Popen[bytes]:
         assert self.host.process is not None
-        target = str(_inner_pid(self.host.process.pid))
+        target = str(inner_pid(self.host.process.pid))
         log = open(self.root / f"{name}.out", "wb")  # noqa: SIM115 (kept open by the child)
         proc = subprocess.Popen(
             ["nsenter", "--target", target, "--all", *argv],
@@ -92,7 +95,7 @@ class TestSlurm:
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         assert self.host.process is not None
-        target = str(_inner_pid(self.host.process.pid))
+        target = str(inner_pid(self.host.process.pid))
         return subprocess.run(
             ["nsenter", "--target", target, "--all", *argv],
             capture_output=True,
@@ -166,7 +169,7 @@ class TestSlurm:
         for proc in reversed(self.processes):
             if proc.poll() is None:
                 with contextlib.suppress(OSError, HarnessError):
-                    child = _inner_pid(proc.pid)
+                    child = inner_pid(proc.pid)
                     os.kill(child, 15)
                 proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):

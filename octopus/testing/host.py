@@ -1,0 +1,98 @@
+"""One running test host, seen from this machine: its files, its sshd log, commands inside it."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from octopus.testing.errors import HarnessError
+from octopus.testing.machine import TEST_USER
+from octopus.testing.process import inner_pid
+
+
+@dataclass
+class TestHost:
+    """One running test host; its files are visible from here under `root`."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    index: int
+    address: str
+    netns: str
+    root: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def home(self) -> Path:
+        """The login user's home directory as seen from outside the host."""
+        return self.root / "home" / TEST_USER
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def sshd_log(self) -> Path:
+        return self.root / "sshd.log"
+
+    @property
+    def host_key_pub(self) -> str:
+        return (self.root / "ssh_host_ed25519_key.pub").read_text().split()[1]
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def write(self, path: str, text: str) -> Path:
+        """Write a file in the login user's home (parents made), owned by that user."""
+        target = self.home / path
+        account = pwd.getpwnam(TEST_USER)
+        missing = [
+            p for p in [target, *target.parents] if not p.exists() and self.home in p.parents
+        ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        for created in {target, *missing}:
+            os.chown(created, account.pw_uid, account.pw_gid)
+        return target
+
+    def accepted_logins(self) -> int:
+        """How many logins sshd accepted so far (its 'Accepted publickey' log lines)."""
+        if not self.sshd_log.exists():
+            return 0
+        return self.sshd_log.read_text(errors="replace").count("Accepted publickey")
+
+    def exec(self, command: str, user: str = TEST_USER, timeout: float = 30) -> str:
+        """Run a command inside the host (its namespaces) as `user`, bypassing SSH."""
+        if not self.alive or self.process is None:
+            raise HarnessError(f"{self.name} is not running")
+        argv = [
+            "nsenter",
+            "--target",
+            str(inner_pid(self.process.pid)),
+            "--all",
+            "setpriv",
+            f"--reuid={user}",
+            f"--regid={user}",
+            "--init-groups",
+            "--reset-env",
+            "sh",
+            "-c",
+            f"cd ~ 2>/dev/null; {command}",
+        ]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise HarnessError(f"{self.name}: {command!r} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def kill(self) -> None:
+        """Stop the host at once, every process on it included: a node crash."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
