@@ -11,7 +11,7 @@ from octopus.inventory import Inventory, load_inventory
 from octopus.loader import load_experiment
 from octopus.node import Launcher, Node
 from octopus.run.generators import distribute_exp_scripts, replicate_commands_per_hardware
-from octopus.steps import (
+from octopus.step import (
     SCP,
     CheckActiveScreens,
     CheckOutput,

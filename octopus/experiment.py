@@ -227,7 +227,7 @@ class Experiment:
         StageOutput, and the rest are StageOptions (dry_run, parallel, force, resume, ...).
         """
         # The stages run experiments, so they sit above this module: imported when a stage runs.
-        from octopus.stages import run_experiment_task
+        from octopus.stages.dispatch import run_experiment_task
         from octopus.stages.options import StageOptions
 
         selection = {k: options.pop(k) for k in ("nodes", "tags", "inventory") if k in options}

@@ -14,8 +14,8 @@ from typing import Any
 from octopus.errors import ConfigError, did_you_mean, raise_all
 from octopus.experiment import NODES, PYTHON_ONLY, STEPS, Experiment, yaml_fields
 from octopus.schema import matches, type_name
+from octopus.step import build_step  # the facade: every step is registered by then
 from octopus.steps.base import AnyStep
-from octopus.steps.registry import build_step
 from octopus.yamlfile import LineDict, load_yaml
 
 EXPERIMENTS_DIR = Path("experiments")

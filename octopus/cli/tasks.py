@@ -23,7 +23,7 @@ from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY, select_nodes
 from octopus.output import make_console
 from octopus.results import exit_code_for
-from octopus.stages import run_experiment_task
+from octopus.stages.dispatch import run_experiment_task
 from octopus.stages.nodes import probe_nodes
 from octopus.stages.options import StageOptions
 from octopus.stages.run import run_experiment

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octopus.gitrepo import commit_info, local_repo_root
-from octopus.launchers import launcher_for, worker_script
+from octopus.launchers.registry import launcher_for, worker_script
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import send_files

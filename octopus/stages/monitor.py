@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from octopus.errors import OctopusError
-from octopus.launchers import launcher_of
+from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport

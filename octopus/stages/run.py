@@ -11,7 +11,7 @@ from octopus.experiment_task import ExperimentTask
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport
-from octopus.stages import run_task
+from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
 from octopus.stages.options import StageOptions
 from octopus.views.monitor import print_monitor

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octopus.errors import OctopusError
-from octopus.launchers import launcher_of, worker_script
+from octopus.launchers.registry import launcher_of, worker_script
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import send_files

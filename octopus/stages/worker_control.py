@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from octopus.launchers import WorkerLauncher, launcher_for
+from octopus.launchers.base import WorkerLauncher
+from octopus.launchers.registry import launcher_for
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 

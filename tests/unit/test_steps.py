@@ -26,7 +26,7 @@ from octopus import (
     SetupVenv,
 )
 from octopus.output import StageOutput
-from octopus.steps import StepContext, build_step
+from octopus.step import StepContext, build_step
 from octopus.steps.commands import parse_screen_sessions
 from octopus.steps.repos import repo_folder
 

@@ -1,0 +1,57 @@
+"""The launchers by name, the launcher of a delivery's node, and a worker's script with its
+launcher's header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from octopus.errors import OctopusError
+from octopus.launchers.base import WorkerLauncher
+from octopus.launchers.process import ProcessLauncher
+from octopus.launchers.run_exp import RunExpLauncher
+from octopus.launchers.screen import ScreenLauncher
+from octopus.launchers.slurm import SlurmLauncher
+from octopus.run.layout import ExperimentPaths
+from octopus.run.manifest import Manifest
+from octopus.run.plan import WorkerPlan
+from octopus.run.worker_script import render_script
+
+LAUNCHERS: dict[str, type[WorkerLauncher]] = {
+    cls.name: cls for cls in (ScreenLauncher, ProcessLauncher, SlurmLauncher, RunExpLauncher)
+}
+
+
+def launcher_for(
+    kind: str, paths: ExperimentPaths, settings: dict[str, Any] | None = None, node: str = ""
+) -> WorkerLauncher:
+    """The launcher of that kind (`settings`: the manifest's run_exp and Slurm settings)."""
+    try:
+        cls = LAUNCHERS[str(kind)]
+    except KeyError:
+        raise OctopusError(f"launcher '{kind}' cannot start workers") from None
+    return cls(paths, settings, node)
+
+
+def launcher_of(manifest: Manifest, node: str) -> WorkerLauncher:
+    """The launcher a delivery uses on one of its nodes."""
+    return launcher_for(
+        manifest.launchers.get(node, "screen"),
+        ExperimentPaths(manifest.experiment),
+        manifest.settings,
+        node,
+    )
+
+
+def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
+    """The script of one worker of a delivery, with its launcher's header."""
+    launcher = launcher_of(manifest, part.worker.node)
+    return render_script(
+        part,
+        manifest.plan.prefix,
+        experiment=manifest.experiment,
+        run_dir=manifest.run_dir,
+        delivery=manifest.delivery,
+        stop_on_error=manifest.stop_on_error,
+        header=launcher.script_header(part.worker, len(part.ids)),
+        parallel=launcher.parallel,
+    )

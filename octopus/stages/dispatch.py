@@ -1,0 +1,84 @@
+"""From a task to its stage: the one dispatcher, used by the Invoke tasks, `inv run` and
+`Experiment.run_task`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from octopus.experiment_task import ExperimentTask
+from octopus.inventory import select_nodes as choose_nodes
+from octopus.node import Node
+from octopus.output import StageOutput
+from octopus.results import MonitorReport, StageReport
+from octopus.stages import deliver, monitor, purge, select_nodes, start, steps
+from octopus.stages.options import StageOptions
+from octopus.views.tables import print_commands, print_stage
+
+if TYPE_CHECKING:
+    from octopus.experiment import Experiment
+
+Report = StageReport | MonitorReport
+
+
+def run_task(
+    experiment: Experiment,
+    task: ExperimentTask | str,
+    nodes: list[Node],
+    options: StageOptions,
+    output: StageOutput,
+) -> Report | None:
+    """Run one stage on these nodes and print its summary; returns its report (None for print)."""
+    task = ExperimentTask(str(task))
+    report: Report
+    if task is ExperimentTask.PRINT:
+        print_commands(experiment.experiment_commands)
+        return None
+    if task is ExperimentTask.SELECT_RUNEXP_NODES:
+        selected, report = select_nodes.run(experiment, nodes, options, output)
+        if not options.dry_run:
+            # As the original did: later stages of this Experiment use the selection.
+            experiment.use_nodes(selected)
+    elif task is ExperimentTask.DELIVER_SCRIPTS:
+        report = deliver.run(experiment, nodes, options, output)
+    elif task is ExperimentTask.START:
+        report = start.run(experiment, nodes, options, output)
+    elif task is ExperimentTask.MONITOR:
+        report = monitor.run(experiment, nodes, options, output)
+        if isinstance(report, MonitorReport):
+            return report  # monitor shows its own table
+    elif task is ExperimentTask.PURGE:
+        report = purge.run(experiment, nodes, options, output)
+    else:
+        report = steps.run(experiment, nodes, options, output, stage=task)
+    if not output.quiet:
+        print_stage(report, output.console)
+    return report
+
+
+def run_experiment_task(
+    experiment: Experiment,
+    task: ExperimentTask | str,
+    *,
+    nodes: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | None = None,
+    inventory: str | Path | None = None,
+    options: StageOptions | None = None,
+    output: StageOutput | None = None,
+) -> Report | None:
+    """`run_task` on the experiment's nodes narrowed by names and tags, with a stage log."""
+    options = options or StageOptions()
+    task = ExperimentTask(str(task))
+    if task is ExperimentTask.PRINT:
+        return run_task(experiment, task, [], options, StageOutput(quiet=True))
+    chosen = choose_nodes(experiment, nodes, tags, inventory)
+    out = output or StageOutput(
+        log_path=None if options.dry_run else experiment.paths.stage_log(str(task)),
+        quiet=options.as_json,
+    )
+    try:
+        return run_task(experiment, task, chosen, options, out)
+    finally:
+        if output is None:
+            out.close()
