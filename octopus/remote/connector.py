@@ -7,14 +7,13 @@ Fabric's Connection are the models.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from invoke.runners import Result
 
 if TYPE_CHECKING:
     from octopus.node import Node
-    from octopus.remote.rsync import RsyncOptions
+    from octopus.remote.rsync import Transfer
 
 
 class Connector(Protocol):
@@ -43,21 +42,8 @@ class Connector(Protocol):
         self, remote: str, local: str | os.PathLike[str] | None = None, preserve_mode: bool = True
     ) -> Any: ...
 
-    def rsync(
-        self,
-        source: str | Sequence[str],
-        target: str,
-        options: RsyncOptions | None = None,
-        *,
-        download: bool = False,
-        files: Sequence[str] | None = None,
-        timeout: float | None = None,
-        warn: bool = False,
-        hide: bool = True,
-        local_cmd_prefix: str = "",
-        via_connection: bool = False,
-    ) -> Result:
-        """Copy between here and the node with the local rsync (see remote.rsync.transfer)."""
+    def rsync(self, job: Transfer) -> Result:
+        """Copy between here and the node with the local rsync (remote.rsync.Transfer)."""
         ...
 
     def is_active(self) -> bool:

@@ -10,7 +10,6 @@ import getpass
 import os
 import shlex
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from fabric import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from octopus.remote.rsync import RsyncOptions, transfer
+from octopus.remote.rsync import Transfer, run_transfer
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -108,31 +107,6 @@ class LocalConnection:
         (shutil.copy2 if preserve_mode else shutil.copyfile)(source, target)
         return target
 
-    def rsync(
-        self,
-        source: str | Sequence[str],
-        target: str,
-        options: RsyncOptions | None = None,
-        *,
-        download: bool = False,
-        files: Sequence[str] | None = None,
-        timeout: float | None = None,
-        warn: bool = False,
-        hide: bool = True,
-        local_cmd_prefix: str = "",
-        via_connection: bool = False,
-    ) -> Result:
+    def rsync(self, job: Transfer) -> Result:
         """rsync between two folders of this machine; paths on the node side start at home."""
-        return transfer(
-            self,
-            source,
-            target,
-            options,
-            download=download,
-            files=files,
-            timeout=timeout,
-            warn=warn,
-            hide=hide,
-            local_cmd_prefix=local_cmd_prefix,
-            home=str(self.home),
-        )
+        return run_transfer(self, job, home=str(self.home))

@@ -135,47 +135,56 @@ def _make_target_parent(c: Connector, target: str, download: bool) -> None:
         c.run(f"mkdir -p -- {quote_path(parent)}", hide=True)
 
 
-def transfer(
+@dataclass(frozen=True)
+class Transfer:
+    """One rsync run between here and a node: what, where, which way, under which rules.
+
+    `files` limits it to those paths (relative to the source folder); `via_connection` sends
+    it through the open SSH connection instead of a new ssh login. A failure raises
+    UnexpectedExit unless `warn`, like `Connection.local`.
+    """
+
+    source: str | Sequence[str]
+    target: str
+    options: RsyncOptions = RsyncOptions()  # noqa: RUF009 (frozen, so sharing it is safe)
+    download: bool = False
+    files: Sequence[str] | None = None
+    timeout: float | None = None
+    warn: bool = False
+    hide: bool = True
+    local_cmd_prefix: str = ""
+    via_connection: bool = False
+
+
+def run_transfer(
     c: Connector,
-    source: str | Sequence[str],
-    target: str,
-    options: RsyncOptions | None = None,
+    job: Transfer,
     *,
-    download: bool = False,
-    files: Sequence[str] | None = None,
-    timeout: float | None = None,
-    warn: bool = False,
-    hide: bool = True,
-    local_cmd_prefix: str = "",
     home: str | None = None,
     remote_shell: Sequence[str] | None = None,
 ) -> Result:
-    """Run rsync between here and the connection's node; connections call this from `rsync`.
-
-    `files` limits the transfer to those paths (relative to the source folder); `home` is a
-    local node's home folder, `remote_shell` a relay into an open SSH connection. Like
-    `Connection.local`, a failure raises UnexpectedExit unless `warn=True`.
-    """
+    """Run rsync for a connection; connections call this from their `rsync` (`home`: a local
+    node's home folder; `remote_shell`: a relay into an open SSH connection)."""
     node = c.node
     argv = rsync_argv(
         node,
-        source,
-        target,
-        options,
-        download=download,
+        job.source,
+        job.target,
+        job.options,
+        download=job.download,
         home=home,
-        files_from=files is not None,
+        files_from=job.files is not None,
         remote_shell=remote_shell,
     )
-    _make_target_parent(c, target, download)
-    if local_cmd_prefix:
-        argv = [*shlex.split(local_cmd_prefix), *argv]
+    _make_target_parent(c, job.target, job.download)
+    if job.local_cmd_prefix:
+        argv = [*shlex.split(job.local_cmd_prefix), *argv]
     completed = subprocess.run(
         argv,
         capture_output=True,
         text=True,
-        timeout=timeout,
-        input="\0".join(files) if files is not None else "",
+        timeout=job.timeout,
+        input="\0".join(job.files) if job.files is not None else "",
         env=askpass_env(node),
     )
     result = Result(
@@ -183,10 +192,10 @@ def transfer(
         stderr=completed.stderr,
         command=join(argv),
         exited=completed.returncode,
-        hide=("stdout", "stderr") if hide else (),
+        hide=("stdout", "stderr") if job.hide else (),
     )
-    if not hide:
+    if not job.hide:
         print(completed.stdout, end="")
-    if completed.returncode != 0 and not warn:
+    if completed.returncode != 0 and not job.warn:
         raise UnexpectedExit(result)
     return result

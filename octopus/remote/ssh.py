@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import paramiko
@@ -20,7 +19,7 @@ from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
 from octopus.remote.rsh_relay import ChannelRelay
-from octopus.remote.rsync import RsyncOptions, transfer
+from octopus.remote.rsync import Transfer, run_transfer
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -105,33 +104,10 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
             self._relay = ChannelRelay(self.transport, self._channels)
         return self._relay
 
-    def rsync(
-        self,
-        source: str | Sequence[str],
-        target: str,
-        options: RsyncOptions | None = None,
-        *,
-        download: bool = False,
-        files: Sequence[str] | None = None,
-        timeout: float | None = None,
-        warn: bool = False,
-        hide: bool = True,
-        local_cmd_prefix: str = "",
-        via_connection: bool = False,
-    ) -> Result:
+    def rsync(self, job: Transfer) -> Result:
         """rsync with this node: through this connection's relay, or a new strict ssh."""
-        return transfer(
-            self,
-            source,
-            target,
-            options,
-            download=download,
-            files=files,
-            timeout=timeout,
-            warn=warn,
-            hide=hide,
-            local_cmd_prefix=local_cmd_prefix,
-            remote_shell=self.relay().remote_shell() if via_connection else None,
+        return run_transfer(
+            self, job, remote_shell=self.relay().remote_shell() if job.via_connection else None
         )
 
     def close(self) -> None:

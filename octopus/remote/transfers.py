@@ -13,7 +13,7 @@ from typing import Any
 from invoke.runners import Result
 
 from octopus.remote.connector import Connector
-from octopus.remote.rsync import RsyncOptions
+from octopus.remote.rsync import RsyncOptions, Transfer
 from octopus.remote.shell import quote_path
 
 
@@ -59,12 +59,14 @@ def rsync(
         strict_host_keys=strict_host_keys,
     )
     return c.rsync(
-        source,
-        target,
-        options,
-        download=download,
-        timeout=timeout,
-        warn=warn,
-        hide=hide,
-        via_connection=via_connection,
+        Transfer(
+            source,
+            target,
+            options,
+            download=download,
+            timeout=timeout,
+            warn=warn,
+            hide=hide,
+            via_connection=via_connection,
+        )
     )

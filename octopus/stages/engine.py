@@ -9,20 +9,18 @@ steps before it finish on every node first. Every stage and `inv nodes` go throu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from invoke.exceptions import UnexpectedExit
-
 from octopus.node import Node
-from octopus.output import StageOutput, StageProgress, stderr_tail
+from octopus.output import StageOutput, StageProgress
 from octopus.remote.connection import NodeUnreachable, open_connection
-from octopus.remote.connector import Connector
-from octopus.results import NodeResult, Outcome, StageReport
+from octopus.results import Outcome, StageReport
+from octopus.stages.node_run import NodeRun, classify_failure
 from octopus.steps.base import AnyStep, LocalStep, Step
-from octopus.steps.context import StepContext, StepFailed
+from octopus.steps.context import StepContext
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -30,82 +28,6 @@ if TYPE_CHECKING:
 # Threads mostly wait on the network; 32 keeps a 100-node fan-out to about three rounds of
 # logins without making the test hosts' sshd (which shares our CPUs here) the bottleneck.
 DEFAULT_PARALLEL = 32
-
-
-class NodeRun:
-    """A node's walk through a stage: its connection, where it is, how it has fared so far."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.conn: Connector | None = None
-        self.result: NodeResult | None = None  # set once the node stopped (failed/unreachable)
-        self.ran = 0
-        self.skipped = 0
-        self.warnings: list[str] = []
-        self.data: Any = None
-        self.started = time.monotonic()
-
-    @property
-    def name(self) -> str:
-        return self.node.name or "?"
-
-    def stop(
-        self,
-        outcome: Outcome,
-        message: str,
-        step: str | None = None,
-        exit_code: int | None = None,
-        stderr: str = "",
-    ) -> None:
-        self.result = NodeResult(
-            self.name,
-            outcome,
-            message,
-            step=step,
-            exit_code=exit_code,
-            stderr_tail=stderr,
-            duration=time.monotonic() - self.started,
-            data=self.data,
-        )
-
-    def final(self) -> NodeResult:
-        if self.result is not None:
-            return self.result
-        outcome = Outcome.SKIPPED if self.ran == 0 and self.skipped else Outcome.OK
-        message = "; ".join([*self.warnings, f"{self.ran} step(s) run"]) + (
-            f", {self.skipped} skipped by tags" if self.skipped else ""
-        )
-        return NodeResult(
-            self.name, outcome, message, duration=time.monotonic() - self.started, data=self.data
-        )
-
-
-def classify_failure(
-    exc: BaseException, conn: Connector | None
-) -> tuple[Outcome, str, int | None, str]:
-    """How a step's exception ends the node: (outcome, message, exit code, stderr tail).
-
-    A command that failed is FAILED; a connection that is gone, however it showed, is
-    UNREACHABLE, as ansible keeps unreachable apart from failed.
-    """
-    lost = conn is not None and not conn.is_active()
-    if isinstance(exc, NodeUnreachable):
-        return Outcome.UNREACHABLE, exc.reason, None, ""
-    if isinstance(exc, StepFailed):
-        if lost:
-            return Outcome.UNREACHABLE, "connection lost", None, ""
-        return Outcome.FAILED, str(exc), exc.code, exc.stderr_tail
-    if isinstance(exc, UnexpectedExit):
-        result = exc.result
-        return (
-            Outcome.FAILED,
-            f"command exited with {result.exited}",
-            result.exited,
-            stderr_tail(result.stderr),
-        )
-    if lost or isinstance(exc, (EOFError, ConnectionError)):
-        return Outcome.UNREACHABLE, f"connection lost ({type(exc).__name__})", None, ""
-    return Outcome.FAILED, f"{type(exc).__name__}: {exc}", None, ""
 
 
 class Fanout:
@@ -292,30 +214,3 @@ def run_stage(
                 continue
             fan.remote([s for s in segment if isinstance(s, Step)], first)
     return fan.report()
-
-
-class _Work(Step):
-    """A Python function as the one step of a fan-out (see for_each_node)."""
-
-    label = "work"
-
-    def __init__(self, work: Callable[[Node, Connector], Any]) -> None:
-        super().__init__()
-        self.work = work
-
-    def execute(self, ctx: StepContext) -> Any:
-        return self.work(ctx.node, ctx.connection())
-
-
-def for_each_node(
-    nodes: Sequence[Node],
-    work: Callable[[Node, Connector], Any],
-    parallel: int | None = None,
-    output: StageOutput | None = None,
-) -> list[NodeResult]:
-    """`work(node, connection)` on every node at once, like Fabric's ThreadingGroup: one result
-    per node, in node order, with what `work` returned as its data."""
-    out = output or StageOutput(quiet=True)
-    return run_stage(
-        "work", [_Work(work)], nodes, experiment=None, output=out, parallel=parallel
-    ).results

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from octopus.errors import OctopusError
+from octopus.experiment_task import ExperimentTask
 from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
@@ -13,7 +14,8 @@ from octopus.results import MonitorReport, StageReport
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.status import NodeStatus, parse_status, status_command
-from octopus.stages.engine import Fanout, run_stage
+from octopus.stages import steps
+from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
@@ -101,15 +103,7 @@ def run(
 ) -> MonitorReport | StageReport:
     """Show the state, then run the monitor steps. Before any delivery: the steps alone."""
     if options.dry_run or not experiment.paths.manifest.is_file():
-        return run_stage(
-            "monitor",
-            experiment.monitor_steps,
-            nodes,
-            experiment=experiment,
-            output=output,
-            parallel=options.parallel,
-            dry_run=options.dry_run,
-        )
+        return steps.run(experiment, nodes, options, output, stage=ExperimentTask.MONITOR)
     status = monitor(
         experiment,
         nodes,
@@ -122,14 +116,7 @@ def run(
     else:
         print_monitor(status, output.console)
     if experiment.monitor_steps and not options.offline:
-        steps_report = run_stage(
-            "monitor",
-            experiment.monitor_steps,
-            nodes,
-            experiment=experiment,
-            output=output,
-            parallel=options.parallel,
-        )
+        steps_report = steps.run(experiment, nodes, options, output, stage=ExperimentTask.MONITOR)
         if not options.as_json:
             print_stage(steps_report, output.console)
         if not steps_report.ok:

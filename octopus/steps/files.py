@@ -10,12 +10,36 @@ from typing import Any
 
 from octopus.errors import OctopusError
 from octopus.gitrepo import local_repo_root, repository_files
-from octopus.remote.rsync import RsyncOptions, home_relative, rsync_argv
+from octopus.remote.rsync import RsyncOptions, Transfer, home_relative, rsync_argv
 from octopus.remote.shell import join, quote_glob, quote_path
 from octopus.remote.transfers import exists
 from octopus.schema import as_list
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
+
+
+def _rsync(
+    ctx: StepContext,
+    step: Rsync | RsyncCurrentRepo,
+    source: str | list[str],
+    target: str,
+    options: RsyncOptions,
+    **extra: Any,
+) -> None:
+    """rsync for a step: through the stage's connection unless the step names its own ssh."""
+    job = Transfer(
+        source,
+        target,
+        options,
+        warn=True,
+        timeout=ctx.timeout,
+        local_cmd_prefix=step.local_cmd_prefix,
+        via_connection=step.ssh_path == "ssh",
+        **extra,
+    )
+    result = ctx.connection().rsync(job)
+    if not result.ok:
+        raise StepFailed.of(result, "rsync")
 
 
 class SCP(Step):
@@ -174,18 +198,7 @@ class Rsync(Step):
         for sources, dest in self._pairs():
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
-            result = ctx.connection().rsync(
-                sources,
-                dest,
-                self._options(),
-                download=not self.put,
-                warn=True,
-                timeout=ctx.timeout,
-                local_cmd_prefix=self.local_cmd_prefix,
-                via_connection=self.ssh_path == "ssh",
-            )
-            if not result.ok:
-                raise StepFailed.of(result, "rsync")
+            _rsync(ctx, self, sources, dest, self._options(), download=not self.put)
             where = "to the node" if self.put else "from the node"
             ctx.say(f"rsync {' '.join(sources)} -> {dest} ({where}): done")
 
@@ -238,16 +251,5 @@ class RsyncCurrentRepo(Step):
         options = RsyncOptions(
             exclude=tuple(exclude), delete=self.delete, ssh_program=self.ssh_path
         )
-        result = ctx.connection().rsync(
-            f"{root}/",
-            self._target(ctx),
-            options,
-            files=files,
-            warn=True,
-            timeout=ctx.timeout,
-            local_cmd_prefix=self.local_cmd_prefix,
-            via_connection=self.ssh_path == "ssh",
-        )
-        if not result.ok:
-            raise StepFailed.of(result, "rsync")
+        _rsync(ctx, self, f"{root}/", self._target(ctx), options, files=files)
         ctx.say(f"sent {len(files)} file(s) of {root.name} to {self._target(ctx)}")

@@ -13,7 +13,7 @@ from octopus import Node
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.remote.local import LocalConnection
 from octopus.results import Outcome
-from octopus.stages.engine import for_each_node
+from octopus.stages.for_each_node import for_each_node
 from octopus.testing.sshhosts import TestCluster
 
 
