@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -271,10 +272,8 @@ def fields_table() -> str:
             meaning = f"the original's other name for `{f.metadata['alias_of']}`"
         else:
             meaning = f.metadata.get("help", "")
-        if f.default_factory is not dataclasses.MISSING:
-            default = repr(f.default_factory())
-        else:
-            default = repr(f.default)
+        value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        default = json.dumps(value)  # as YAML writes it: null, false, "", []
         kind = f.metadata.get("kind")
         written = {STEPS: "list of steps", NODES: "node names or {names, tags}"}.get(
             kind or "", type_name(hints[f.name])
