@@ -5,13 +5,17 @@ client process), a bare Fabric ThreadingGroup script doing the same three comman
 connection per host, and plain `ssh` calls (three per host, hosts in parallel). Also counts
 the logins each host's sshd accepted during one octopus stage (the goal is exactly 1).
 
+With `--compare CHECKOUT`, octopus from another checkout (say, the commit before a change)
+runs too, interleaved in the same run, and the table gains its figure and the ratio.
+
 Run as root from the checkout:
-    .venv/bin/python bench/stage_fanout.py [--runs 5] [--sizes 1,8,32]
+    .venv/bin/python bench/stage_fanout.py [--runs 5] [--sizes 1,8,32] [--compare DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -38,9 +42,9 @@ FABRIC_SCRIPT = textwrap.dedent("""
 """) % (COMMANDS,)
 
 
-def timed(argv: list[str], cwd: Path | None = None) -> float:
+def timed(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
     began = time.monotonic()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.monotonic() - began
     if done.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed:\n{done.stdout}\n{done.stderr}")
@@ -66,7 +70,7 @@ def plain_ssh(cluster: TestCluster) -> float:
     return time.monotonic() - began
 
 
-def measure(size: int, runs: int) -> dict[str, object]:
+def measure(size: int, runs: int, compare: Path | None = None) -> dict[str, object]:
     with TestCluster(size) as cluster, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         inventory = work / "nodes.yaml"
@@ -98,7 +102,9 @@ def measure(size: int, runs: int) -> dict[str, object]:
             str(cluster.client_key),
             *[h.address for h in cluster.hosts],
         ]
-        timings: dict[str, list[float]] = {"octopus": [], "fabric": [], "ssh": []}
+        timings: dict[str, list[float]] = {"octopus": [], "fabric": [], "ssh": [], "other": []}
+        # The other checkout's octopus comes first on the path of its runs.
+        other_env = {**os.environ, "PYTHONPATH": str(compare)} if compare else None
         logins: list[int] = []
         for _ in range(runs):
             before = [h.accepted_logins() for h in cluster.hosts]
@@ -106,9 +112,11 @@ def measure(size: int, runs: int) -> dict[str, object]:
             after = [h.accepted_logins() for h in cluster.hosts]
             logins.append(max(a - b for a, b in zip(after, before, strict=True)))
             logins.append(min(a - b for a, b in zip(after, before, strict=True)))
+            if other_env is not None:
+                timings["other"].append(timed(inv, cwd=work, env=other_env))
             timings["fabric"].append(timed(fab))
             timings["ssh"].append(plain_ssh(cluster))
-        medians = {k: statistics.median(v) for k, v in timings.items()}
+        medians = {k: statistics.median(v) for k, v in timings.items() if v}
         return {"size": size, **medians, "logins": (min(logins), max(logins))}
 
 
@@ -118,21 +126,28 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="1,8,32")
+    parser.add_argument("--compare", type=Path, help="another checkout of octopus to time too")
     args = parser.parse_args()
+    other = " | other checkout | this / other" if args.compare else ""
     print(
         f"| hosts | octopus `inv setup` | bare Fabric | plain ssh | octopus / Fabric | "
-        f"logins per host per stage |  (medians of {args.runs})"
+        f"logins per host per stage{other} |  (medians of {args.runs})"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + ("---|---|" if args.compare else ""))
     for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size, args.runs)
+        row = measure(size, args.runs, args.compare)
         low, high = row["logins"]  # type: ignore[misc]
         logins = str(low) if low == high else f"{low}-{high}"
+        extra = (
+            f" {row['other']:.2f} s | {row['octopus'] / row['other']:.2f}x |"  # type: ignore[operator]
+            if args.compare
+            else ""
+        )
         print(
             f"| {size} | {row['octopus']:.2f} s | {row['fabric']:.2f} s | {row['ssh']:.2f} s | "
-            f"{row['octopus'] / row['fabric']:.2f}x | {logins} |",
+            f"{row['octopus'] / row['fabric']:.2f}x | {logins} |{extra}",  # type: ignore[operator]
             flush=True,
-        )  # type: ignore[operator]
+        )
 
 
 if __name__ == "__main__":

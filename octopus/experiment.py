@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from octopus.errors import ConfigError, did_you_mean
 from octopus.experiment_task import ExperimentTask
 from octopus.gitrepo import local_repo_root
-from octopus.launchers.slurm import check_options
+from octopus.launchers.sbatch_options import check_options
+from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.run.layout import ExperimentPaths
 from octopus.schema import type_name
@@ -165,6 +166,7 @@ class Experiment:
         if not self.name:
             folder = (self.exp_folder_name or "").rstrip("/").rsplit("/", 1)[-1]
             self.name = folder or "experiment"
+        check_name("experiment name", self.name, key="name")
 
     def _split_nodes(self) -> None:
         """`nodes` may hold Node objects or node names (not both): names go to node_names."""

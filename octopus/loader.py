@@ -13,6 +13,7 @@ from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
 from octopus.experiment import NODES, PYTHON_ONLY, STEPS, Experiment, yaml_fields
+from octopus.names import check_name
 from octopus.schema import matches, type_name
 from octopus.step import build_step  # the facade: every step is registered by then
 from octopus.steps.base import AnyStep
@@ -74,7 +75,10 @@ def _load_python(path: Path) -> Experiment:
             file=str(path),
         )
     if not experiment.name_given:
-        experiment.name = path.stem
+        try:
+            experiment.name = check_name("experiment name (the file's name)", path.stem)
+        except ConfigError as exc:
+            raise exc.located(file=str(path)) from None
     return experiment
 
 

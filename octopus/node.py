@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean
+from octopus.launchers.sbatch_options import check_options
+from octopus.names import RULE, check_name, is_name
 from octopus.remote.connection import open_connection
 from octopus.remote.rsync import home_relative
 from octopus.remote.shell import quote_path
@@ -89,8 +91,16 @@ class Node:
             self.name = "local" if self.local else self.ssh_hostname
         if not self.name:
             raise ConfigError("a node needs ssh_hostname (or local: true)", key="ssh_hostname")
+        if not is_name(self.name):
+            hint = " (give it a name: Node(name=...))" if self.name == self.ssh_hostname else ""
+            raise ConfigError(
+                f"node name {self.name!r} is not a valid name: use {RULE}{hint}", key="name"
+            )
         if not self.local and not self.ssh_hostname:
             raise self._error("ssh_hostname", "is required for a node reached over SSH")
+        for tag in sorted(map(str, self.tags)):
+            check_name("tag", tag, key="tags", node=self.name)
+        self.slurm_options = check_options(self.slurm_options or {}, "slurm_options", self.name)
         self.launcher = self._resolve_launcher()
         if self.num_parallel_screens_or_jobs is not None and self.num_parallel_screens_or_jobs < 1:
             raise self._error("num_parallel_screens_or_jobs", "must be at least 1 (or null)")

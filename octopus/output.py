@@ -29,6 +29,18 @@ def make_console(stream: IO[str] | None = None) -> Console:
     )
 
 
+def visible(text: str) -> str:
+    """Text from a node as plain characters: control sequences (terminal escapes, carriage
+    returns, NUL) shown as `\\x1b`-style escapes instead of acting on the terminal or the log.
+    Tabs stay."""
+    if not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+        return text
+    return "".join(
+        ch if ch == "\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160) else f"\\x{ord(ch):02x}"
+        for ch in text
+    )
+
+
 def stderr_tail(text: str, lines: int = 5) -> str:
     """The last few non-empty lines of a command's error output."""
     kept = [line for line in text.splitlines() if line.strip()]
@@ -53,6 +65,7 @@ class StageOutput:
     def line(self, node: str, text: str, stream: str = "out") -> None:
         """Print one whole line from a node (stream 'err' is shown in red on a terminal)."""
         with self._lock:
+            text = visible(text)
             if not self.quiet:
                 label = Text(f"{node}: ", style="bold")
                 body = Text(text, style="red" if stream == "err" else "")
@@ -64,6 +77,7 @@ class StageOutput:
 
     def note(self, text: str) -> None:
         """A line that belongs to no node (stage headers, local steps)."""
+        text = visible(text)
         with self._lock:
             if not self.quiet:
                 self.console.print(Text(text), soft_wrap=True)

@@ -100,9 +100,20 @@ class MonitorReport:
         return totals(self.statuses)
 
     @property
+    def state_lost(self) -> dict[str, str]:
+        """Nodes whose record went backwards (a deleted delivery folder, a reinstalled node)."""
+        return self.ledger.state_lost
+
+    @property
     def exit_code(self) -> int:
         counts = self.totals
-        trouble = counts["failed"] or counts["lost"] or self.unreachable or self.steps_failed
+        trouble = (
+            counts["failed"]
+            or counts["lost"]
+            or self.unreachable
+            or self.steps_failed
+            or self.state_lost
+        )
         return 1 if trouble else 0
 
     @property

@@ -15,6 +15,7 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
+from rich.text import Text
 
 from octopus.cli.options import COMMON_HELP, Common
 from octopus.errors import OctopusError
@@ -128,8 +129,9 @@ def nodes(c: Context, common: Common, json_: bool = False) -> int:
         for node in chosen:
             where = "locally" if node.local else f"on {node.ssh_hostname}"
             out.print(
-                f"[bold]{node.name}[/bold]: would run {where}: {facts_command(node)}",
-                markup=True,
+                Text.assemble(
+                    (f"{node.name}", "bold"), f": would run {where}: {facts_command(node)}"
+                ),
                 soft_wrap=True,
             )
         return 0

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from octopus.launchers.base import SHELL, WorkerLauncher
 from octopus.remote.shell import kill_tree_snippet, quote_path
+from octopus.run.layout import regex_literal
 from octopus.run.workers import Worker
 
+# `screen -ls` lines of live sessions: "<tab><pid>.<name><tab>(...)(Detached)"; a session
+# whose process died (kill -9, OOM) stays listed as "(Dead ???)" until `screen -wipe`.
+LIVE = "!/[(]Dead/"
 
-def stop_sessions_command(prefix: str | None) -> str:
-    """Shell code stopping the screen sessions whose name starts with prefix (all when None).
+
+def stop_sessions_command(pattern: str | None) -> str:
+    """Shell code stopping the screen sessions whose whole name matches the extended regular
+    expression `pattern` (every session of the user when None).
 
     Each session's process tree is signalled as a whole, so commands that ignore SIGHUP (the
     only signal `screen -X quit` sends) stop too; then dead sessions are wiped.
     """
-    match = "1" if prefix is None else f'index($2, "{prefix}") == 1'
+    match = "1" if pattern is None else f"$2 ~ /^{pattern}$/"
     listing = (
         "screen -ls 2>/dev/null | awk "
         '\'$1 ~ /^[0-9]+\\./ { dot = index($1, "."); pid = substr($1, 1, dot - 1); '
@@ -38,11 +44,14 @@ class ScreenLauncher(WorkerLauncher):
         )
 
     def alive_command(self, delivery_dir: str, worker: Worker) -> str:
-        session = self.session_name(worker.job_id)
-        return f"screen -ls 2>/dev/null | grep -q '[0-9]\\.{session}[[:space:]]'"
+        session = regex_literal(self.session_name(worker.job_id))
+        return (
+            f"screen -ls 2>/dev/null | awk '{LIVE} && $1 ~ /^[0-9]+\\.{session}$/ "
+            "{ found = 1 } END { exit !found }'"
+        )
 
     def stop_one_command(self, delivery_dir: str, worker: Worker) -> str:
-        session = self.session_name(worker.job_id)
+        session = regex_literal(self.session_name(worker.job_id))
         pids = (
             "$(screen -ls 2>/dev/null | awk "
             f"'$1 ~ /^[0-9]+\\.{session}$/ {{ split($1, a, \".\"); print a[1] }}')"
@@ -50,11 +59,11 @@ class ScreenLauncher(WorkerLauncher):
         return kill_tree_snippet(pids) + "; screen -wipe >/dev/null 2>&1; true"
 
     def stop_command(self, run_root: str) -> str:
-        return stop_sessions_command(self.paths.session_prefix)
+        return stop_sessions_command(self.paths.session_regex)
 
     def running_command(self, run_root: str) -> str:
-        prefix = self.paths.session_prefix
+        pattern = self.paths.session_regex
         return (
             "screen -ls 2>/dev/null | awk "
-            f"'$1 ~ /^[0-9]+\\.{prefix}/ {{ print \"screen session \" $1 }}'; true"
+            f"'{LIVE} && $1 ~ /^[0-9]+\\.{pattern}$/ {{ print \"screen session \" $1 }}'; true"
         )

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from octopus.errors import ConfigError
 from octopus.launchers.base import WorkerLauncher
+from octopus.launchers.sbatch_options import OWN_OPTIONS, check_options
 from octopus.remote.shell import quote_path
 from octopus.run.layout import MARK, job_file, slurm_output, worker_label
 from octopus.run.status import WorkerProbe
 from octopus.run.workers import Worker
+
+__all__ = ["OWN_OPTIONS", "SlurmJob", "SlurmLauncher", "cancel_all_command", "check_options"]
 
 # squeue states in which a job still holds or waits for its allocation.
 ACTIVE = frozenset(
@@ -34,25 +36,6 @@ ACTIVE = frozenset(
         "STAGE_OUT",
     }
 )
-
-# sbatch options octopus writes itself, from the experiment's slurm_* arguments.
-OWN_OPTIONS = frozenset(
-    {"job-name", "ntasks", "cpus-per-task", "gpus", "error", "output", "e", "o"}
-)
-
-
-def check_options(options: dict[str, Any], key: str) -> dict[str, str]:
-    """sbatch options (partition, time, mem, account, qos, constraint, ...) for #SBATCH lines:
-    names without dashes, values as one line of text; ConfigError names what is wrong."""
-    cleaned = {}
-    for name, value in options.items():
-        option = str(name).lstrip("-").replace("_", "-")
-        if option in OWN_OPTIONS:
-            raise ConfigError(f"'{name}' is set by octopus (see slurm_num_* arguments)", key=key)
-        if "\n" in str(value):
-            raise ConfigError(f"value of '{name}' must be one line", key=key)
-        cleaned[option] = str(value)
-    return cleaned
 
 
 @dataclass(frozen=True)
@@ -170,11 +153,10 @@ class SlurmLauncher(WorkerLauncher):
         return f'octopus_id=$(cat {path} 2>/dev/null); [ -z "$octopus_id" ] || scancel $octopus_id'
 
     def _listing(self) -> str:
-        """The ids of the user's jobs whose names start with this experiment's prefix."""
-        prefix = self.paths.session_prefix
+        """The ids of the user's jobs named as this experiment's workers (whole names)."""
         return (
             "squeue -h -u \"$USER\" -o '%i %j' 2>/dev/null | "
-            f"awk 'index($2, \"{prefix}\") == 1 {{ print $1 }}'"
+            f"awk '$2 ~ /^{self.paths.session_regex}$/ {{ print $1 }}'"
         )
 
     def stop_command(self, run_root: str = "") -> str:

@@ -31,10 +31,10 @@ STATE_DIR = "state"
 LOGS_DIR = "logs"
 
 
-def safe_name(text: str) -> str:
-    """A name usable in screen session names, Slurm job names and file names."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
-    return cleaned or "experiment"
+def regex_literal(name: str) -> str:
+    """A session or job name as an extended regular expression matching just itself (names
+    hold letters, digits, '-', '_' and '.', of which only '.' is special)."""
+    return name.replace(".", "\\.")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -101,7 +101,9 @@ class ExperimentPaths:
 
     @property
     def key(self) -> str:
-        return safe_name(self.name)
+        """The experiment's name as it appears in files and sessions: the name itself, which
+        names.py keeps to letters, digits, '-', '_' and '.' (so names map one to one)."""
+        return self.name
 
     # -- here ----------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class ExperimentPaths:
         return self.project / DELIVERABLES / self.key
 
     def node_dir(self, node: str) -> Path:
-        return self.deliverables / safe_name(node)
+        return self.deliverables / node
 
     @property
     def manifest(self) -> Path:
@@ -141,6 +143,15 @@ class ExperimentPaths:
     def step_session(self, tag: str) -> str:
         """The screen session of a ScreenCmd step (tag: a digest of its commands)."""
         return f"{self.session_prefix}cmd-{tag}"
+
+    @property
+    def session_regex(self) -> str:
+        """An extended regular expression (grep -E, awk) matching exactly the names of this
+        experiment's sessions and jobs: whole names, so experiment `a` never matches `a-b`'s."""
+        return f"{regex_literal(self.session_prefix)}(s[0-9]+|cmd-[0-9a-f]+)"
+
+    def is_session(self, name: str) -> bool:
+        return re.fullmatch(self.session_regex, name) is not None
 
     # -- on the nodes ----------------------------------------------------------------------
 

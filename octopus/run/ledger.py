@@ -21,6 +21,19 @@ class NodeSeen:
     reachable: bool
     last_seen: str | None = None
     message: str = ""
+    state_lost: str = ""  # why the node's record went backwards, when it last did
+
+
+FINISHED = (CommandState.DONE, CommandState.FAILED)
+
+
+def _goes_back(known: CommandStatus, fresh: CommandStatus) -> bool:
+    """Whether a node's fresh view of a command says less than the ledger already knows."""
+    if fresh.attempts < known.attempts:
+        return True
+    return (
+        fresh.attempts == known.attempts and known.state in FINISHED and fresh.state not in FINISHED
+    )
 
 
 @dataclass
@@ -63,18 +76,39 @@ class Ledger:
         return ledger
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
-        """Take a node's fresh statuses; None means it could not be read (kept as before)."""
+        """Take a node's fresh statuses; None means it could not be read (kept as before).
+
+        The record never goes backwards: a command keeps what the ledger knows when the node
+        now shows fewer attempts of it, or an unfinished last attempt where the ledger saw it
+        finish. The node is then marked as having lost its state, and monitor says so.
+        """
         seen = self.nodes.get(node) or NodeSeen(reachable=False)
+        seen.message = message
         if statuses is None:
             seen.reachable = False
-            seen.message = message
-        else:
-            seen.reachable = True
-            seen.message = message
-            seen.last_seen = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            for status in statuses:
+            self.nodes[node] = seen
+            return
+        seen.reachable = True
+        seen.last_seen = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        backwards = []
+        for status in statuses:
+            known = self.commands.get(status.id)
+            if known is not None and known.node == node and _goes_back(known, status):
+                backwards.append(status.id)
+            else:
                 self.commands[status.id] = status
+        seen.state_lost = (
+            f"the node no longer shows what it recorded of {len(backwards)} command(s) "
+            f"(e.g. #{backwards[0]}); kept as they were"
+            if backwards
+            else ""
+        )
         self.nodes[node] = seen
+
+    @property
+    def state_lost(self) -> dict[str, str]:
+        """The nodes whose record went backwards at their last look, and why."""
+        return {name: seen.state_lost for name, seen in self.nodes.items() if seen.state_lost}
 
     @staticmethod
     def _worker_key(node: str, job_id: int) -> str:

@@ -139,13 +139,13 @@ def move_unfinished(plan: Plan, ledger: Ledger, up: list[Node], down: set[str]) 
             )
             targets.append(WorkerPlan(worker))
     moved_ids = {s.id for s in moving}
+    by_id = {e.id: e for e in plan.entries}  # before the moved ones leave their old workers
     for part in plan.parts:
         if part.worker.node in down:
             keep = [i for i, ident in enumerate(part.ids) if ident not in moved_ids]
             part.ids = [part.ids[i] for i in keep]
             part.commands = [part.commands[i] for i in keep]
             part.command_indices = [part.command_indices[i] for i in keep]
-    by_id = {e.id: e for e in plan.entries}
     for status, target in zip(moving, itertools.cycle(targets), strict=False):
         target.ids.append(status.id)
         target.commands.append(status.command)
@@ -153,9 +153,11 @@ def move_unfinished(plan: Plan, ledger: Ledger, up: list[Node], down: set[str]) 
             by_id[status.id].command_index if status.id in by_id else None
         )
         entry = ledger.commands[status.id]
+        # A new home: what the old node did of it (unfinished) stays in its own events.
         entry.node = target.worker.node
         entry.worker = target.worker.job_id
         entry.state = CommandState.PENDING
+        entry.attempts, entry.started, entry.ended, entry.exit_code = 0, None, None, None
     added = [t for t in targets if t.ids]
     plan.parts.extend(added)
     return added

@@ -1,15 +1,16 @@
 """A worker's part of the plan -> the shell script that runs it on the node.
 
 The script's text is the template `worker_script.sh` beside this module (a real shell file, so
-shellcheck can read it): every command runs as a function in a subshell, so its `exit` or `cd`
-cannot end or move the worker, and records its own start, end and exit code in the worker's
-events file. Its status reaches us even under the prefix's `set -e`, because `a && b || c`
-lists are exempt from errexit.
+shellcheck can read it). Each command is one quoted word in the script, evaluated in a subshell
+of its own: it runs exactly as written, with its own shell options, its `exit` or `cd` cannot
+end or move the worker, and a malformed command fails alone instead of breaking the script.
+Each records its start, end and exit code in the worker's events file.
 """
 
 from __future__ import annotations
 
 import functools
+import shlex
 from importlib import resources
 
 from octopus.run import layout
@@ -67,7 +68,7 @@ def render_script(
     if prefix:
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
     calls = [
-        f"octopus_cmd_{i}() {{\n{text.rstrip()}\n}}\noctopus_run {i} octopus_cmd_{i}"
+        f"octopus_run {i} {shlex.quote(text.rstrip())}"
         for i, text in zip(part.ids, part.commands, strict=True)
     ]
     if parallel <= 1:

@@ -19,7 +19,7 @@ from octopus.output import StageOutput
 from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
-from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, safe_name, script_name
+from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, script_name
 from octopus.run.manifest import Manifest, new_delivery_id
 from octopus.run.plan import build_plan
 from octopus.stages.engine import Fanout
@@ -76,15 +76,15 @@ def write_deliverables(manifest: Manifest, folder: Path) -> None:
     """<folder>/<node>/run_exp_s<i>.sh with the node's manifest, and the whole manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     for part in manifest.plan.parts:
-        node_dir = folder / safe_name(part.worker.node)
+        node_dir = folder / part.worker.node
         node_dir.mkdir(exist_ok=True)
         path = node_dir / script_name(part.worker.job_id)
         path.write_text(worker_script(manifest, part), newline="\n")
         path.chmod(0o755)
     data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
     for node, text in Manifest.node_shares(data).items():
-        (folder / safe_name(node) / DELIVERY_ID_FILE).write_text(manifest.delivery + "\n")
-        (folder / safe_name(node) / MANIFEST).write_text(text)
+        (folder / node / DELIVERY_ID_FILE).write_text(manifest.delivery + "\n")
+        (folder / node / MANIFEST).write_text(text)
     manifest.write(folder / MANIFEST, data)
 
 
@@ -111,14 +111,14 @@ class _UploadDelivery(Step):
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [
-            f"upload {self.folder / safe_name(ctx.name)}/ -> ~/{self.manifest.run_dir}/, "
+            f"upload {self.folder / ctx.name}/ -> ~/{self.manifest.run_dir}/, "
             "then point current at it"
         ]
 
     def execute(self, ctx: StepContext) -> None:
         send_files(
             ctx.connection(),
-            self.folder / safe_name(ctx.name),
+            self.folder / ctx.name,
             self.manifest.run_dir,
             None,
             ctx.timeout,

@@ -17,7 +17,7 @@ from octopus.output import StageOutput
 from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import NodeResult, Outcome, StageReport
-from octopus.run.layout import safe_name, script_name, worker_label
+from octopus.run.layout import script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import WorkerPlan
@@ -130,7 +130,7 @@ class _StartWorkers(Step):
 
     def _upload(self, ctx: StepContext, scripts: dict[str, str]) -> None:
         """Write the new scripts beside the delivered ones here, then send just those."""
-        local = self.folder / safe_name(ctx.name)
+        local = self.folder / ctx.name
         local.mkdir(parents=True, exist_ok=True)
         for name, text in scripts.items():
             (local / name).write_text(text, newline="\n")

@@ -155,11 +155,11 @@ class CheckActiveScreens(Step):
 
     def execute(self, ctx: StepContext) -> None:
         listing = ctx.run("screen -ls", warn=True, show=False).stdout
-        prefix = ctx.experiment.paths.session_prefix
+        paths = ctx.experiment.paths
         sessions = [
             name
             for _pid, name in parse_screen_sessions(listing)
-            if self.all_sessions or name.startswith(prefix)
+            if self.all_sessions or paths.is_session(name)
         ]
         ctx.say(f"{len(sessions)} active screen session(s)")
         for name in sessions:

@@ -22,8 +22,8 @@ class KillAllScreens(Step):
         self.all_sessions = all_sessions
 
     def commands(self, ctx: StepContext) -> list[str]:
-        prefix = None if self.all_sessions else ctx.experiment.paths.session_prefix
-        return [stop_sessions_command(prefix)]
+        pattern = None if self.all_sessions else ctx.experiment.paths.session_regex
+        return [stop_sessions_command(pattern)]
 
 
 class KillAllSlurmJobs(Step):

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from octopus.output import visible
 from octopus.results import MonitorReport
 from octopus.run.events import (
     STATES,
@@ -19,7 +20,7 @@ from octopus.run.events import (
     totals,
 )
 from octopus.run.layout import worker_label
-from octopus.views.tables import table
+from octopus.views.tables import plain, table
 
 
 def _duration(seconds: float | None) -> str:
@@ -48,6 +49,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
             {
                 "reachable": node not in report.unreachable,
                 "message": report.unreachable.get(node, ""),
+                "state_lost": report.state_lost.get(node, ""),
                 "totals": {str(s): 0 for s in STATES},
                 "workers": {},
             },
@@ -78,6 +80,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "progress": progress(counts),
         "eta_seconds": eta_seconds(statuses, report.now),
         "unreachable": report.unreachable,
+        "state_lost": report.state_lost,
         "nodes": nodes,
     }
 
@@ -100,6 +103,8 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         notes = []
         if node in report.unreachable:
             notes.append(f"unreachable: {report.unreachable[node]}")
+        if node in report.state_lost:
+            notes.append(f"lost its state: {report.state_lost[node]}")
         if running and running[0].started:
             notes.append(f"running {_duration(report.now - running[0].started)}")
         slurm = report.ledger.worker_info(node, worker)
@@ -107,7 +112,10 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
             reason = f" ({slurm['reason']})" if slurm.get("reason") else ""
             notes.append(f"job {slurm['job_id']} {slurm['state'].lower()}{reason}")
         t.add_row(
-            node, worker_label(worker), *(str(counts[str(s)]) for s in STATES), "; ".join(notes)
+            plain(node),
+            worker_label(worker),
+            *(str(counts[str(s)]) for s in STATES),
+            plain("; ".join(notes)),
         )
     console.print(t)
     failed = [s for s in statuses if s.state in (CommandState.FAILED, CommandState.LOST)]
@@ -115,8 +123,10 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         code = f"exit {status.exit_code}" if status.state is CommandState.FAILED else "lost"
         console.print(
             Text(
-                f"{status.state}: {status.node} s{status.worker} #{status.id} "
-                f"({code}) log ~/{status.log}: {status.command.splitlines()[0][:80]}",
+                visible(
+                    f"{status.state}: {status.node} {worker_label(status.worker)} #{status.id} "
+                    f"({code}) log ~/{status.log}: {(status.command.splitlines() or [''])[0][:80]}"
+                ),
                 style="red",
             )
         )

@@ -10,7 +10,7 @@ from rich.console import Console
 from octopus.facts import NodeFacts
 from octopus.node import Node
 from octopus.results import NodeResult
-from octopus.views.tables import outcome_text, summary_line, table
+from octopus.views.tables import outcome_text, plain, summary_line, table
 
 
 def nodes_json(results: Sequence[NodeResult]) -> str:
@@ -39,15 +39,15 @@ def print_nodes(results: Sequence[NodeResult], nodes: Sequence[Node], console: C
         facts = r.data if isinstance(r.data, NodeFacts) else None
         notes = r.message if not facts else "; ".join(facts.problems + facts.warnings)
         t.add_row(
-            r.node,
+            plain(r.node),
             outcome_text(r),
-            facts.hostname if facts else "",
+            plain(facts.hostname if facts else ""),
             str(by_name[r.node].launcher),
             str(facts.cpus) if facts else "",
             str(facts.numa_sockets) if facts else "",
             str(facts.gpus) if facts else "",
-            facts.python_version if facts else "",
-            notes,
+            plain(facts.python_version if facts else ""),
+            plain(notes),
         )
     console.print(t)
     console.print(summary_line(results))

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from octopus.output import visible
 from octopus.results import NodeResult, Outcome, StageReport
 
 _STYLE = {
@@ -18,9 +19,13 @@ _STYLE = {
 }
 
 
-def outcome_text(result: NodeResult) -> str:
-    style = _STYLE[result.outcome]
-    return f"[{style}]{result.outcome}[/{style}]"
+def outcome_text(result: NodeResult) -> Text:
+    return Text(str(result.outcome), style=_STYLE[result.outcome])
+
+
+def plain(text: str) -> Text:
+    """Text from a node or a user for a table cell: never read as rich markup, controls shown."""
+    return Text(visible(text))
 
 
 def summary_line(results: Sequence[NodeResult]) -> str:
@@ -30,7 +35,7 @@ def summary_line(results: Sequence[NodeResult]) -> str:
 
 
 def table(title: str, columns: Sequence[str]) -> Table:
-    t = Table(title=title, title_justify="left", show_lines=False)
+    t = Table(title=plain(title), title_justify="left", show_lines=False)
     for column in columns:
         t.add_column(column, overflow="fold")
     return t
@@ -47,16 +52,16 @@ def print_stage(report: StageReport, console: Console) -> None:
         if r.stderr_tail:
             details = f"{details}\n{r.stderr_tail}" if details else r.stderr_tail
         t.add_row(
-            r.node,
+            plain(r.node),
             outcome_text(r),
-            r.step or "",
+            plain(r.step or ""),
             "" if r.exit_code is None else str(r.exit_code),
             f"{r.duration:.1f}s",
-            details,
+            plain(details),
         )
     console.print(t)
     for failure in report.local_failures:
-        console.print(Text(f"local step failed: {failure}", style="red"))
+        console.print(Text(f"local step failed: {visible(failure)}", style="red"))
     if report.log_path is not None:
         console.print(Text(f"log: {report.log_path}"))
 

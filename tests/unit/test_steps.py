@@ -32,7 +32,7 @@ from octopus.steps.repos import repo_folder
 
 
 def ctx(**experiment: object) -> StepContext:
-    exp = Experiment(name="demo exp", **experiment)  # type: ignore[arg-type]
+    exp = Experiment(name="demo-exp", **experiment)  # type: ignore[arg-type]
     return StepContext(
         Node(test_connection=False, ssh_hostname="n1", python_version="3.10"),
         None,
@@ -76,9 +76,9 @@ def test_remove_quotes_everything_but_wildcards():
     assert Remove(files=["out/*.csv", "a b"]).commands(ctx()) == ["rm -f -- out/*.csv 'a b'"]
 
 
-def test_kill_all_slurm_jobs_selects_by_experiment_prefix():
+def test_kill_all_slurm_jobs_selects_the_experiments_jobs_by_whole_name():
     [command] = KillAllSlurmJobs().commands(ctx())
-    assert 'index($2, "oct-demo-exp-") == 1' in command
+    assert "$2 ~ /^oct-demo-exp-(s[0-9]+|cmd-[0-9a-f]+)$/" in command
     assert KillAllSlurmJobs(all_jobs=True).commands(ctx()) == ['scancel -u "$USER"']
 
 

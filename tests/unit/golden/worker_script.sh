@@ -9,11 +9,22 @@ octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
 octopus_event() {
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
 }
+# octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its
+# `exit`, `cd` or `set -e` stay there, a syntax error in it fails it alone, and its shell
+# options hold (errexit is never in an ignored context: no && || or `if` around it). The
+# worker's own `set -e` (from the prefix) carries into each command, as in one script.
 octopus_run() {
   octopus_event start "$1" "$(hostname)"
+  case $- in *e*) octopus_errexit=1 ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
-  { ( "$2" ) 2>&1 && echo 0 > "$octopus_rcfile" || echo $? > "$octopus_rcfile"; } \
-    | tee -a "$OCTOPUS_RUN/logs/$1.log"
+  {
+    set +e
+    (
+      if [ -n "$octopus_errexit" ]; then set -e; fi
+      eval "$2"
+    ) 2>&1
+    echo $? > "$octopus_rcfile"
+  } | tee -a "$OCTOPUS_RUN/logs/$1.log"
   octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
   rm -f "$octopus_rcfile"
   octopus_event end "$1" "$octopus_rc"
@@ -37,8 +48,5 @@ if [ -n "${OCTOPUS_VENV:-}" ] && [ -f "$OCTOPUS_VENV/bin/activate" ]; then
 fi
 octopus_event worker-start - $$
 set -x; cd ~/zero-shot
-octopus_cmd_2() {
-python3 train.py --seed 1 --device cuda:1
-}
-octopus_run 2 octopus_cmd_2
+octopus_run 2 'python3 train.py --seed 1 --device cuda:1'
 octopus_event worker-end - done
