@@ -90,6 +90,8 @@ class MonitorReport:
     now: float = field(default_factory=time.time)
     offline: bool = False
     steps_failed: bool = False
+    # Nodes of the delivery that do not have it: they kept their previous delivery, or lost it.
+    undelivered: dict[str, str] = field(default_factory=dict)
 
     @property
     def statuses(self) -> list[CommandStatus]:
@@ -113,6 +115,7 @@ class MonitorReport:
             or self.unreachable
             or self.steps_failed
             or self.state_lost
+            or self.undelivered
         )
         return 1 if trouble else 0
 

@@ -143,10 +143,15 @@ def nodes(c: Context, common: Common, json_: bool = False) -> int:
     return exit_code_for(results)
 
 
-@octopus_task(help={"force": "stop this experiment's running workers first"})
-def deliver(c: Context, common: Common, force: bool = False) -> int:
+@octopus_task(
+    help={
+        "force": "stop this experiment's running workers first",
+        "replan": "plan every command over the chosen nodes, leaving out the delivery's others",
+    }
+)
+def deliver(c: Context, common: Common, force: bool = False, replan: bool = False) -> int:
     """Write one script per worker under deliverables/<exp>/ and send each node its scripts."""
-    return _stage(common, ExperimentTask.DELIVER_SCRIPTS, force=force)
+    return _stage(common, ExperimentTask.DELIVER_SCRIPTS, force=force, replan=replan)
 
 
 @octopus_task(

@@ -12,6 +12,9 @@ from pathlib import Path
 from octopus.remote.connector import Connector
 from octopus.remote.shell import quote_path
 
+# Names of archives on their way to a node (removed once unpacked, or by the next upload).
+UPLOAD_PREFIX = ".upload-"
+
 
 def tar_folder(folder: Path, names: list[str] | None = None) -> bytes:
     """A gzipped tar of the folder's entries (or just `names` in it), in memory."""
@@ -32,12 +35,16 @@ def send_files(
 ) -> None:
     """Copy the folder's files (or just `names`) into remote_dir, relative to the login folder."""
     remote = quote_path(remote_dir)
-    archive = f".upload-{secrets.token_hex(4)}.tar.gz"
+    archive = f"{UPLOAD_PREFIX}{secrets.token_hex(4)}.tar.gz"
     conn.run(f'mkdir -p "$HOME"/{remote}', hide=True, timeout=timeout)
     with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
         tmp.write(tar_folder(folder, names))
         tmp.flush()
         conn.put(tmp.name, f"{remote_dir}/{archive}")
+    # The archive goes whether or not it unpacked (a full disk): the status is tar's.
     conn.run(
-        f'cd "$HOME"/{remote} && tar -xzf {archive} && rm -f {archive}', hide=True, timeout=timeout
+        f'cd "$HOME"/{remote} && {{ tar -xzf {archive}; octopus_rc=$?; rm -f {archive}; '
+        "exit $octopus_rc; }",
+        hide=True,
+        timeout=timeout,
     )

@@ -32,6 +32,9 @@ class Manifest:
     slurm: dict[str, Any] = field(default_factory=dict)
     run_exp: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    # The nodes that confirmed they switched to this delivery (None: every node of the plan,
+    # as manifests written before this field was kept mean).
+    delivered: list[str] | None = None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -54,6 +57,7 @@ class Manifest:
             "launchers": self.launchers,
             "slurm": self.slurm,
             "run_exp": self.run_exp,
+            "delivered": self.delivered,
             "plan": self.plan.as_dict(),
         }
 
@@ -83,8 +87,15 @@ class Manifest:
 
     @property
     def nodes(self) -> list[str]:
-        """The nodes this delivery went to, in plan order."""
+        """The nodes this delivery was planned for, in plan order."""
         return list(dict.fromkeys(p.worker.node for p in self.plan.parts))
+
+    @property
+    def undelivered(self) -> list[str]:
+        """Planned nodes that did not confirm this delivery: they kept their previous one."""
+        if self.delivered is None:
+            return []
+        return [n for n in self.nodes if n not in self.delivered]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -99,6 +110,7 @@ class Manifest:
             slurm=data.get("slurm", {}),
             run_exp=data.get("run_exp", {}),
             created=data.get("created", ""),
+            delivered=data.get("delivered"),
         )
 
     def write(self, path: Path, data: dict[str, Any] | None = None) -> None:

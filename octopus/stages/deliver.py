@@ -7,16 +7,19 @@ directory that becomes `current` with one rename.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from octopus.errors import ConfigError
 from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers.registry import launcher_for, worker_script
 from octopus.node import Node
 from octopus.output import StageOutput
-from octopus.remote.archive import send_files
+from octopus.remote.archive import UPLOAD_PREFIX, send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, script_name
@@ -72,8 +75,9 @@ def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
     )
 
 
-def write_deliverables(manifest: Manifest, folder: Path) -> None:
-    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest, and the whole manifest."""
+def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
+    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; returns the whole manifest's
+    data, written once the nodes said which of them took the delivery."""
     folder.mkdir(parents=True, exist_ok=True)
     for part in manifest.plan.parts:
         node_dir = folder / part.worker.node
@@ -85,22 +89,47 @@ def write_deliverables(manifest: Manifest, folder: Path) -> None:
     for node, text in Manifest.node_shares(data).items():
         (folder / node / DELIVERY_ID_FILE).write_text(manifest.delivery + "\n")
         (folder / node / MANIFEST).write_text(text)
-    manifest.write(folder / MANIFEST, data)
+    return data
 
 
-def commit_deliverables(staging: Path, root: Path) -> None:
-    """Replace each node's folder whole, then the manifest, with the staged ones."""
-    for node_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
-        final = root / node_dir.name
+def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:
+    """Replace the folders of the nodes that took the delivery, then the manifest; the other
+    nodes' folders keep their previous delivery, as the nodes themselves do."""
+    for name in nodes:
+        final = root / name
         if final.exists():
             shutil.rmtree(final)
-        node_dir.rename(final)
+        (staging / name).rename(final)
     (staging / MANIFEST).replace(root / MANIFEST)
     shutil.rmtree(staging, ignore_errors=True)
 
 
-class _UploadDelivery(Step):
-    """Sends the node's folder as one archive over the stage's connection and switches to it."""
+STAGING_PREFIX = ".delivery-"
+
+
+def staging_folder(root: Path) -> Path:
+    """A new folder for a delivery being written, named with this process' id, after removing
+    those that deliveries killed midway left behind."""
+    for old in root.glob(f"{STAGING_PREFIX}*"):
+        pid = old.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Upload(Step):
+    """Sends the node's folder as one archive into a new delivery folder (not current yet);
+    a failed upload removes what it left, and earlier uploads' leftover archives go too."""
 
     label = "upload scripts"
 
@@ -110,22 +139,54 @@ class _UploadDelivery(Step):
         self.folder = folder
 
     def describe(self, ctx: StepContext) -> list[str]:
-        return [
-            f"upload {self.folder / ctx.name}/ -> ~/{self.manifest.run_dir}/, "
-            "then point current at it"
-        ]
+        return [f"upload {self.folder / ctx.name}/ -> ~/{self.manifest.run_dir}/"]
 
     def execute(self, ctx: StepContext) -> None:
-        send_files(
-            ctx.connection(),
-            self.folder / ctx.name,
-            self.manifest.run_dir,
-            None,
-            ctx.timeout,
-        )
+        run_root = quote_path(self.manifest.run_root)
+        ctx.run(f'rm -f "$HOME"/{run_root}/deliveries/*/{UPLOAD_PREFIX}*', show=False, warn=True)
+        try:
+            send_files(
+                ctx.connection(), self.folder / ctx.name, self.manifest.run_dir, None, ctx.timeout
+            )
+        except Exception:
+            # Best effort (the connection may be gone): no half delivery stays on the node.
+            with contextlib.suppress(Exception):
+                ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
+            raise
+
+
+class _Discard(Step):
+    """Removes an uploaded delivery that will not become current (another node failed)."""
+
+    label = "discard upload"
+
+    def __init__(self, manifest: Manifest) -> None:
+        super().__init__()
+        self.manifest = manifest
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [f"remove ~/{self.manifest.run_dir}"]
+
+    def execute(self, ctx: StepContext) -> None:
+        ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False, warn=True)
+        ctx.say("upload discarded: this node keeps its previous delivery")
+
+
+class _Switch(Step):
+    """Makes the uploaded delivery current with one rename: never half replaced."""
+
+    label = "switch to the new delivery"
+
+    def __init__(self, manifest: Manifest) -> None:
+        super().__init__()
+        self.manifest = manifest
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [f"point ~/{self.manifest.run_root}/current at {self.manifest.delivery}"]
+
+    def execute(self, ctx: StepContext) -> str:
         run_root = quote_path(self.manifest.run_root)
         delivery = quote_path(self.manifest.delivery)
-        # One rename makes the new delivery current; the old one is never half replaced.
         ctx.run(
             f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
             "{ mv -Tf current.new current 2>/dev/null || "
@@ -137,6 +198,26 @@ class _UploadDelivery(Step):
             f"delivered {len(workers)} worker script(s), "
             f"{sum(len(p.ids) for p in workers)} command(s)"
         )
+        return self.manifest.delivery
+
+
+def check_replan(experiment: Experiment, nodes: list[Node], replan: bool) -> None:
+    """Delivering plans every command over the chosen nodes: when that would leave out nodes
+    of the current delivery, say so and ask for --replan instead of dropping them silently."""
+    path = experiment.paths.manifest
+    if replan or not path.is_file():
+        return
+    current = Manifest.read(path).nodes
+    chosen = {n.name for n in nodes}
+    left_out = [n for n in current if n not in chosen]
+    if left_out:
+        names = ",".join(n.name or "" for n in nodes)
+        raise ConfigError(
+            f"deliver --nodes {names} would plan all {len(experiment.experiment_commands)} "
+            f"command(s) onto {names} and leave {', '.join(left_out)} out of the experiment "
+            f"(they keep running their delivery). Deliver to all of "
+            f"{', '.join(current)}, or pass --replan to plan everything over {names}"
+        )
 
 
 def run(
@@ -145,6 +226,7 @@ def run(
     """Plan, write the deliverables and upload them; the report per node."""
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
+    check_replan(experiment, nodes, options.replan)
     manifest = plan_delivery(experiment, nodes)
     root = experiment.paths.deliverables
     dry_run = options.dry_run
@@ -157,14 +239,15 @@ def run(
             )
     else:
         root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".delivery-", dir=root))
+        staging = staging_folder(root)
     output.note(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if dry_run else "")
     )
+    data: dict[str, Any] = {}
     try:
         if not dry_run:
-            write_deliverables(manifest, staging)
+            data = write_deliverables(manifest, staging)
         with Fanout(
             "deliver",
             nodes,
@@ -184,10 +267,30 @@ def run(
                     "nothing was delivered. Purge them, wait, or use --force"
                 )
             else:
-                fan.remote([_UploadDelivery(manifest, staging)], first=1)
+                _upload_and_switch(fan, manifest, staging)
         report = fan.report()
-        if not dry_run and not report.local_failures:
-            commit_deliverables(staging, root)
+        if not dry_run and manifest.delivered:
+            manifest.write(staging / MANIFEST, {**data, "delivered": manifest.delivered})
+            commit_deliverables(staging, root, manifest.delivered)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _upload_and_switch(fan: Fanout, manifest: Manifest, staging: Path) -> None:
+    """Upload to every node, then switch each node that has it; the manifest records the nodes
+    that confirmed the switch. Nodes that failed keep their previous delivery and are reported
+    (monitor and start say so until they get a delivery)."""
+    fan.remote([_Upload(manifest, staging)], first=1)
+    fan.remote([_Switch(manifest)], first=2)
+    if fan.dry_run:
+        return
+    manifest.delivered = [name for name, data in fan.data().items() if data == manifest.delivery]
+    missed = [n for n in manifest.nodes if n not in manifest.delivered]
+    if missed and manifest.delivered:
+        fan.output.note(
+            f"deliver: {', '.join(missed)} kept their previous delivery; "
+            "deliver again to them, or rebalance their commands"
+        )
+    elif missed:
+        fan.local_failures.append("no node took the delivery; nothing changed")

@@ -70,15 +70,19 @@ def monitor(
     manifest = Manifest.read(paths.manifest)
     ledger = Ledger.load(paths.ledger, manifest)
     wanted = {n.name for n in nodes}
+    undelivered = {
+        name: f"did not take delivery {manifest.delivery}: it kept its previous one"
+        for name in manifest.undelivered
+        if name in wanted
+    }
     if offline:
         down = {
             name: seen.message
             for name, seen in ledger.nodes.items()
             if not seen.reachable and name in wanted
         }
-        return MonitorReport(manifest, ledger, down, offline=True)
-    delivered = set(manifest.nodes)
-    chosen = [n for n in nodes if n.name in delivered]
+        return MonitorReport(manifest, ledger, down, offline=True, undelivered=undelivered)
+    chosen = [n for n in nodes if n.name in manifest.nodes and n.name not in undelivered]
     with Fanout("monitor", chosen, experiment=experiment, output=output, parallel=parallel) as fan:
         fan.remote([ReadStatus(manifest)])
     unreachable: dict[str, str] = {}
@@ -90,12 +94,18 @@ def monitor(
             ledger.merge(result.node, None, result.message)
             continue
         found[result.node] = status
+        if status.delivery is None:
+            undelivered[result.node] = (
+                f"does not have delivery {manifest.delivery} (its folder is gone or replaced)"
+            )
         ledger.merge(result.node, status.commands)
         for job, detail in status.details.items():
             ledger.record_worker(result.node, job, detail)
     ledger.save(paths.ledger)
     now = max((s.now for s in found.values()), default=0.0)
-    return MonitorReport(manifest, ledger, unreachable, now=now or time.time())
+    return MonitorReport(
+        manifest, ledger, unreachable, now=now or time.time(), undelivered=undelivered
+    )
 
 
 def run(

@@ -14,6 +14,7 @@ class StageOptions:
     parallel: int | None = None  # nodes worked on at once (None: the engine's default)
     dry_run: bool = False  # print what would run on each node, change nothing
     force: bool = False  # deliver/start: stop running workers first
+    replan: bool = False  # deliver: plan every command over the chosen nodes only
     resume: bool = False  # start: only commands not finished yet
     retry_failed: bool = False  # start: the failed commands again
     rebalance: bool = False  # start: the work of unreachable nodes to reachable ones

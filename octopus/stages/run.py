@@ -54,7 +54,8 @@ def wait_for_commands(
             if not console.is_terminal and states != last:
                 output.note(f"commands: {states}")
                 last = states
-            if report.finished or (report.unreachable and not counts["running"]):
+            stuck = report.unreachable or report.undelivered
+            if report.finished or (stuck and not counts["running"]):
                 return report
             if timeout is not None and time.monotonic() - began > timeout:
                 output.note(f"stopped waiting after {timeout:g}s")

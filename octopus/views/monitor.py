@@ -50,6 +50,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
                 "reachable": node not in report.unreachable,
                 "message": report.unreachable.get(node, ""),
                 "state_lost": report.state_lost.get(node, ""),
+                "undelivered": report.undelivered.get(node, ""),
                 "totals": {str(s): 0 for s in STATES},
                 "workers": {},
             },
@@ -81,6 +82,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "eta_seconds": eta_seconds(statuses, report.now),
         "unreachable": report.unreachable,
         "state_lost": report.state_lost,
+        "undelivered": report.undelivered,
         "nodes": nodes,
     }
 
@@ -103,6 +105,8 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         notes = []
         if node in report.unreachable:
             notes.append(f"unreachable: {report.unreachable[node]}")
+        if node in report.undelivered:
+            notes.append(report.undelivered[node])
         if node in report.state_lost:
             notes.append(f"lost its state: {report.state_lost[node]}")
         if running and running[0].started:

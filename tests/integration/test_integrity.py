@@ -1,0 +1,186 @@
+"""Integrity on real hosts: whole-name purge, dead screens, commands as written, deliveries that
+fail on one node, subsets that would drop nodes, a deleted delivery folder, hostile output."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from octopus import Cmd, Experiment, ExperimentTask
+from octopus.output import StageOutput
+from octopus.run.manifest import Manifest
+from octopus.stages.monitor import monitor
+from octopus.testing.sshhosts import TestHost
+from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor, write_inventory
+
+
+def wait_for(predicate, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def octopus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The `octopus` program, as a user in a project without a tasks.py runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "octopus", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def sessions(host: TestHost) -> list[str]:
+    listing = host.exec("screen -ls || true")
+    return re.findall(r"\d+\.(\S+)\s.*\((?:Detached|Attached)\)", listing)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_purge_of_a_stops_a_only_not_a_b(make_cluster, workdir: Path):
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster)
+    a = Experiment(name="a", nodes=nodes, experiment_commands=["sleep 321"])
+    a_b = Experiment(name="a-b", nodes=nodes, experiment_commands=["sleep 322"])
+    for exp in (a, a_b):
+        assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+        assert run_quiet(exp, ExperimentTask.START).ok
+    assert wait_for(lambda: sorted(sessions(host)) == ["oct-a-b-s0", "oct-a-s0"])
+    assert run_quiet(a, ExperimentTask.PURGE).ok
+    assert wait_for(lambda: sessions(host) == ["oct-a-b-s0"])
+    assert run_quiet(a_b, ExperimentTask.PURGE).ok
+
+
+def test_a_killed_screen_is_lost_not_running_and_resume_runs_each_command_once(
+    make_cluster, workdir: Path
+):
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster, num_parallel_screens_or_jobs=2)
+    commands = [f"sleep {1 + n % 2}; echo {n} >> ~/finished" for n in range(8)]
+    exp = Experiment(name="deadscreen", nodes=nodes, shuffle_seed=0, experiment_commands=commands)
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1)
+    listing = host.exec("screen -ls || true")
+    pid = re.search(r"(\d+)\.oct-deadscreen-s0\s", listing)
+    assert pid is not None, listing
+    host.exec(f"kill -9 {pid.group(1)}")  # the SCREEN process of worker s0, by its PID
+    report = wait_for_monitor(exp, nodes, lambda r: r.totals["lost"] >= 1, timeout=20)
+    assert report.totals["lost"] >= 1 and report.exit_code == 1
+    s0 = [s for s in report.statuses if s.worker == 0]
+    assert not [s for s in s0 if s.state == "running"]
+    report = wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0)
+    assert run_quiet(exp, ExperimentTask.START, resume=True).ok
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished, timeout=60)
+    assert report.totals["done"] == 8 and report.exit_code == 0
+    finished = sorted(int(x) for x in (host.home / "finished").read_text().split())
+    assert finished == list(range(8))  # each once: none lost, none run twice
+
+
+def test_commands_run_as_written_on_a_node(make_cluster, workdir: Path):
+    cluster = make_cluster(1)
+    nodes = cluster_nodes(cluster)
+    exp = Experiment(
+        name="written",
+        nodes=nodes,
+        shuffle_seed=0,
+        exp_script_gen=None,
+        experiment_commands=[
+            "set -e; false; echo never >> ~/never",
+            "echo 'unterminated",
+            "echo fine >> ~/fine",
+        ],
+    )
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished)
+    codes = {s.command.split()[0] + str(i): s.exit_code for i, s in enumerate(report.statuses)}
+    assert sorted(codes.values()) == [0, 1, 2]
+    host = cluster.hosts[0]
+    assert not (host.home / "never").exists() and (host.home / "fine").read_text() == "fine\n"
+
+
+def test_a_node_whose_upload_fails_keeps_its_delivery_and_is_reported(make_cluster, workdir: Path):
+    cluster = make_cluster(2)
+    nodes = cluster_nodes(cluster)
+    exp = Experiment(name="partial", nodes=nodes, experiment_commands=["true"] * 4)
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    first = Manifest.read(workdir / "deliverables" / "partial" / "manifest.json")
+    assert first.delivered == ["h1", "h2"]
+    h2 = cluster.hosts[1]
+    h2.exec("chmod 555 ~/.octopus/partial/deliveries")  # no new delivery fits there
+    report = run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS)
+    assert not report.ok
+    assert [r.outcome for r in report.results] == ["ok", "failed"]
+    second = Manifest.read(workdir / "deliverables" / "partial" / "manifest.json")
+    assert second.delivery != first.delivery and second.delivered == ["h1"]
+    assert h2.exec("readlink ~/.octopus/partial/current").strip().endswith(first.delivery)
+    assert not h2.exec("ls -a ~/.octopus/partial/deliveries/*/ | grep '^.upload-' || true")
+    status = monitor(exp, nodes, output=StageOutput(quiet=True))
+    assert "h2" in status.undelivered and status.exit_code == 1
+    started = run_quiet(exp, ExperimentTask.START)
+    assert [r.outcome for r in started.results] == ["ok", "failed"]
+    assert "run `inv deliver` (again)" in started.results[1].message
+    h2.exec("chmod 755 ~/.octopus/partial/deliveries")
+    assert not list((workdir / "deliverables" / "partial").glob(".delivery-*"))
+
+
+def test_delivering_to_a_subset_asks_for_replan(make_cluster, tmp_path: Path):
+    cluster = make_cluster(2)
+    inventory = write_inventory(
+        tmp_path / "nodes.yaml", {h.name: cluster.node_values(h) for h in cluster.hosts}
+    )
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "sub.yaml").write_text(
+        'experiment_commands: ["echo 1", "echo 2"]\n'
+    )
+    args = ("--exp", "sub", "--inventory", str(inventory))
+    assert octopus("deliver", *args, cwd=tmp_path).returncode == 0
+    refused = octopus("deliver", *args, "--nodes", "h2", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--replan" in refused.stderr and "leave h1 out" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert octopus("deliver", *args, "--nodes", "h2", "--replan", cwd=tmp_path).returncode == 0
+    manifest = Manifest.read(tmp_path / "deliverables" / "sub" / "manifest.json")
+    assert manifest.nodes == ["h2"] and len(manifest.plan.entries) == 2
+
+
+def test_a_deleted_delivery_folder_never_undoes_finished_commands(make_cluster, workdir: Path):
+    cluster = make_cluster(1)
+    nodes = cluster_nodes(cluster)
+    exp = Experiment(name="gone", nodes=nodes, experiment_commands=["true"] * 5)
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    assert wait_for_monitor(exp, nodes, lambda r: r.finished).totals["done"] == 5
+    cluster.hosts[0].exec("rm -rf ~/.octopus/gone")
+    report = monitor(exp, nodes, output=StageOutput(quiet=True))
+    assert report.totals["done"] == 5 and report.totals["pending"] == 0
+    assert report.exit_code == 1 and "h1" in report.state_lost and "h1" in report.undelivered
+
+
+def test_hostile_remote_output_is_shown_as_text(cluster, tmp_path: Path):
+    nodes = cluster_nodes(cluster, [0])
+    exp = Experiment(
+        name="hostile",
+        nodes=nodes,
+        setup_steps=[Cmd(cmd="printf '[/path] \\033[31mred [bold]x\\n' >&2; exit 3")],
+    )
+    buffer = io.StringIO()
+    out = StageOutput(Console(file=buffer, width=200, no_color=True))
+    report = exp.run_task(ExperimentTask.SETUP, output=out)
+    assert report is not None and not report.ok
+    text = buffer.getvalue()
+    assert "[/path] \\x1b[31mred [bold]x" in text and "\x1b" not in text
