@@ -8,23 +8,25 @@ directory that becomes `current` with one rename.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octopus.errors import ConfigError
-from octopus.gitrepo import commit_info, local_repo_root
-from octopus.launchers.registry import launcher_for, worker_script
+from octopus.launchers.registry import launcher_for
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import UPLOAD_PREFIX, send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
-from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, script_name
-from octopus.run.manifest import Manifest, new_delivery_id
-from octopus.run.plan import build_plan
+from octopus.run.layout import MANIFEST, script_name
+from octopus.run.manifest import Manifest
+from octopus.stages.deliverables import (
+    commit_deliverables,
+    plan_delivery,
+    staging_folder,
+    write_deliverables,
+)
 from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
 from octopus.stages.worker_control import FindRunningWorkers
@@ -33,98 +35,6 @@ from octopus.steps.context import StepContext
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
-
-
-def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
-    """The manifest of a new delivery to these nodes (pure apart from reading git)."""
-    slurm = {
-        "parallel": experiment.slurm_num_parallel_tasks_per_job,
-        "cpus": experiment.slurm_num_cpus_per_job,
-        "gpus": experiment.slurm_num_gpus_per_job,
-    }
-    plan = build_plan(
-        experiment.experiment_commands,
-        experiment.experiment_prefix,
-        nodes,
-        exp_script_gen=experiment.exp_script_gen,
-        shuffle_seed=experiment.shuffle_seed,
-        per_node=experiment.screens_per_node,
-        offset=experiment.screen_or_job_id_offset,
-        slurm=slurm,
-    )
-    return Manifest(
-        experiment=experiment.name,
-        delivery=new_delivery_id(),
-        plan=plan,
-        launchers={n.name or "?": experiment.launcher_of(n) for n in nodes},
-        run_root=experiment.paths.remote_run_dir,
-        stop_on_error=experiment.stop_on_error,
-        git=commit_info(local_repo_root()),
-        slurm={
-            **slurm,
-            "options": dict(experiment.slurm_options),
-            "node_options": {n.name: dict(n.slurm_options) for n in nodes if n.slurm_options},
-        },
-        run_exp={
-            "message": experiment.run_exp_message,
-            "numa_socket": experiment.use_run_exp_numa_socket,
-            "exclusive": experiment.use_run_exp_exclusive,
-            "pin": experiment.use_run_exp_pin,
-            "expected_time": experiment.run_exp_expected_time,
-        },
-    )
-
-
-def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
-    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; returns the whole manifest's
-    data, written once the nodes said which of them took the delivery."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for part in manifest.plan.parts:
-        node_dir = folder / part.worker.node
-        node_dir.mkdir(exist_ok=True)
-        path = node_dir / script_name(part.worker.job_id)
-        path.write_text(worker_script(manifest, part), newline="\n")
-        path.chmod(0o755)
-    data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
-    for node, text in Manifest.node_shares(data).items():
-        (folder / node / DELIVERY_ID_FILE).write_text(manifest.delivery + "\n")
-        (folder / node / MANIFEST).write_text(text)
-    return data
-
-
-def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:
-    """Replace the folders of the nodes that took the delivery, then the manifest; the other
-    nodes' folders keep their previous delivery, as the nodes themselves do."""
-    for name in nodes:
-        final = root / name
-        if final.exists():
-            shutil.rmtree(final)
-        (staging / name).rename(final)
-    (staging / MANIFEST).replace(root / MANIFEST)
-    shutil.rmtree(staging, ignore_errors=True)
-
-
-STAGING_PREFIX = ".delivery-"
-
-
-def staging_folder(root: Path) -> Path:
-    """A new folder for a delivery being written, named with this process' id, after removing
-    those that deliveries killed midway left behind."""
-    for old in root.glob(f"{STAGING_PREFIX}*"):
-        pid = old.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if not (pid.isdigit() and _alive(int(pid))):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Upload(Step):
