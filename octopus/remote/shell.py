@@ -63,7 +63,10 @@ def kill_tree_snippet(roots: str, grace: float = 2.0) -> str:
         "kill -TERM $octopus_tree 2>/dev/null; "
         f"octopus_wait=0; while [ $octopus_wait -lt {int(grace * 10)} ]; do "
         "octopus_alive=; for p in $octopus_tree; do "
-        "kill -0 $p 2>/dev/null && octopus_alive=1; done; "
+        # A zombie answers kill -0 until its parent reaps it: it counts as gone.
+        "if kill -0 $p 2>/dev/null && "
+        "[ \"$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f1)\" != Z ]; "
+        "then octopus_alive=1; fi; done; "
         '[ -z "$octopus_alive" ] && break; sleep 0.1; octopus_wait=$((octopus_wait + 1)); done; '
         "kill -KILL $octopus_tree 2>/dev/null; fi; true"
     )

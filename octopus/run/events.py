@@ -75,11 +75,11 @@ def parse_events(text: str) -> WorkerEvents:
             attempts = events.attempts.setdefault(int(ident), [])
             if kind == "start":
                 attempts.append(Attempt(started=_float(when), host=detail))
-            else:
+            elif detail.lstrip("-").isdigit():  # an end cut before its exit code is no end
                 if not attempts or attempts[-1].ended is not None:
                     attempts.append(Attempt())
                 attempts[-1].ended = _float(when)
-                attempts[-1].exit_code = int(detail) if detail.lstrip("-").isdigit() else None
+                attempts[-1].exit_code = int(detail)
     return events
 
 

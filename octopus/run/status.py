@@ -64,7 +64,8 @@ def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
     for part in parts:
         job = part.worker.job_id
         events = f'"$HOME"/{quote_path(run)}/{events_file(job)}'
-        lines.append(f'echo "{MARK} events {job}"; cat {events} 2>/dev/null; true')
+        # The newline first: a last line a crash cut short must not swallow the marker.
+        lines.append(f'printf "\\n{MARK} events {job}\\n"; cat {events} 2>/dev/null; true')
     return "\n".join(lines)
 
 

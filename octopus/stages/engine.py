@@ -109,12 +109,12 @@ class Fanout:
     def local(self, step: LocalStep, index: int) -> bool:
         """Run a local step once, here; False (and the failure noted) when it raised."""
         label = f"{index + 1} {step.step_name}"
-        if self.dry_run:
-            for line in step.describe():
-                self.output.note(f"local [{label}] would run: {line}")
-            return True
-        self.output.note(f"local [{label}]")
         try:
+            if self.dry_run:
+                for line in step.describe():
+                    self.output.note(f"local [{label}] would run: {line}")
+                return True
+            self.output.note(f"local [{label}]")
             step.run()
         except Exception as exc:  # reported, and the rest of the stage is not run
             self.local_failures.append(f"[{label}] {type(exc).__name__}: {exc}")
@@ -142,6 +142,15 @@ class Fanout:
             return False
         return True
 
+    def _step(self, node: str, label: str, step: Step, ctx: StepContext) -> Any:
+        """Run one step on a node, or in a dry run print what it would run there."""
+        if self.dry_run:
+            for line in step.describe(ctx):
+                self.output.line(node, f"[{label}] would run: {line}")
+            return None
+        self.output.line(node, f"[{label}]")
+        return step.execute(ctx)
+
     def _walk(self, run: NodeRun, steps: Sequence[Step], first: int) -> None:
         if not self._connect(run, steps):
             return
@@ -155,14 +164,8 @@ class Fanout:
                 self.output.line(run.name, f"[{label}] skipped: node has none of tags {tags}")
                 continue
             self._progress.update(run.name, label)
-            if self.dry_run:
-                for line in step.describe(ctx):
-                    self.output.line(run.name, f"[{label}] would run: {line}")
-                run.ran += 1
-                continue
-            self.output.line(run.name, f"[{label}]")
             try:
-                value = step.execute(ctx)
+                value = self._step(run.name, label, step, ctx)
             except Exception as exc:  # one node's trouble never stops the others
                 outcome, message, code, tail = classify_failure(exc, run.conn)
                 run.stop(outcome, message, step=label, exit_code=code, stderr=tail)
