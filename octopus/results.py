@@ -107,6 +107,11 @@ class MonitorReport:
         return self.ledger.state_lost
 
     @property
+    def duplicates(self) -> dict[int, list[str]]:
+        """Commands that ran twice: on a fenced node after a rebalance moved them elsewhere."""
+        return self.ledger.duplicates
+
+    @property
     def exit_code(self) -> int:
         counts = self.totals
         trouble = (
@@ -116,6 +121,7 @@ class MonitorReport:
             or self.steps_failed
             or self.state_lost
             or self.undelivered
+            or self.duplicates
         )
         return 1 if trouble else 0
 

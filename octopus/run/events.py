@@ -2,7 +2,7 @@
 
 Worker scripts append tab-separated events to state/s<job_id>.events on the node:
 `worker-start - <time> <pid>`, `start <id> <time> <host>`, `end <id> <time> <exit code>`,
-`worker-end - <time> done|stopped`. Appends survive crashes and reboots; the parsers here
+`worker-end - <time> done|stopped|fenced`. Appends survive crashes and reboots; the parsers here
 are pure functions over that text.
 """
 
@@ -47,6 +47,7 @@ class WorkerEvents:
     runs: int = 0  # worker-start events: 1 per start, more after resumes
     finished: bool = False  # the last run wrote worker-end
     stopped_on_error: bool = False
+    fenced: bool = False  # it stopped because its work was moved to other nodes
 
 
 def _float(text: str) -> float | None:
@@ -68,9 +69,11 @@ def parse_events(text: str) -> WorkerEvents:
             events.runs += 1
             events.finished = False
             events.stopped_on_error = False
+            events.fenced = False
         elif kind == "worker-end":
             events.finished = True
             events.stopped_on_error = detail == "stopped"
+            events.fenced = detail == "fenced"
         elif kind in ("start", "end") and ident.isdigit():
             attempts = events.attempts.setdefault(int(ident), [])
             if kind == "start":
@@ -186,3 +189,12 @@ def eta_seconds(statuses: list[CommandStatus], now: float) -> float | None:
         return None
     mean = sum((s.ended or 0) - (s.started or 0) for s in finished) / len(finished)
     return mean * remaining / len(running)
+
+
+def finished_ids(events: WorkerEvents) -> set[int]:
+    """The commands this worker ran to the end (any exit code), on any attempt."""
+    return {
+        ident
+        for ident, attempts in events.attempts.items()
+        if any(a.ended is not None for a in attempts)
+    }

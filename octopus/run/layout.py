@@ -27,6 +27,9 @@ PROJECT_MARKERS = ("nodes.yaml", "tasks.py")
 
 # Inside a delivery folder on a node (and beside each node's scripts here).
 DELIVERY_ID_FILE = "DELIVERY"
+# Present when octopus moved this node's unfinished work elsewhere (rebalance): its workers
+# stop before their next command.
+FENCE_FILE = "FENCE"
 STATE_DIR = "state"
 LOGS_DIR = "logs"
 

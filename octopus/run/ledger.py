@@ -42,6 +42,8 @@ class Ledger:
     commands: dict[int, CommandStatus] = field(default_factory=dict)
     nodes: dict[str, NodeSeen] = field(default_factory=dict)
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Commands that ran to the end on a node they had been moved off: id -> those nodes.
+    duplicates: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, manifest: Manifest) -> Ledger:
@@ -73,6 +75,7 @@ class Ledger:
                 ledger.commands[status.id] = status
         ledger.nodes = {name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items()}
         ledger.workers = data.get("workers", {})
+        ledger.duplicates = {int(k): v for k, v in data.get("duplicates", {}).items()}
         return ledger
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
@@ -105,6 +108,13 @@ class Ledger:
         )
         self.nodes[node] = seen
 
+    def record_duplicates(self, node: str, ids: list[int]) -> None:
+        """Commands the node ran to the end after a rebalance had moved them elsewhere."""
+        for ident in ids:
+            nodes = self.duplicates.setdefault(ident, [])
+            if node not in nodes:
+                nodes.append(node)
+
     @property
     def state_lost(self) -> dict[str, str]:
         """The nodes whose record went backwards at their last look, and why."""
@@ -129,6 +139,7 @@ class Ledger:
             "delivery": self.delivery,
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
             "workers": self.workers,
+            "duplicates": {str(k): v for k, v in sorted(self.duplicates.items())},
             "commands": [s.as_dict() for s in self.statuses()],
         }
 

@@ -35,6 +35,10 @@ class Manifest:
     # The nodes that confirmed they switched to this delivery (None: every node of the plan,
     # as manifests written before this field was kept mean).
     delivered: list[str] | None = None
+    # Commands a rebalance moved off a node that did not answer: node -> their ids. Such a
+    # node is fenced: its workers stop once octopus reaches it again, and whatever of these it
+    # still finished is reported as run twice.
+    moved: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -58,6 +62,7 @@ class Manifest:
             "slurm": self.slurm,
             "run_exp": self.run_exp,
             "delivered": self.delivered,
+            "moved": self.moved,
             "plan": self.plan.as_dict(),
         }
 
@@ -111,6 +116,7 @@ class Manifest:
             run_exp=data.get("run_exp", {}),
             created=data.get("created", ""),
             delivered=data.get("delivered"),
+            moved=data.get("moved", {}),
         )
 
     def write(self, path: Path, data: dict[str, Any] | None = None) -> None:

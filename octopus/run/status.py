@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from octopus.remote.shell import quote_path
-from octopus.run.events import CommandStatus, WorkerEvents, classify, parse_events
-from octopus.run.layout import DELIVERY_ID_FILE, MARK, events_file
+from octopus.run.events import (
+    CommandStatus,
+    WorkerEvents,
+    classify,
+    finished_ids,
+    parse_events,
+)
+from octopus.run.layout import DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
 from octopus.run.workers import Worker
 
@@ -48,6 +54,8 @@ class NodeStatus:
     details: dict[int, dict[str, object]] = field(default_factory=dict)
     events: dict[int, WorkerEvents] = field(default_factory=dict)
     commands: list[CommandStatus] = field(default_factory=list)
+    # Commands moved off this fenced node that it still ran to the end.
+    duplicates: list[int] = field(default_factory=list)
 
 
 def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
@@ -57,6 +65,8 @@ def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
     parts = manifest.workers_on(node)
     lines = [
         f'cd "$HOME"/{quote_path(run)} 2>/dev/null || {{ echo "{MARK} none"; exit 0; }}',
+        # A fenced node's workers stop before their next command; first, then read.
+        *([f"touch {FENCE_FILE}"] if node in manifest.moved else []),
         f'echo "{MARK} delivery $(cat {DELIVERY_ID_FILE} 2>/dev/null)"',
         f'echo "{MARK} now $(date +%s)"',
         prober.probe_command(run, [p.worker for p in parts]),
@@ -92,6 +102,7 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
     if status.delivery != manifest.delivery:
         status.delivery = None
     probes = prober.parse_probe(probe_lines)
+    moved = set(manifest.moved.get(node, []))
     for part in manifest.workers_on(node):
         job = part.worker.job_id
         probe = probes.get(job)
@@ -101,6 +112,7 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
             status.details[job] = probe.detail
         events = parse_events("\n".join(chunks.get(job, [])))
         status.events[job] = events
+        status.duplicates += sorted(finished_ids(events) & moved)
         session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
         status.commands += classify(
             part,

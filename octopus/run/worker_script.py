@@ -61,6 +61,7 @@ def render_script(
         "@STATE_DIR@": layout.STATE_DIR,
         "@LOGS_DIR@": layout.LOGS_DIR,
         "@STOP_ON_ERROR@": "1" if stop_on_error else "0",
+        "@FENCE_FILE@": layout.FENCE_FILE,
     }
     for marker, value in values.items():
         head = head.replace(marker, value)

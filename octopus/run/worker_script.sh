@@ -15,6 +15,8 @@ octopus_event() {
 # options hold (errexit is never in an ignored context: no && || or `if` around it). The
 # worker's own `set -e` (from the prefix) carries into each command, as in one script.
 octopus_run() {
+  # Moved away by a rebalance while this node was out of reach: stop before the next command.
+  if [ -e "$OCTOPUS_RUN/@FENCE_FILE@" ]; then octopus_event worker-end - fenced; exit 0; fi
   octopus_event start "$1" "$(hostname)"
   case $- in *e*) octopus_errexit=1 ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/@STATE_DIR@/.rc.$1"

@@ -184,6 +184,7 @@ def run(
     if not options.dry_run:
         for node, status in statuses.items():
             ledger.merge(node, status.commands)
+            ledger.record_duplicates(node, status.duplicates)
         if added:
             manifest.write(paths.manifest)
         ledger.save(paths.ledger)
@@ -207,6 +208,7 @@ def _rebalance(
     fan.output.note(f"local [{label}]")
     up = [n for n in nodes if n.name in statuses]
     down = {n.name or "?" for n in nodes if n.name not in statuses}
+    moved_from = {s.id: s.node for s in ledger.statuses() if s.node in down}
     try:
         moved = move_unfinished(manifest.plan, ledger, up, down)
     except OctopusError as exc:
@@ -214,6 +216,10 @@ def _rebalance(
         return False
     launchers = {n.name: n for n in up}
     for part in moved:
+        for ident in part.ids:
+            origin = moved_from.get(ident)
+            if origin is not None:
+                manifest.moved.setdefault(origin, []).append(ident)
         node = part.worker.node
         added.setdefault(node, []).append(part)
         manifest.launchers.setdefault(node, str(launchers[node].launcher))

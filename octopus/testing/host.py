@@ -89,6 +89,12 @@ class TestHost:
             raise HarnessError(f"{self.name}: {command!r} failed: {done.stderr.strip()}")
         return done.stdout
 
+    def set_link(self, up: bool) -> None:
+        """Cut the host off the network (the bridge side of its link down), or reconnect it:
+        a partition. Its processes go on running."""
+        state = "up" if up else "down"
+        subprocess.run(["ip", "link", "set", self.netns, state], check=True, capture_output=True)
+
     def kill(self) -> None:
         """Stop the host at once, every process on it included: a node crash."""
         if self.process is None:

@@ -82,6 +82,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "eta_seconds": eta_seconds(statuses, report.now),
         "unreachable": report.unreachable,
         "state_lost": report.state_lost,
+        "duplicates": {str(k): v for k, v in sorted(report.duplicates.items())},
         "undelivered": report.undelivered,
         "nodes": nodes,
     }
@@ -131,6 +132,14 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
                     f"{status.state}: {status.node} {worker_label(status.worker)} #{status.id} "
                     f"({code}) log ~/{status.log}: {(status.command.splitlines() or [''])[0][:80]}"
                 ),
+                style="red",
+            )
+        )
+    for ident, where in sorted(report.duplicates.items()):
+        console.print(
+            Text(
+                f"ran twice: #{ident} also ran to the end on {', '.join(where)} after a "
+                "rebalance had moved it off (see its log there)",
                 style="red",
             )
         )

@@ -184,3 +184,43 @@ def test_hostile_remote_output_is_shown_as_text(cluster, tmp_path: Path):
     assert report is not None and not report.ok
     text = buffer.getvalue()
     assert "[/path] \\x1b[31mred [bold]x" in text and "\x1b" not in text
+
+
+def ran_on(host: TestHost) -> list[int]:
+    path = host.home / "ran.txt"
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def test_rebalance_after_a_partition_fences_the_node_and_reports_what_ran_twice(
+    make_cluster, workdir: Path
+):
+    cluster = make_cluster(2)
+    h1, h2 = cluster.hosts
+    nodes = cluster_nodes(cluster, connect_timeout=1.5, num_parallel_screens_or_jobs=1)
+    commands = [f"sleep 1; echo {n} >> ~/ran.txt" for n in range(16)]
+    exp = Experiment(name="fenced", nodes=nodes, shuffle_seed=0, experiment_commands=commands)
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1)
+    h2.set_link(up=False)  # h2 goes on running its worker, out of reach
+    try:
+        moved = run_quiet(exp, ExperimentTask.START, rebalance=True)
+        assert [r.outcome.value for r in moved.results] == ["ok", "unreachable"]
+        assert wait_for(lambda: len(ran_on(h2)) >= 3, timeout=15)  # it ran some moved ones
+    finally:
+        h2.set_link(up=True)
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished and not r.unreachable, timeout=60)
+    assert report.totals["done"] == 16
+    ran = ran_on(h1) + ran_on(h2)
+    assert sorted(set(ran)) == list(range(16))  # nothing lost
+    twice = {n for n in ran if ran.count(n) > 1}
+    by_id = {s.id: int(s.command.split()[-3]) for s in report.statuses}
+    assert twice, "h2 should have run some of its moved commands during the partition"
+    assert {by_id[i] for i in report.duplicates} == twice  # every one reported, nothing else
+    assert report.exit_code == 1
+    # The fence holds: h2's worker stopped at its next command once reached.
+    fenced_at = len(ran_on(h2))
+    time.sleep(1.5)
+    assert len(ran_on(h2)) == fenced_at
+    assert fenced_at < 8  # it did not run all its 8 commands
+    assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")

@@ -245,3 +245,40 @@ def test_remote_text_is_never_markup_and_control_sequences_show():
     assert "n1: [/path] \\x1b[31mred\\x1b[0m\\x0dback" in text
     assert "[/etc] [bold]x" in text and "[/usr]\\x07bell" in text
     assert "\x1b" not in text and visible("tab\tstays") == "tab\tstays"
+
+
+# -- fenced nodes -----------------------------------------------------------------------------
+
+
+def test_a_fenced_node_is_fenced_first_and_its_finished_moved_commands_are_duplicates():
+    from octopus.run.status import parse_status, status_command
+
+    node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=1)
+    plan = build_plan(["x", "y", "z"], "", [node])
+    part = plan.parts[0]
+    moved = part.ids[1:]
+    manifest = Manifest("e", "D", plan, {"a": "process"}, ".octopus/e", moved={"a": moved})
+    part.ids, part.commands, part.command_indices = part.ids[:1], part.commands[:1], [0]
+    launcher = launcher_for("process", ExperimentPaths("e"))
+    command = status_command(manifest, "a", launcher)
+    assert command.splitlines()[1] == "touch FENCE"
+    output = "\n".join(
+        [
+            "@@octopus delivery D",
+            "@@octopus now 5",
+            f"@@octopus alive {part.worker.job_id} 0",
+            f"@@octopus events {part.worker.job_id}",
+            f"worker-start\t-\t1\t9\nstart\t{part.ids[0]}\t1\ta\nend\t{part.ids[0]}\t2\t0",
+            f"start\t{moved[0]}\t2\ta\nend\t{moved[0]}\t3\t0\nworker-end\t-\t3\tfenced",
+        ]
+    )
+    status = parse_status(manifest, "a", output, launcher)
+    assert status.duplicates == [moved[0]]
+    assert [s.state for s in status.commands] == [CommandState.DONE]
+    ledger = Ledger.fresh(manifest)
+    ledger.record_duplicates("a", status.duplicates)
+    ledger.record_duplicates("a", status.duplicates)
+    assert ledger.duplicates == {moved[0]: ["a"]}
+    assert "touch FENCE" not in status_command(
+        Manifest("e", "D", plan, {"a": "process"}, ".octopus/e"), "a", launcher
+    )
