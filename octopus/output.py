@@ -64,15 +64,28 @@ class StageOutput:
 
     def line(self, node: str, text: str, stream: str = "out") -> None:
         """Print one whole line from a node (stream 'err' is shown in red on a terminal)."""
+        self.lines(node, [text], stream)
+
+    def lines(self, node: str, texts: list[str], stream: str = "out") -> None:
+        """Print whole lines from a node in one go: a command's output arrives in chunks of
+        many lines, and one print per chunk keeps up with the network."""
+        texts = [visible(text) for text in texts]
         with self._lock:
-            text = visible(text)
             if not self.quiet:
-                label = Text(f"{node}: ", style="bold")
-                body = Text(text, style="red" if stream == "err" else "")
-                self.console.print(Text.assemble(label, body), soft_wrap=True)
+                if self.console.is_terminal:
+                    style = "red" if stream == "err" else ""
+                    parts = [
+                        piece
+                        for text in texts
+                        for piece in ((f"{node}: ", "bold"), (text, style), "\n")
+                    ]
+                    self.console.print(Text.assemble(*parts), soft_wrap=True, end="")
+                else:  # a file, a pipe, cron: plain text, no rendering
+                    self.console.file.write("".join(f"{node}: {text}\n" for text in texts))
+                    self.console.file.flush()
             if self._log is not None:
                 stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-                self._log.write(f"{stamp} {node} {stream}: {text}\n")
+                self._log.write("".join(f"{stamp} {node} {stream}: {text}\n" for text in texts))
                 self._log.flush()
 
     def note(self, text: str) -> None:
@@ -99,6 +112,10 @@ class StageOutput:
                 self._log = None
 
 
+# A line longer than this is shown in pieces, so memory stays bounded without newlines.
+LONGEST_LINE = 64 * 1024
+
+
 class LineWriter:
     """A file-like sink for Invoke's out_stream/err_stream that emits whole lines only."""
 
@@ -110,9 +127,12 @@ class LineWriter:
 
     def write(self, data: str) -> int:
         self._buffer += data
-        *lines, self._buffer = self._buffer.split("\n")
-        for line in lines:
-            self.output.line(self.node, line.rstrip("\r"), self.stream)
+        if "\n" in data:
+            *lines, self._buffer = self._buffer.split("\n")
+            self.output.lines(self.node, [line.rstrip("\r") for line in lines], self.stream)
+        elif len(self._buffer) > LONGEST_LINE:  # no newline in sight: show it in pieces
+            self.output.line(self.node, self._buffer, self.stream)
+            self._buffer = ""
         return len(data)
 
     def flush(self) -> None:

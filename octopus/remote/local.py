@@ -18,6 +18,7 @@ from invoke.context import Context
 from invoke.runners import Result
 
 from octopus.remote.rsync import Transfer, run_transfer
+from octopus.remote.runners import StreamingLocal
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -41,7 +42,9 @@ class LocalConnection:
         self.home = Path(home) if home is not None else Path.home()
         self.user: str | None = getpass.getuser()
         self.original_host = "localhost"
-        self._context = Context(Config(overrides={"run": {"in_stream": False}}))
+        self._context = Context(
+            Config(overrides={"run": {"in_stream": False}, "runners": {"local": StreamingLocal}})
+        )
 
     def open(self) -> None:
         return None

@@ -20,6 +20,7 @@ from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
+from octopus.remote.runners import StreamingRemote
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -36,7 +37,7 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
     """A Fabric Connection with strict host keys, TCP_NODELAY, keepalive and a channel cap."""
 
     def __init__(self, node: Node) -> None:
-        overrides = {"run": {"in_stream": False}}
+        overrides = {"run": {"in_stream": False}, "runners": {"remote": StreamingRemote}}
         config = (
             Config(runtime_ssh_path=node.ssh_config, overrides=overrides)
             if node.ssh_config

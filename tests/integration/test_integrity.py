@@ -224,3 +224,23 @@ def test_rebalance_after_a_partition_fences_the_node_and_reports_what_ran_twice(
     assert len(ran_on(h2)) == fenced_at
     assert fenced_at < 8  # it did not run all its 8 commands
     assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
+
+
+def test_large_output_streams_whole_and_the_result_keeps_a_bounded_tail(cluster, tmp_path: Path):
+    from octopus.remote.connection import open_connection
+    from octopus.remote.runners import STREAMED_TAIL
+    from octopus.steps.context import StepContext
+
+    [node] = cluster_nodes(cluster, [1])
+    log = tmp_path / "stage.log"
+    out = StageOutput(Console(file=io.StringIO(), width=200, no_color=True), log_path=log)
+    conn = open_connection(node)
+    try:
+        ctx = StepContext(node, conn, Experiment(name="big"), out)
+        result = ctx.run("seq 1 400000")  # about 2.6 MB, far more than the kept tail
+    finally:
+        conn.close()
+        out.close()
+    assert len(result.stdout) <= 2 * STREAMED_TAIL and result.stdout.endswith("399999\n400000\n")
+    lines = log.read_text().splitlines()
+    assert len(lines) == 400000 and lines[-1].endswith("h2 out: 400000")
