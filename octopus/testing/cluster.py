@@ -181,6 +181,13 @@ class TestCluster:
             **extra,
         }
 
+    def reboot(self, host: TestHost) -> None:
+        """Start a crashed (killed) host again: its files as they were, none of its processes,
+        as after a power cycle."""
+        host.kill()
+        start_sshd(host)
+        wait_ready([host])
+
     def stop(self) -> None:
         """Stop every host this cluster started (by PID), then remove its network and files."""
         for host in self.hosts:

@@ -158,19 +158,6 @@ def test_delivering_to_a_subset_asks_for_replan(make_cluster, tmp_path: Path):
     assert manifest.nodes == ["h2"] and len(manifest.plan.entries) == 2
 
 
-def test_a_deleted_delivery_folder_never_undoes_finished_commands(make_cluster, workdir: Path):
-    cluster = make_cluster(1)
-    nodes = cluster_nodes(cluster)
-    exp = Experiment(name="gone", nodes=nodes, experiment_commands=["true"] * 5)
-    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run_quiet(exp, ExperimentTask.START).ok
-    assert wait_for_monitor(exp, nodes, lambda r: r.finished).totals["done"] == 5
-    cluster.hosts[0].exec("rm -rf ~/.octopus/gone")
-    report = monitor(exp, nodes, output=StageOutput(quiet=True))
-    assert report.totals["done"] == 5 and report.totals["pending"] == 0
-    assert report.exit_code == 1 and "h1" in report.state_lost and "h1" in report.undelivered
-
-
 def test_hostile_remote_output_is_shown_as_text(cluster, tmp_path: Path):
     nodes = cluster_nodes(cluster, [0])
     exp = Experiment(
@@ -184,46 +171,6 @@ def test_hostile_remote_output_is_shown_as_text(cluster, tmp_path: Path):
     assert report is not None and not report.ok
     text = buffer.getvalue()
     assert "[/path] \\x1b[31mred [bold]x" in text and "\x1b" not in text
-
-
-def ran_on(host: TestHost) -> list[int]:
-    path = host.home / "ran.txt"
-    return [int(x) for x in path.read_text().split()] if path.exists() else []
-
-
-def test_rebalance_after_a_partition_fences_the_node_and_reports_what_ran_twice(
-    make_cluster, workdir: Path
-):
-    cluster = make_cluster(2)
-    h1, h2 = cluster.hosts
-    nodes = cluster_nodes(cluster, connect_timeout=1.5, num_parallel_screens_or_jobs=1)
-    commands = [f"sleep 1; echo {n} >> ~/ran.txt" for n in range(16)]
-    exp = Experiment(name="fenced", nodes=nodes, shuffle_seed=0, experiment_commands=commands)
-    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    assert run_quiet(exp, ExperimentTask.START).ok
-    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1)
-    h2.set_link(up=False)  # h2 goes on running its worker, out of reach
-    try:
-        moved = run_quiet(exp, ExperimentTask.START, rebalance=True)
-        assert [r.outcome.value for r in moved.results] == ["ok", "unreachable"]
-        assert wait_for(lambda: len(ran_on(h2)) >= 3, timeout=15)  # it ran some moved ones
-    finally:
-        h2.set_link(up=True)
-    report = wait_for_monitor(exp, nodes, lambda r: r.finished and not r.unreachable, timeout=60)
-    assert report.totals["done"] == 16
-    ran = ran_on(h1) + ran_on(h2)
-    assert sorted(set(ran)) == list(range(16))  # nothing lost
-    twice = {n for n in ran if ran.count(n) > 1}
-    by_id = {s.id: int(s.command.split()[-3]) for s in report.statuses}
-    assert twice, "h2 should have run some of its moved commands during the partition"
-    assert {by_id[i] for i in report.duplicates} == twice  # every one reported, nothing else
-    assert report.exit_code == 1
-    # The fence holds: h2's worker stopped at its next command once reached.
-    fenced_at = len(ran_on(h2))
-    time.sleep(1.5)
-    assert len(ran_on(h2)) == fenced_at
-    assert fenced_at < 8  # it did not run all its 8 commands
-    assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
 
 
 def test_large_output_streams_whole_and_the_result_keeps_a_bounded_tail(cluster, tmp_path: Path):

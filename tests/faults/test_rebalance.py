@@ -1,0 +1,140 @@
+"""Exactly once under faults: a node that crashes and comes back, a partition that heals, and
+a delivery folder deleted on a node. Commands lost must be 0, and every command that ran twice
+must be reported."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from octopus import Experiment, ExperimentTask
+from octopus.output import StageOutput
+from octopus.results import MonitorReport
+from octopus.stages.monitor import monitor
+from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
+from tests.faults.conftest import FaultRow, count_runs, ran_on, wait_for
+
+TOTAL = 16
+
+
+def commands(seconds: float) -> list[str]:
+    return [f"sleep {seconds}; echo {n} >> ~/ran.txt" for n in range(TOTAL)]
+
+
+def observed(report: MonitorReport, reported: set[int]) -> str:
+    return f"{report.totals['done']} done, {len(reported)} reported twice, exit {report.exit_code}"
+
+
+def reported_numbers(report: MonitorReport) -> set[int]:
+    by_id = {s.id: int(s.command.split()[-3]) for s in report.statuses}
+    return {by_id[i] for i in report.duplicates}
+
+
+def test_rebalance_after_a_crash_then_the_node_comes_back(
+    make_cluster, workdir: Path, record_fault
+):
+    cluster = make_cluster(2)
+    h1, h2 = cluster.hosts
+    nodes = cluster_nodes(cluster, connect_timeout=1.5, num_parallel_screens_or_jobs=1)
+    exp = Experiment(name="crash", nodes=nodes, shuffle_seed=0, experiment_commands=commands(0.5))
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 2)
+    seen = len(ran_on(h2))
+    assert wait_for(lambda: len(ran_on(h2)) >= seen + 2)  # it finishes more, unseen
+    h2.kill()  # the node crashes
+    began = time.monotonic()
+    moved = run_quiet(exp, ExperimentTask.START, rebalance=True)
+    detect = time.monotonic() - began
+    assert [r.outcome.value for r in moved.results] == ["ok", "unreachable"]
+    wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0 and not r.totals["pending"])
+    cluster.reboot(h2)  # back, with its disk as it was
+    report = wait_for_monitor(exp, nodes, lambda r: "h2" not in r.unreachable)
+    ran = ran_on(h1) + ran_on(h2)
+    lost, twice = count_runs(ran, TOTAL)
+    reported = reported_numbers(report)
+    record_fault(
+        FaultRow(
+            "node crashes, rebalance, node comes back",
+            2,
+            "moved work runs once more on h1; what h2 finished unseen is reported",
+            observed(report, reported),
+            round(detect, 2),
+            lost,
+            len(twice),
+            len(reported & twice),
+        )
+    )
+    assert lost == 0 and report.totals["done"] == TOTAL
+    assert twice and reported == twice and report.exit_code == 1
+
+
+def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, record_fault):
+    cluster = make_cluster(2)
+    h1, h2 = cluster.hosts
+    nodes = cluster_nodes(cluster, connect_timeout=1.5, num_parallel_screens_or_jobs=1)
+    exp = Experiment(name="fenced", nodes=nodes, shuffle_seed=0, experiment_commands=commands(1))
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1)
+    h2.set_link(up=False)  # h2 goes on running its worker, out of reach
+    try:
+        began = time.monotonic()
+        moved = run_quiet(exp, ExperimentTask.START, rebalance=True)
+        detect = time.monotonic() - began
+        assert [r.outcome.value for r in moved.results] == ["ok", "unreachable"]
+        assert wait_for(lambda: len(ran_on(h2)) >= 3, timeout=15)  # it ran some moved ones
+    finally:
+        h2.set_link(up=True)
+    report = wait_for_monitor(exp, nodes, lambda r: r.finished and not r.unreachable, timeout=60)
+    ran = ran_on(h1) + ran_on(h2)
+    lost, twice = count_runs(ran, TOTAL)
+    reported = reported_numbers(report)
+    fenced_at = len(ran_on(h2))
+    time.sleep(1.5)
+    record_fault(
+        FaultRow(
+            "partition (link down), rebalance, link up",
+            2,
+            "h2 fenced when reached: stops at its next command; what it ran twice is reported",
+            observed(report, reported),
+            round(detect, 2),
+            lost,
+            len(twice),
+            len(reported & twice),
+        )
+    )
+    assert lost == 0 and report.totals["done"] == TOTAL
+    assert twice and reported == twice and report.exit_code == 1
+    assert len(ran_on(h2)) == fenced_at < TOTAL // 2  # the fence holds
+    assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
+
+
+def test_a_deleted_delivery_folder(make_cluster, workdir: Path, record_fault):
+    cluster = make_cluster(1)
+    nodes = cluster_nodes(cluster)
+    exp = Experiment(name="gone", nodes=nodes, experiment_commands=commands(0))
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    assert wait_for_monitor(exp, nodes, lambda r: r.finished).totals["done"] == TOTAL
+    cluster.hosts[0].exec("rm -rf ~/.octopus/gone")
+    began = time.monotonic()
+    report = monitor(exp, nodes, output=StageOutput(quiet=True))
+    detect = time.monotonic() - began
+    lost, twice = count_runs(ran_on(cluster.hosts[0]), TOTAL)
+    record_fault(
+        FaultRow(
+            "delivery folder deleted on the node",
+            1,
+            "done stays done; the node is reported as having lost its state (exit 1)",
+            f"{report.totals['done']} done, state lost: {'h1' in report.state_lost}, "
+            f"exit {report.exit_code}",
+            round(detect, 2),
+            lost,
+            len(twice),
+            0,
+        )
+    )
+    assert report.totals["done"] == TOTAL and report.totals["pending"] == 0
+    assert report.exit_code == 1 and "h1" in report.state_lost and "h1" in report.undelivered
+    assert lost == 0 and not twice
