@@ -282,3 +282,18 @@ def test_a_fenced_node_is_fenced_first_and_its_finished_moved_commands_are_dupli
     assert "touch FENCE" not in status_command(
         Manifest("e", "D", plan, {"a": "process"}, ".octopus/e"), "a", launcher
     )
+
+
+def test_a_killed_delivers_staging_folder_goes_on_the_next_deliver(tmp_path: Path):
+    from octopus.stages.deliverables import staging_folder
+
+    dead = tmp_path / ".delivery-999999999-ab12"  # no such process
+    dead.mkdir()
+    (dead / "big").write_text("x" * 1000)
+    legacy = tmp_path / ".delivery-xyz"  # named before the pid was part of the name
+    legacy.mkdir()
+    mine = tmp_path / f".delivery-{os.getpid()}-cd34"  # a deliver still running here
+    mine.mkdir()
+    new = staging_folder(tmp_path)
+    assert not dead.exists() and not legacy.exists() and mine.exists()
+    assert new.is_dir() and new.name.startswith(f".delivery-{os.getpid()}-")
