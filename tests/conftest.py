@@ -46,6 +46,23 @@ def make_cluster() -> Iterator[object]:
         c.stop()
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A test's own project folder, as the current one: deliverables/ lands in it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> bool:
+    """Poll until predicate() holds or the timeout passes; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
 def write_inventory(
     path: Path, nodes: dict[str, dict[str, object]], defaults: dict[str, object] | None = None
 ) -> Path:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import pytest
 
@@ -41,25 +39,10 @@ def record_fault() -> Callable[[FaultRow], None]:
     return record
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-
-
 def ran_on(host: TestHost) -> list[int]:
     """The command numbers a host's commands wrote to ~/ran.txt as they finished."""
     path = host.home / "ran.txt"
     return [int(x) for x in path.read_text().split()] if path.exists() else []
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def count_runs(ran: list[int], total: int) -> tuple[int, set[int]]:

@@ -11,8 +11,8 @@ from octopus import Experiment, ExperimentTask
 from octopus.output import StageOutput
 from octopus.results import MonitorReport
 from octopus.stages.monitor import monitor
-from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
-from tests.faults.conftest import FaultRow, count_runs, ran_on, wait_for
+from tests.conftest import cluster_nodes, run_quiet, wait_for, wait_for_monitor
+from tests.faults.conftest import FaultRow, count_runs, ran_on
 
 TOTAL = 16
 

@@ -7,10 +7,8 @@ import io
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from octopus import Cmd, Experiment, ExperimentTask
@@ -18,16 +16,7 @@ from octopus.output import StageOutput
 from octopus.run.manifest import Manifest
 from octopus.stages.monitor import monitor
 from octopus.testing.sshhosts import TestHost
-from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor, write_inventory
-
-
-def wait_for(predicate, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+from tests.conftest import cluster_nodes, run_quiet, wait_for, wait_for_monitor, write_inventory
 
 
 def octopus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -40,12 +29,6 @@ def octopus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def sessions(host: TestHost) -> list[str]:
     listing = host.exec("screen -ls || true")
     return re.findall(r"\d+\.(\S+)\s.*\((?:Detached|Attached)\)", listing)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_purge_of_a_stops_a_only_not_a_b(make_cluster, workdir: Path):

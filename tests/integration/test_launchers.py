@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-
-import pytest
 
 from octopus import Experiment, ExperimentTask
 from octopus.output import StageOutput
 from octopus.stages.monitor import monitor
 from octopus.testing.sshhosts import TestHost
-from tests.conftest import cluster_nodes, run_quiet
+from tests.conftest import cluster_nodes, run_quiet, wait_for
 
 
 def processes(host: TestHost, pattern: str) -> list[str]:
     listing = host.exec("ps -eo pid=,args=")
     return [line for line in listing.splitlines() if pattern in line and "ps -eo" not in line]
-
-
-def wait_for(predicate, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_process_launcher_purge_stops_only_this_experiment(make_cluster, workdir: Path):

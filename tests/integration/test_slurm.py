@@ -30,12 +30,6 @@ def slurm() -> Iterator[tuple[TestCluster, TestSlurm]]:
         cluster.stop()
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def job_state(report, worker: str = "h1/s0") -> str:
     """The Slurm state monitor last saw for a worker's job."""
     return report.ledger.workers.get(worker, {}).get("state", "")
