@@ -25,9 +25,7 @@ from octopus.inventory import DEFAULT_INVENTORY, select_nodes
 from octopus.output import make_console
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
-from octopus.stages.nodes import probe_nodes
 from octopus.stages.options import StageOptions
-from octopus.stages.run import run_experiment
 from octopus.views.nodes import nodes_json, print_nodes
 from octopus.views.tables import print_commands
 
@@ -135,6 +133,9 @@ def nodes(c: Context, common: Common, json_: bool = False) -> int:
                 soft_wrap=True,
             )
         return 0
+    # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
+    from octopus.stages.nodes import probe_nodes
+
     results = probe_nodes(chosen, common.parallel_nodes)
     if json_:
         print(nodes_json(results))
@@ -204,6 +205,9 @@ def monitor(c: Context, common: Common, json_: bool = False, offline: bool = Fal
 )
 def run(c: Context, common: Common, interval: float = 2.0, timeout: float = 0) -> int:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
+    # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
+    from octopus.stages.run import run_experiment
+
     experiment = common.experiment()
     chosen = select_nodes(experiment, common.nodes, common.tags, common.inventory_path)
     options = StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run)

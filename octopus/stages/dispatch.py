@@ -1,5 +1,10 @@
 """From a task to its stage: the one dispatcher, used by the Invoke tasks, `inv run` and
-`Experiment.run_task`."""
+`Experiment.run_task`.
+
+Each stage's module is imported when that stage runs (the imports inside `run_task`): a task
+loads only its own stage, so `inv setup` does not pay for deliver's archives or start's
+policies, and a one-node stage stays as quick to start as before the stages had modules.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from octopus.inventory import select_nodes as choose_nodes
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
-from octopus.stages import deliver, monitor, purge, select_nodes, start, steps
+from octopus.stages import steps
 from octopus.stages.options import StageOptions
 from octopus.views.tables import print_commands, print_stage
 
@@ -36,19 +41,29 @@ def run_task(
         print_commands(experiment.experiment_commands)
         return None
     if task is ExperimentTask.SELECT_RUNEXP_NODES:
+        from octopus.stages import select_nodes  # loaded when it runs (module docstring)
+
         selected, report = select_nodes.run(experiment, nodes, options, output)
         if not options.dry_run:
             # As the original did: later stages of this Experiment use the selection.
             experiment.use_nodes(selected)
     elif task is ExperimentTask.DELIVER_SCRIPTS:
+        from octopus.stages import deliver  # loaded when it runs (module docstring)
+
         report = deliver.run(experiment, nodes, options, output)
     elif task is ExperimentTask.START:
+        from octopus.stages import start  # loaded when it runs (module docstring)
+
         report = start.run(experiment, nodes, options, output)
     elif task is ExperimentTask.MONITOR:
+        from octopus.stages import monitor  # loaded when it runs (module docstring)
+
         report = monitor.run(experiment, nodes, options, output)
         if isinstance(report, MonitorReport):
             return report  # monitor shows its own table
     elif task is ExperimentTask.PURGE:
+        from octopus.stages import purge  # loaded when it runs (module docstring)
+
         report = purge.run(experiment, nodes, options, output)
     else:
         report = steps.run(experiment, nodes, options, output, stage=task)
