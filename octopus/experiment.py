@@ -23,7 +23,7 @@ from octopus.launchers.sbatch_options import check_options
 from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.run.layout import ExperimentPaths
-from octopus.schema import type_name
+from octopus.schema import path_text, type_name
 from octopus.steps.base import AnyStep, check_steps
 
 if TYPE_CHECKING:
@@ -144,7 +144,9 @@ class Experiment:
     name_given: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.exp_folder_name = self.exp_folder_name or self.exp_folder_path
+        # pathlib.Path values (as the original's users pass them) become text here, once.
+        folder = self.exp_folder_name or self.exp_folder_path
+        self.exp_folder_name = path_text(folder) if folder else None
         self.screens_per_node = self.screens_per_node or self.screens_or_jobs_per_node
         if self.slurm_num_cpus_per_task is not None:
             self.slurm_num_cpus_per_job = self.slurm_num_cpus_per_task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 import typing
 from collections.abc import Iterable
@@ -14,12 +15,16 @@ def type_name(annotation: Any) -> str:
     args = get_args(annotation)
     if origin in (Union, types.UnionType):
         names = [type_name(a) for a in args if a is not type(None)]
+        if "text" in names and "path" in names:  # YAML writes paths as text
+            names.remove("path")
         text = " or ".join(names)
         return f"{text} or null" if type(None) in args else text
     if origin in (list, tuple, set, frozenset, typing.Sequence):
         return f"list of {type_name(args[0])}" if args else "list"
     if origin is dict:
         return "mapping"
+    if origin is os.PathLike:
+        return "path"
     if annotation is typing.Any:
         return "any value"
     return {str: "text", int: "integer", float: "number", bool: "true/false"}.get(
@@ -43,6 +48,8 @@ def matches(value: Any, annotation: Any) -> bool:
         return not args or all(matches(v, args[0]) for v in value)
     if origin is dict:
         return isinstance(value, dict)
+    if origin is os.PathLike:
+        return isinstance(value, os.PathLike)
     if annotation is bool:
         return isinstance(value, bool)
     if annotation is int:
@@ -54,8 +61,20 @@ def matches(value: Any, annotation: Any) -> bool:
     return True
 
 
-def as_list(value: str | Iterable[str] | None) -> list[str]:
-    """One value or several, as the original steps accept them: always a list (None: empty)."""
+# A path as the original's users pass it: text, or a pathlib.Path.
+PathLike = str | os.PathLike[str]
+
+
+def path_text(value: PathLike) -> str:
+    """A path given as text or as a pathlib.Path, as text: normalised once, where it enters."""
+    return os.fspath(value)
+
+
+def as_list(value: PathLike | Iterable[PathLike] | None) -> list[str]:
+    """One value or several, as the original steps accept them: always a list of text (None:
+    empty); pathlib.Path values become text."""
     if value is None:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    return [os.fspath(v) for v in value]

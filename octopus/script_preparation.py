@@ -1,5 +1,23 @@
-"""`from octopus.script_preparation import ...`: the original generators, for existing files."""
+"""`from octopus.script_preparation import ...`: the original module's public functions."""
 
-from octopus.run.generators import chunks, distribute_exp_scripts, replicate_commands_per_hardware
+from octopus.run.generators import (
+    chunks,
+    create_scripts_for_commands,
+    distribute_exp_scripts,
+    generate_cpu_exp_scripts,
+    generate_exp_scripts_alternating_cuda_device,
+    replicate_commands_per_hardware,
+    strip_commands,
+    strip_single_command,
+)
 
-__all__ = ["chunks", "distribute_exp_scripts", "replicate_commands_per_hardware"]
+__all__ = [
+    "chunks",
+    "create_scripts_for_commands",
+    "distribute_exp_scripts",
+    "generate_cpu_exp_scripts",
+    "generate_exp_scripts_alternating_cuda_device",
+    "replicate_commands_per_hardware",
+    "strip_commands",
+    "strip_single_command",
+]

@@ -8,7 +8,7 @@ from typing import Any
 
 from octopus.node import python_for
 from octopus.remote.shell import quote_glob, quote_path
-from octopus.schema import as_list
+from octopus.schema import PathLike, as_list, path_text
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 from octopus.steps.venvs import python_version, venv_dir
@@ -58,13 +58,13 @@ class ScreenCmd(Step):
     def __init__(
         self,
         cmd: str | list[str],
-        logfile: str | None = None,
+        logfile: PathLike | None = None,
         cleanup_logfile: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.cmd = as_list(cmd)
-        self.logfile = logfile
+        self.logfile = path_text(logfile) if logfile is not None else None
         self.cleanup_logfile = cleanup_logfile
 
     def session(self, ctx: StepContext) -> str:
@@ -114,7 +114,9 @@ class CheckOutput(Step):
 class CountGeneratedFiles(Step):
     """Count the files in each path (newest first) and list the first `list_n_files` of them."""
 
-    def __init__(self, path: str | list[str], list_n_files: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, path: PathLike | list[PathLike], list_n_files: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.path = as_list(path)
         self.list_n_files = list_n_files

@@ -13,7 +13,7 @@ from octopus.gitrepo import local_repo_root, repository_files
 from octopus.remote.rsync import RsyncOptions, Transfer, home_relative, rsync_argv
 from octopus.remote.shell import join, quote_glob, quote_path
 from octopus.remote.transfers import exists
-from octopus.schema import as_list
+from octopus.schema import PathLike, as_list, path_text
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
 
@@ -46,11 +46,11 @@ class SCP(Step):
     """Copy one file to (put) or from the node into the directory `dest`; skips what is there."""
 
     def __init__(
-        self, src: str, dest: str, put: bool = True, force: bool = False, **kwargs: Any
+        self, src: PathLike, dest: PathLike, put: bool = True, force: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.src = os.path.expanduser(src) if put else src
-        self.dest = dest
+        self.src = os.path.expanduser(path_text(src)) if put else path_text(src)
+        self.dest = path_text(dest)
         self.put = put
         self.force = force
 
@@ -86,7 +86,9 @@ class SCP(Step):
 class Remove(Step):
     """Remove files (wildcards allowed); `directory=True` removes folders too."""
 
-    def __init__(self, files: str | list[str], directory: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, files: PathLike | list[PathLike], directory: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.files = as_list(files)
         self.directory = directory
@@ -100,10 +102,10 @@ class RemoveRecursively(Step):
     """Delete every file (or folder, search_for_directory) called `name` below root_dir."""
 
     def __init__(
-        self, root_dir: str, name: str, search_for_directory: bool = False, **kwargs: Any
+        self, root_dir: PathLike, name: str, search_for_directory: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.root_dir = root_dir
+        self.root_dir = path_text(root_dir)
         self.name = name
         self.search_for_directory = search_for_directory
 
@@ -124,14 +126,14 @@ class Rsync(Step):
 
     def __init__(
         self,
-        src: str | list[str],
-        dest: str | list[str],
+        src: PathLike | list[PathLike],
+        dest: PathLike | list[PathLike],
         put: bool = False,
         delete: bool = False,
         update: bool | None = None,
         ignore_existing: bool = False,
         skip: bool = False,
-        include: str | list[str] | None = None,
+        include: PathLike | list[PathLike] | None = None,
         ssh_path: str = "ssh",
         **kwargs: Any,
     ) -> None:
@@ -212,15 +214,15 @@ class RsyncCurrentRepo(Step):
 
     def __init__(
         self,
-        gitignore_path: str | None = None,
-        local_folder_path: str = ".",
+        gitignore_path: PathLike | None = None,
+        local_folder_path: PathLike = ".",
         ssh_path: str = "ssh",
         delete: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.gitignore_path = gitignore_path
-        self.local_folder_path = local_folder_path
+        self.gitignore_path = path_text(gitignore_path) if gitignore_path is not None else None
+        self.local_folder_path = path_text(local_folder_path)
         self.ssh_path = ssh_path
         self.delete = delete
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.schema import as_list
+from octopus.schema import PathLike, as_list, path_text
 from octopus.steps.base import LocalStep
 
 
@@ -25,7 +25,11 @@ class LocalCopy(LocalStep):
     """Copy files (wildcards allowed) into destination folders; folders need recursive=True."""
 
     def __init__(
-        self, src: str | list[str], dest: str | list[str], recursive: bool = False, **kwargs: Any
+        self,
+        src: PathLike | list[PathLike],
+        dest: PathLike | list[PathLike],
+        recursive: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.src = as_list(src)
@@ -53,11 +57,11 @@ class LocalCopy(LocalStep):
 class CreateScript(LocalStep):
     """Write an executable script file here (e.g. to send it with Rsync afterwards)."""
 
-    def __init__(self, scriptname: str = "", script_cmd: str = "", **kwargs: Any) -> None:
+    def __init__(self, scriptname: PathLike = "", script_cmd: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not scriptname:
             raise ValueError("CreateScript needs a scriptname")
-        self.scriptname = scriptname
+        self.scriptname = path_text(scriptname)
         self.script_cmd = script_cmd
 
     def run(self) -> None:
@@ -142,8 +146,8 @@ class CombineCSVFiles(LocalStep):
 
     def __init__(
         self,
-        source_files: str | list[str],
-        target_file: str | list[str],
+        source_files: PathLike | list[PathLike],
+        target_file: PathLike | list[PathLike],
         remove: bool = False,
         **kwargs: Any,
     ) -> None:

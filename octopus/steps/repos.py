@@ -6,6 +6,7 @@ import posixpath
 from typing import Any
 
 from octopus.remote.shell import quote_path
+from octopus.schema import PathLike, path_text
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 
@@ -25,7 +26,7 @@ class CloneRepo(Step):
         self,
         repo_url: str,
         recurse_submodules: bool = False,
-        target: str | None = None,
+        target: PathLike | None = None,
         branch: str | None = None,
         force: bool = False,
         **kwargs: Any,
@@ -33,7 +34,7 @@ class CloneRepo(Step):
         super().__init__(**kwargs)
         self.repo_url = repo_url
         self.recurse_submodules = recurse_submodules
-        self.target = target
+        self.target = path_text(target) if target is not None else None
         self.branch = branch
         self.force = force
 
@@ -125,7 +126,7 @@ class DownloadGDriveFolder(Step):
     def __init__(
         self,
         gfile_id: str,
-        target_dir: str,
+        target_dir: PathLike,
         base_url: str = GDRIVE_URL,
         extract: bool = True,
         python_cmd: str = "python3",
@@ -133,7 +134,7 @@ class DownloadGDriveFolder(Step):
     ) -> None:
         super().__init__(**kwargs)
         self.gfile_id = gfile_id
-        self.target_dir = target_dir
+        self.target_dir = path_text(target_dir)
         self.base_url = base_url
         self.extract = extract
         self.python_cmd = python_cmd

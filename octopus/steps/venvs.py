@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.node import python_for
 from octopus.remote.shell import quote_path
+from octopus.schema import PathLike, path_text
 from octopus.steps.base import AnyStep, Step
 from octopus.steps.context import StepContext
 
@@ -54,7 +55,7 @@ class SetupVenv(Step):
         requirements: list[str] | None = None,
         force: bool = False,
         use_requirements_txt: bool = False,
-        requirements_txt_filename: str = "requirements.txt",
+        requirements_txt_filename: PathLike = "requirements.txt",
         python_cmd: str | None = None,
         python_version: str | None = None,
         **kwargs: Any,
@@ -63,7 +64,7 @@ class SetupVenv(Step):
         self.requirements = list(requirements or [])
         self.force = force
         self.use_requirements_txt = use_requirements_txt
-        self.requirements_txt_filename = requirements_txt_filename
+        self.requirements_txt_filename = path_text(requirements_txt_filename)
         self.python_cmd = python_cmd
         self.python_version = python_version
 
@@ -102,7 +103,7 @@ class SetupUvVenv(Step):
         requirements: list[str] | None = None,
         force: bool = False,
         use_requirements_txt: bool = False,
-        requirements_txt_filename: str = "requirements.txt",
+        requirements_txt_filename: PathLike = "requirements.txt",
         python_version: str | None = None,
         uv_version: str | None = None,
         python_cmd: str = "python3",
@@ -112,7 +113,7 @@ class SetupUvVenv(Step):
         self.requirements = list(requirements or [])
         self.force = force
         self.use_requirements_txt = use_requirements_txt
-        self.requirements_txt_filename = requirements_txt_filename
+        self.requirements_txt_filename = path_text(requirements_txt_filename)
         self.python_version = python_version
         self.uv_version = uv_version
         self.python_cmd = python_cmd
