@@ -159,6 +159,8 @@ class Experiment:
             setattr(self, name, check_steps(name, getattr(self, name)))
         for step in self.all_steps:
             # As the original did: the experiment's settings reach every step that has none.
+            if getattr(step, "exp_folder_name", None) is None:
+                step.exp_folder_name = self.exp_folder_name  # type: ignore[union-attr]
             if self.local_cmd_prefix and not step.local_cmd_prefix:
                 step.local_cmd_prefix = self.local_cmd_prefix
             if self.ssh_path != "ssh" and getattr(step, "ssh_path", None) == "ssh":

@@ -6,12 +6,9 @@ additions with defaults, so existing experiment files build the same nodes.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import posixpath
 import typing
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -20,10 +17,8 @@ from typing import Any
 from octopus.errors import ConfigError, did_you_mean
 from octopus.launchers.sbatch_options import check_options
 from octopus.names import RULE, check_name, is_name
+from octopus.node_methods import OriginalNodeMethods
 from octopus.remote.connection import open_connection
-from octopus.remote.rsync import home_relative
-from octopus.remote.shell import quote_path
-from octopus.remote.transfers import exists
 
 
 class Launcher(str, Enum):
@@ -53,7 +48,7 @@ def python_for(version: str | None) -> str:
 
 
 @dataclass(kw_only=True, eq=False)
-class Node:
+class Node(OriginalNodeMethods):
     """One machine experiments run on; `local=True` means this machine, reached without SSH."""
 
     ssh_hostname: str | None = None
@@ -118,56 +113,6 @@ class Node:
     def check_connection(self) -> None:
         """Log in once, as the original Node(...) did; NodeUnreachable says what is wrong."""
         open_connection(self).close()
-
-    # -- the original Node methods, for custom steps' _run(node) ----------------------------
-
-    def _context(self) -> Any:
-        return getattr(self, "_stage_context", None)
-
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[Any]:
-        """The stage's connection inside a stage; otherwise one of its own, closed after."""
-        ctx = self._context()
-        if ctx is not None:
-            yield ctx.connection()
-            return
-        conn = open_connection(self)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def run_cmd(self, commands: list[str] | str, return_response: bool = False) -> Any:
-        """Run commands joined with &&; with return_response, return the output lines.
-
-        Inside a stage this uses the stage's connection and a failure fails the node's step;
-        outside one it opens a connection of its own.
-        """
-        command = " && ".join([commands] if isinstance(commands, str) else commands)
-        ctx = self._context()
-        if ctx is not None:
-            result = ctx.run(command, show=not return_response)
-        else:
-            with self._connection() as conn:
-                result = conn.run(command, hide=return_response, warn=False)
-        return result.stdout.splitlines(keepends=True) if return_response else None
-
-    def file_exists(self, file_to_check: str) -> bool:
-        """Whether a path exists on the node (`~/` and `$HOME/` mean the home folder)."""
-        path = "~/" + file_to_check[6:] if file_to_check.startswith("$HOME/") else file_to_check
-        with self._connection() as conn:
-            return exists(conn, path)
-
-    def scp(self, src: str, dest: str, put: bool = True) -> None:
-        """Copy one file into folder `dest` on the node (put) or here (put=False), over SFTP."""
-        name = os.path.basename(src.rstrip("/"))
-        with self._connection() as conn:
-            if put:
-                conn.run(f"mkdir -p -- {quote_path(dest or '.')}", hide=True)
-                conn.put(os.path.expanduser(src), home_relative(posixpath.join(dest or ".", name)))
-            else:
-                os.makedirs(os.path.expanduser(dest), exist_ok=True)
-                conn.get(home_relative(src), os.path.join(os.path.expanduser(dest), name))
 
     def _error(self, key: str, message: str) -> ConfigError:
         return ConfigError(message, node=self.name, key=key)

@@ -24,6 +24,7 @@ class Outcome(str, Enum):
     FAILED = "failed"
     UNREACHABLE = "unreachable"
     SKIPPED = "skipped"
+    WARNING = "warning"  # a step failed and the node went on (ignore_errors, purge, check-errors)
 
     def __str__(self) -> str:
         return self.value
@@ -45,7 +46,7 @@ class NodeResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in (Outcome.OK, Outcome.SKIPPED)
+        return self.outcome in (Outcome.OK, Outcome.SKIPPED, Outcome.WARNING)
 
     @property
     def failed(self) -> bool:
@@ -66,6 +67,7 @@ class StageReport:
     local_failures: list[str] = field(default_factory=list)
     log_path: Path | None = None
     duration: float = 0.0
+    local_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

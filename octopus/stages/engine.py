@@ -46,13 +46,17 @@ class Fanout:
         output: StageOutput,
         parallel: int | None = None,
         dry_run: bool = False,
+        keep_going: bool = False,
     ) -> None:
         self.stage = stage
+        # A failing step is reported and the node's next steps run anyway (purge, check-errors).
+        self.keep_going = keep_going
         self.runs = [NodeRun(n) for n in nodes]
         self.experiment = experiment
         self.output = output
         self.dry_run = dry_run
         self.local_failures: list[str] = []
+        self.local_warnings: list[str] = []
         self._began = time.monotonic()
         self._workers = max(1, min(len(self.runs) or 1, parallel or DEFAULT_PARALLEL))
         self._progress: StageProgress = output.progress(
@@ -116,8 +120,12 @@ class Fanout:
                 return True
             self.output.note(f"local [{label}]")
             step.run()
-        except Exception as exc:  # reported, and the rest of the stage is not run
-            self.local_failures.append(f"[{label}] {type(exc).__name__}: {exc}")
+        except Exception as exc:  # reported; the rest of the stage runs only when told to
+            problem = f"[{label}] {type(exc).__name__}: {exc}"
+            if step.ignore_errors or self.keep_going:
+                self.local_warnings.append(problem)
+                return True
+            self.local_failures.append(problem)
             return False
         return True
 
@@ -128,6 +136,7 @@ class Fanout:
             self.local_failures,
             self.output.log_path,
             time.monotonic() - self._began,
+            self.local_warnings,
         )
 
     def _connect(self, run: NodeRun, steps: Sequence[Step]) -> bool:
@@ -168,6 +177,11 @@ class Fanout:
                 value = self._step(run.name, label, step, ctx)
             except Exception as exc:  # one node's trouble never stops the others
                 outcome, message, code, tail = classify_failure(exc, run.conn)
+                going_on = step.ignore_errors or self.keep_going
+                if outcome is Outcome.FAILED and going_on:
+                    run.failed_steps.append(f"[{label}] failed: {message}")
+                    self.output.line(run.name, f"[{label}] failed: {message}; going on", "err")
+                    continue
                 run.stop(outcome, message, step=label, exit_code=code, stderr=tail)
                 return
             if value is not None:
@@ -196,6 +210,7 @@ def run_stage(
     output: StageOutput,
     parallel: int | None = None,
     dry_run: bool = False,
+    keep_going: bool = False,
 ) -> StageReport:
     """Run a stage's steps on every node: each node walks its own list, local steps are barriers.
 
@@ -207,7 +222,13 @@ def run_stage(
         + (" (dry run: nothing is changed)" if dry_run else "")
     )
     with Fanout(
-        stage, nodes, experiment=experiment, output=output, parallel=parallel, dry_run=dry_run
+        stage,
+        nodes,
+        experiment=experiment,
+        output=output,
+        parallel=parallel,
+        dry_run=dry_run,
+        keep_going=keep_going,
     ) as fan:
         for first, segment in _segments(steps):
             head = segment[0]

@@ -25,6 +25,7 @@ class NodeRun:
         self.ran = 0
         self.skipped = 0
         self.warnings: list[str] = []
+        self.failed_steps: list[str] = []  # failures it went on after (ignore_errors, ...)
         self.data: Any = None
         self.started = time.monotonic()
 
@@ -55,7 +56,9 @@ class NodeRun:
         if self.result is not None:
             return self.result
         outcome = Outcome.SKIPPED if self.ran == 0 and self.skipped else Outcome.OK
-        message = "; ".join([*self.warnings, f"{self.ran} step(s) run"]) + (
+        if self.failed_steps:
+            outcome = Outcome.WARNING
+        message = "; ".join([*self.failed_steps, *self.warnings, f"{self.ran} step(s) run"]) + (
             f", {self.skipped} skipped by tags" if self.skipped else ""
         )
         return NodeResult(

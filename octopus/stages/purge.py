@@ -27,4 +27,5 @@ def run(
         output=output,
         parallel=options.parallel,
         dry_run=options.dry_run,
+        keep_going=True,  # a purge does all it can: a failing step does not stop the others
     )

@@ -33,4 +33,7 @@ def run(
         output=output,
         parallel=options.parallel,
         dry_run=options.dry_run,
+        # check-errors does all it can, as the original did: a failing check does not stop
+        # the next ones (setup stops a node at its first failure: later steps need earlier).
+        keep_going=stage is ExperimentTask.CHECK_ERRORS,
     )

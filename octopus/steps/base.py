@@ -34,11 +34,18 @@ class Step(_Registered):
 
     abstract = True
 
-    def __init__(self, tags: Iterable[str] | str | None = None, local_cmd_prefix: str = "") -> None:
+    def __init__(
+        self,
+        tags: Iterable[str] | str | None = None,
+        local_cmd_prefix: str = "",
+        ignore_errors: bool = False,
+    ) -> None:
         if isinstance(tags, str):
             tags = [tags]
         self.tags: set[str] | None = set(tags) if tags is not None else None
         self.local_cmd_prefix = local_cmd_prefix
+        # Ansible's name: a failure of this step is reported, and the next steps run anyway.
+        self.ignore_errors = ignore_errors
 
     label: ClassVar[str] = ""
 
@@ -66,11 +73,14 @@ class Step(_Registered):
         node.run_cmd / file_exists / scp, which then use this stage's connection.
         """
         if type(self)._run is not Step._run:
-            ctx.node._stage_context = ctx  # type: ignore[attr-defined]
+            # What the original set on every step, for custom steps that read it.
+            if getattr(self, "exp_folder_name", None) is None:
+                self.exp_folder_name = ctx.experiment.exp_folder
+            ctx.node._stage_context = ctx
             try:
                 self._run(ctx.node)
             finally:
-                ctx.node._stage_context = None  # type: ignore[attr-defined]
+                ctx.node._stage_context = None
             return None
         for command in self.commands(ctx):
             ctx.run(command)
@@ -102,8 +112,9 @@ class LocalStep(_Registered):
 
     abstract = True
 
-    def __init__(self, local_cmd_prefix: str = "") -> None:
+    def __init__(self, local_cmd_prefix: str = "", ignore_errors: bool = False) -> None:
         self.local_cmd_prefix = local_cmd_prefix
+        self.ignore_errors = ignore_errors
 
     label: ClassVar[str] = ""
 

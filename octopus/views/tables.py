@@ -16,6 +16,7 @@ _STYLE = {
     Outcome.FAILED: "red",
     Outcome.UNREACHABLE: "red",
     Outcome.SKIPPED: "yellow",
+    Outcome.WARNING: "yellow",
 }
 
 
@@ -62,6 +63,8 @@ def print_stage(report: StageReport, console: Console) -> None:
     console.print(t)
     for failure in report.local_failures:
         console.print(Text(f"local step failed: {visible(failure)}", style="red"))
+    for warning in report.local_warnings:
+        console.print(Text(f"local step failed, went on: {visible(warning)}", style="yellow"))
     if report.log_path is not None:
         console.print(Text(f"log: {report.log_path}"))
 
