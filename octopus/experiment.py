@@ -14,11 +14,11 @@ import json
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from octopus.errors import ConfigError, did_you_mean
 from octopus.experiment_task import ExperimentTask
-from octopus.gitrepo import local_repo_root
 from octopus.launchers.sbatch_options import check_options
 from octopus.names import check_name
 from octopus.node import Launcher, Node
@@ -212,10 +212,11 @@ class Experiment:
 
     @property
     def exp_folder(self) -> str:
-        """The experiment's folder on the nodes: exp_folder_name, else the local repo's name."""
+        """The experiment's folder on the nodes: exp_folder_name, else the current folder's
+        name (the folder RsyncCurrentRepo sends, as the original did)."""
         if self.exp_folder_name:
             return self.exp_folder_name.rstrip("/") or "/"
-        return local_repo_root().name
+        return Path.cwd().name
 
     def use_nodes(self, nodes: list[Node]) -> None:
         """From now on, run on exactly these nodes (what select-nodes found free)."""

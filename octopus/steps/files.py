@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.gitrepo import local_repo_root, repository_files
+from octopus.gitrepo import repository_files
 from octopus.remote.rsync import RsyncOptions, Transfer, home_relative, rsync_argv
 from octopus.remote.shell import join, quote_glob, quote_path
 from octopus.remote.transfers import exists
+from octopus.run.layout import DELIVERABLES, project_root
 from octopus.schema import PathLike, as_list, path_text
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
@@ -206,10 +207,11 @@ class Rsync(Step):
 
 
 class RsyncCurrentRepo(Step):
-    """Send the local git repository to the experiment folder on the node, as git sees it.
-
-    Files .gitignore excludes stay home; .git never travels. `gitignore_path` adds the
-    patterns of one more ignore file.
+    """Send the current folder (`local_folder_path`) to the experiment folder on the node, as
+    the original did, with the files git would take: .gitignore is honoured, .git never
+    travels, and neither does octopus' own deliverables/ (manifests and logs can hold secrets
+    from commands). Run from a subfolder of a repository, it sends that subfolder.
+    `gitignore_path` adds the patterns of one more ignore file.
     """
 
     def __init__(
@@ -227,7 +229,7 @@ class RsyncCurrentRepo(Step):
         self.delete = delete
 
     def _root(self) -> Path:
-        return local_repo_root(self.local_folder_path)
+        return Path(self.local_folder_path).expanduser().resolve()
 
     def _target(self, ctx: StepContext) -> str:
         folder = ctx.experiment.exp_folder_name or self._root().name
@@ -235,13 +237,22 @@ class RsyncCurrentRepo(Step):
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [
-            f"rsync files of git repo {self._root()} -> {self._target(ctx)} "
-            "(.gitignore honoured, .git excluded)"
+            f"rsync the files git sees in {self._root()} -> {self._target(ctx)} "
+            "(.gitignore honoured; .git and deliverables/ stay here)"
         ]
+
+    def _files(self, root: Path) -> list[str]:
+        """git's files of the folder (relative to it), without octopus' deliverables/."""
+        files = repository_files(root)
+        deliverables = project_root(root) / DELIVERABLES
+        if deliverables == root or root in deliverables.parents:
+            inside = deliverables.relative_to(root).as_posix() + "/"
+            files = [f for f in files if not f.startswith(inside)]
+        return files
 
     def execute(self, ctx: StepContext) -> None:
         root = self._root()
-        files = repository_files(root)
+        files = self._files(root)
         exclude: list[str] = [".git"]
         if self.gitignore_path:
             extra = Path(self.gitignore_path).expanduser()

@@ -129,3 +129,52 @@ def test_original_experiment_file_runs_unchanged(cluster: TestCluster, tmp_path:
         assert done.returncode == 0, done.stdout + done.stderr
     assert check_run(cluster, repo) == first
     assert run_inv("purge", "--exp", "legacy", cwd=repo, env=env).returncode == 0
+
+
+def test_a_paths_class_and_a_run_from_a_subfolder(cluster: TestCluster, tmp_path: Path):
+    repo = tmp_path / "project"
+    (repo / "src").mkdir(parents=True)
+    shutil.copy(LEGACY / "paths_exp.py", repo / "src" / "paths_exp.py")
+    main = "import sys, os\nos.makedirs('runs', exist_ok=True)\n"
+    (repo / "main.py").write_text(main + "open(f'runs/r_{sys.argv[2]}.txt', 'w').write('root')\n")
+    (repo / "src" / "main.py").write_text(
+        main + "open(f'runs/r_{sys.argv[2]}.txt', 'w').write('src')\n"
+    )
+    (repo / "src" / "ignored.log").write_text("no\n")
+    (repo / ".gitignore").write_text("*.log\npicked/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    host = cluster.hosts[3]
+    host.exec("rm -rf legacy2 stamp.txt checked .octopus")
+    env = {
+        **os.environ,
+        "HOSTS": host.address,
+        "SSH_USERNAME": cluster.user,
+        "SSH_KEY": str(cluster.client_key),
+        "SSH_KNOWN_HOSTS": str(cluster.known_hosts),
+    }
+
+    def legacy(*tasks: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "paths_exp.py", "--task", *tasks],
+            cwd=repo / "src",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    legacy("setup", "deliver", "start")
+    sent = sorted(p.name for p in (host.home / "legacy2").iterdir() if p.name != "runs")
+    assert sent == ["main.py", "paths_exp.py"]  # the subfolder, git's view, no deliverables/
+    assert (host.home / "stamp.txt").read_text() == "legacy2\n"
+    deadline = time.monotonic() + 30
+    while len(list((host.home / "legacy2" / "runs").glob("r_*.txt"))) < 4:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    done = legacy("monitor", "check_errors", "pickup", "purge")
+    assert "4 done" in done.stdout and (host.home / "checked").exists()
+    assert "warning" in done.stdout
+    picked = repo / "src" / "picked" / "runs"
+    assert sorted(p.read_text() for p in picked.glob("r_*.txt")) == ["src"] * 4
