@@ -114,6 +114,11 @@ class MonitorReport:
         return self.ledger.duplicates
 
     @property
+    def possible_duplicates(self) -> dict[int, list[str]]:
+        """Moved commands a node started with no end on record: they may have run twice."""
+        return self.ledger.possible_duplicates
+
+    @property
     def exit_code(self) -> int:
         counts = self.totals
         trouble = (
@@ -124,6 +129,7 @@ class MonitorReport:
             or self.state_lost
             or self.undelivered
             or self.duplicates
+            or self.possible_duplicates
         )
         return 1 if trouble else 0
 

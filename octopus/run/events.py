@@ -191,6 +191,11 @@ def eta_seconds(statuses: list[CommandStatus], now: float) -> float | None:
     return mean * remaining / len(running)
 
 
+def started_ids(events: WorkerEvents) -> set[int]:
+    """The commands this worker started, on any attempt."""
+    return set(events.attempts)
+
+
 def finished_ids(events: WorkerEvents) -> set[int]:
     """The commands this worker ran to the end (any exit code), on any attempt."""
     return {

@@ -44,6 +44,8 @@ class Ledger:
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Commands that ran to the end on a node they had been moved off: id -> those nodes.
     duplicates: dict[int, list[str]] = field(default_factory=dict)
+    # ... and those it started there without an end on record (it may have finished them).
+    possible_duplicates: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, manifest: Manifest) -> Ledger:
@@ -76,6 +78,9 @@ class Ledger:
         ledger.nodes = {name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items()}
         ledger.workers = data.get("workers", {})
         ledger.duplicates = {int(k): v for k, v in data.get("duplicates", {}).items()}
+        ledger.possible_duplicates = {
+            int(k): v for k, v in data.get("possible_duplicates", {}).items()
+        }
         return ledger
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
@@ -108,12 +113,17 @@ class Ledger:
         )
         self.nodes[node] = seen
 
-    def record_duplicates(self, node: str, ids: list[int]) -> None:
-        """Commands the node ran to the end after a rebalance had moved them elsewhere."""
+    def record_duplicates(
+        self, node: str, ids: list[int], possible: list[int] | None = None
+    ) -> None:
+        """Commands the node ran to the end after a rebalance had moved them elsewhere, and
+        those it started there with no end on record (a crash may have cut the record)."""
+        for ident in possible or []:
+            if ident not in self.duplicates:
+                _add(self.possible_duplicates, ident, node)
         for ident in ids:
-            nodes = self.duplicates.setdefault(ident, [])
-            if node not in nodes:
-                nodes.append(node)
+            _add(self.duplicates, ident, node)
+            self.possible_duplicates.pop(ident, None)
 
     @property
     def state_lost(self) -> dict[str, str]:
@@ -140,6 +150,7 @@ class Ledger:
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
             "workers": self.workers,
             "duplicates": {str(k): v for k, v in sorted(self.duplicates.items())},
+            "possible_duplicates": {str(k): v for k, v in sorted(self.possible_duplicates.items())},
             "commands": [s.as_dict() for s in self.statuses()],
         }
 
@@ -148,3 +159,9 @@ class Ledger:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.as_dict(), indent=1))
         tmp.replace(path)
+
+
+def _add(found: dict[int, list[str]], ident: int, node: str) -> None:
+    nodes = found.setdefault(ident, [])
+    if node not in nodes:
+        nodes.append(node)

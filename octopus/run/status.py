@@ -18,6 +18,7 @@ from octopus.run.events import (
     classify,
     finished_ids,
     parse_events,
+    started_ids,
 )
 from octopus.run.layout import DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
@@ -56,6 +57,8 @@ class NodeStatus:
     commands: list[CommandStatus] = field(default_factory=list)
     # Commands moved off this fenced node that it still ran to the end.
     duplicates: list[int] = field(default_factory=list)
+    # Moved commands it started but has no end of: they may have finished before a crash.
+    possible_duplicates: list[int] = field(default_factory=list)
 
 
 def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
@@ -112,7 +115,9 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
             status.details[job] = probe.detail
         events = parse_events("\n".join(chunks.get(job, [])))
         status.events[job] = events
-        status.duplicates += sorted(finished_ids(events) & moved)
+        finished = finished_ids(events)
+        status.duplicates += sorted(finished & moved)
+        status.possible_duplicates += sorted((started_ids(events) - finished) & moved)
         session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
         status.commands += classify(
             part,

@@ -99,7 +99,7 @@ def monitor(
                 f"does not have delivery {manifest.delivery} (its folder is gone or replaced)"
             )
         ledger.merge(result.node, status.commands)
-        ledger.record_duplicates(result.node, status.duplicates)
+        ledger.record_duplicates(result.node, status.duplicates, status.possible_duplicates)
         for job, detail in status.details.items():
             ledger.record_worker(result.node, job, detail)
     ledger.save(paths.ledger)

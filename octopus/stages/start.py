@@ -184,7 +184,7 @@ def run(
     if not options.dry_run:
         for node, status in statuses.items():
             ledger.merge(node, status.commands)
-            ledger.record_duplicates(node, status.duplicates)
+            ledger.record_duplicates(node, status.duplicates, status.possible_duplicates)
         if added:
             manifest.write(paths.manifest)
         ledger.save(paths.ledger)

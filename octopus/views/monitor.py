@@ -83,6 +83,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "unreachable": report.unreachable,
         "state_lost": report.state_lost,
         "duplicates": {str(k): v for k, v in sorted(report.duplicates.items())},
+        "possible_duplicates": {str(k): v for k, v in sorted(report.possible_duplicates.items())},
         "undelivered": report.undelivered,
         "nodes": nodes,
     }
@@ -141,6 +142,14 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
                 f"ran twice: #{ident} also ran to the end on {', '.join(where)} after a "
                 "rebalance had moved it off (see its log there)",
                 style="red",
+            )
+        )
+    for ident, where in sorted(report.possible_duplicates.items()):
+        console.print(
+            Text(
+                f"may have run twice: #{ident} was started on {', '.join(where)} after a "
+                "rebalance had moved it off, and no end of it is on record there",
+                style="yellow",
             )
         )
     if len(failed) > 50:

@@ -21,13 +21,18 @@ def commands(seconds: float) -> list[str]:
     return [f"sleep {seconds}; echo {n} >> ~/ran.txt" for n in range(TOTAL)]
 
 
-def observed(report: MonitorReport, reported: set[int]) -> str:
-    return f"{report.totals['done']} done, {len(reported)} reported twice, exit {report.exit_code}"
+def observed(report: MonitorReport, reported: set[int], possible: set[int]) -> str:
+    return (
+        f"{report.totals['done']} done, {len(reported)} reported twice, "
+        f"{len(possible)} possibly twice, exit {report.exit_code}"
+    )
 
 
-def reported_numbers(report: MonitorReport) -> set[int]:
+def reported_numbers(report: MonitorReport) -> tuple[set[int], set[int]]:
+    """The command numbers reported as run twice, and as possibly run twice (started on the
+    fenced node with no end on record: a crash can cut the record after the command's work)."""
     by_id = {s.id: int(s.command.split()[-3]) for s in report.statuses}
-    return {by_id[i] for i in report.duplicates}
+    return {by_id[i] for i in report.duplicates}, {by_id[i] for i in report.possible_duplicates}
 
 
 def test_rebalance_after_a_crash_then_the_node_comes_back(
@@ -52,21 +57,21 @@ def test_rebalance_after_a_crash_then_the_node_comes_back(
     report = wait_for_monitor(exp, nodes, lambda r: "h2" not in r.unreachable)
     ran = ran_on(h1) + ran_on(h2)
     lost, twice = count_runs(ran, TOTAL)
-    reported = reported_numbers(report)
+    reported, possible = reported_numbers(report)
     record_fault(
         FaultRow(
             "node crashes, rebalance, node comes back",
             2,
             "moved work runs once more on h1; what h2 finished unseen is reported",
-            observed(report, reported),
+            observed(report, reported, possible),
             round(detect, 2),
             lost,
             len(twice),
-            len(reported & twice),
+            len(twice & (reported | possible)),
         )
     )
     assert lost == 0 and report.totals["done"] == TOTAL
-    assert twice and reported == twice and report.exit_code == 1
+    assert twice and reported <= twice <= reported | possible and report.exit_code == 1
 
 
 def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, record_fault):
@@ -89,7 +94,7 @@ def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, 
     report = wait_for_monitor(exp, nodes, lambda r: r.finished and not r.unreachable, timeout=60)
     ran = ran_on(h1) + ran_on(h2)
     lost, twice = count_runs(ran, TOTAL)
-    reported = reported_numbers(report)
+    reported, possible = reported_numbers(report)
     fenced_at = len(ran_on(h2))
     time.sleep(1.5)
     record_fault(
@@ -97,15 +102,15 @@ def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, 
             "partition (link down), rebalance, link up",
             2,
             "h2 fenced when reached: stops at its next command; what it ran twice is reported",
-            observed(report, reported),
+            observed(report, reported, possible),
             round(detect, 2),
             lost,
             len(twice),
-            len(reported & twice),
+            len(twice & (reported | possible)),
         )
     )
     assert lost == 0 and report.totals["done"] == TOTAL
-    assert twice and reported == twice and report.exit_code == 1
+    assert twice and reported <= twice <= reported | possible and report.exit_code == 1
     assert len(ran_on(h2)) == fenced_at < TOTAL // 2  # the fence holds
     assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
 

@@ -269,16 +269,20 @@ def test_a_fenced_node_is_fenced_first_and_its_finished_moved_commands_are_dupli
             f"@@octopus alive {part.worker.job_id} 0",
             f"@@octopus events {part.worker.job_id}",
             f"worker-start\t-\t1\t9\nstart\t{part.ids[0]}\t1\ta\nend\t{part.ids[0]}\t2\t0",
-            f"start\t{moved[0]}\t2\ta\nend\t{moved[0]}\t3\t0\nworker-end\t-\t3\tfenced",
+            f"start\t{moved[0]}\t2\ta\nend\t{moved[0]}\t3\t0",
+            f"start\t{moved[1]}\t3\ta",  # then the node crashed: no end on record
         ]
     )
     status = parse_status(manifest, "a", output, launcher)
-    assert status.duplicates == [moved[0]]
+    assert status.duplicates == [moved[0]] and status.possible_duplicates == [moved[1]]
     assert [s.state for s in status.commands] == [CommandState.DONE]
     ledger = Ledger.fresh(manifest)
-    ledger.record_duplicates("a", status.duplicates)
+    ledger.record_duplicates("a", status.duplicates, status.possible_duplicates)
     ledger.record_duplicates("a", status.duplicates)
     assert ledger.duplicates == {moved[0]: ["a"]}
+    assert ledger.possible_duplicates == {moved[1]: ["a"]}
+    ledger.record_duplicates("a", [moved[1]])  # its end showed up after all
+    assert ledger.possible_duplicates == {} and set(ledger.duplicates) == set(moved)
     assert "touch FENCE" not in status_command(
         Manifest("e", "D", plan, {"a": "process"}, ".octopus/e"), "a", launcher
     )
