@@ -7,6 +7,7 @@ so a line from one node is never cut by another's.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Sequence
@@ -29,16 +30,17 @@ def make_console(stream: IO[str] | None = None) -> Console:
     )
 
 
+# C0 and C1 control characters but the tab: what a terminal would act on.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
 def visible(text: str) -> str:
     """Text from a node as plain characters: control sequences (terminal escapes, carriage
     returns, NUL) shown as `\\x1b`-style escapes instead of acting on the terminal or the log.
     Tabs stay."""
-    if not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+    if _CONTROL.search(text) is None:
         return text
-    return "".join(
-        ch if ch == "\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160) else f"\\x{ord(ch):02x}"
-        for ch in text
-    )
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def stderr_tail(text: str, lines: int = 5) -> str:

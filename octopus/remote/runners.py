@@ -24,6 +24,8 @@ class LinearOutput:
     """Runner mixin: read output in linear time; keep streamed output's tail only."""
 
     watchers: list[Any]
+    # Invoke reads 1000 bytes at a time; 64 KiB makes a fast producer cost far fewer rounds.
+    read_chunk_size = 64 * 1024
 
     def _handle_output(
         self, buffer_: list[str], hide: bool, output: IO[str], reader: Callable[..., Any]
