@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from difflib import get_close_matches
+from types import TracebackType
 
 
 class OctopusError(Exception):
@@ -82,3 +84,25 @@ def raise_all(errors: list[ConfigError]) -> None:
         raise errors[0]
     if errors:
         raise ConfigErrors(errors)
+
+
+def _octopus_excepthook(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> None:
+    if isinstance(error, OctopusError):
+        print(f"octopus: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code)
+    _previous_excepthook(kind, error, tb)
+
+
+_previous_excepthook = sys.excepthook
+
+
+def one_line_errors() -> None:
+    """Make an OctopusError that nothing catches end a script with its one-line message and
+    exit code instead of a traceback (experiment files that call run_task themselves, as the
+    original's users wrote them). Other exceptions keep their traceback."""
+    global _previous_excepthook
+    if sys.excepthook is not _octopus_excepthook:
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _octopus_excepthook

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from octopus.errors import ConfigError, did_you_mean
+from octopus.errors import ConfigError, did_you_mean, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.sbatch_options import check_options
 from octopus.names import check_name
@@ -234,6 +234,7 @@ class Experiment:
         Keyword options: `nodes`, `tags`, `inventory` narrow the nodes, `output` is a
         StageOutput, and the rest are StageOptions (dry_run, parallel, force, resume, ...).
         """
+        one_line_errors()  # a script calling run_task gets octopus' errors as one line
         # The stages run experiments, so they sit above this module: imported when a stage runs.
         from octopus.stages.dispatch import run_experiment_task
         from octopus.stages.options import StageOptions

@@ -157,3 +157,29 @@ def test_constructing_a_node_checks_the_connection_by_default():
         port = probe.getsockname()[1]
     with pytest.raises(NodeUnreachable, match=f"127.0.0.1:{port} refused the connection"):
         Node(ssh_hostname="127.0.0.1", ssh_port=port, connect_timeout=2)
+
+
+def test_an_octopus_error_ends_a_legacy_script_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "legacy.py"
+    script.write_text(
+        "from octopus import Experiment, ExperimentTask, Node\n"
+        "node = Node(local=True, name='local', test_connection=False)\n"
+        "e = Experiment(nodes=[node], name='notyet', experiment_commands=['true'])\n"
+        "e.run_task(ExperimentTask.START)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"octopus: {tmp_path}/deliverables/notyet/manifest.json not found: run `inv deliver` first"
+    ]
+    other = tmp_path / "other.py"
+    other.write_text(
+        "import octopus\nfrom octopus import Experiment\nExperiment().run_task\n1 / 0\n"
+    )
+    done = subprocess.run([sys.executable, str(other)], capture_output=True, text=True)
+    assert "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
