@@ -9,8 +9,9 @@ Remote paths are relative to the login folder.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -100,7 +101,13 @@ class ExperimentPaths:
     """Where an experiment's files live, here and on the nodes, and what its sessions are called."""
 
     name: str
-    project: Path = field(default_factory=project_root)
+    # The project folder; None: found by project_root() when a local path is first needed,
+    # so a launcher that only wants session names never looks at the file system.
+    project: Path | None = None
+
+    @functools.cached_property
+    def root(self) -> Path:
+        return self.project or project_root()
 
     @property
     def key(self) -> str:
@@ -112,7 +119,7 @@ class ExperimentPaths:
 
     @property
     def deliverables(self) -> Path:
-        return self.project / DELIVERABLES / self.key
+        return self.root / DELIVERABLES / self.key
 
     def node_dir(self, node: str) -> Path:
         return self.deliverables / node
