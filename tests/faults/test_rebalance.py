@@ -5,6 +5,7 @@ must be reported."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from octopus import Experiment, ExperimentTask
@@ -35,6 +36,34 @@ def reported_numbers(report: MonitorReport) -> tuple[set[int], set[int]]:
     return {by_id[i] for i in report.duplicates}, {by_id[i] for i in report.possible_duplicates}
 
 
+def record_rebalance(
+    record_fault: Callable[[FaultRow], None],
+    fault: str,
+    expected: str,
+    report: MonitorReport,
+    detect: float,
+    ran: list[int],
+) -> None:
+    """The row of a rebalance fault on two nodes, and what every such row must show: nothing
+    lost, every command that ran twice reported (and only those reported as certain)."""
+    lost, twice = count_runs(ran, TOTAL)
+    reported, possible = reported_numbers(report)
+    record_fault(
+        FaultRow(
+            fault,
+            2,
+            expected,
+            observed(report, reported, possible),
+            round(detect, 2),
+            lost,
+            len(twice),
+            len(twice & (reported | possible)),
+        )
+    )
+    assert lost == 0 and report.totals["done"] == TOTAL
+    assert twice and reported <= twice <= reported | possible and report.exit_code == 1
+
+
 def test_rebalance_after_a_crash_then_the_node_comes_back(
     make_cluster, workdir: Path, record_fault
 ):
@@ -55,23 +84,14 @@ def test_rebalance_after_a_crash_then_the_node_comes_back(
     wait_for_monitor(exp, nodes, lambda r: r.totals["running"] == 0 and not r.totals["pending"])
     cluster.reboot(h2)  # back, with its disk as it was
     report = wait_for_monitor(exp, nodes, lambda r: "h2" not in r.unreachable)
-    ran = ran_on(h1) + ran_on(h2)
-    lost, twice = count_runs(ran, TOTAL)
-    reported, possible = reported_numbers(report)
-    record_fault(
-        FaultRow(
-            "node crashes, rebalance, node comes back",
-            2,
-            "moved work runs once more on h1; what h2 finished unseen is reported",
-            observed(report, reported, possible),
-            round(detect, 2),
-            lost,
-            len(twice),
-            len(twice & (reported | possible)),
-        )
+    record_rebalance(
+        record_fault,
+        "node crashes, rebalance, node comes back",
+        "moved work runs once more on h1; what h2 finished unseen is reported",
+        report,
+        detect,
+        ran_on(h1) + ran_on(h2),
     )
-    assert lost == 0 and report.totals["done"] == TOTAL
-    assert twice and reported <= twice <= reported | possible and report.exit_code == 1
 
 
 def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, record_fault):
@@ -92,25 +112,16 @@ def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, 
     finally:
         h2.set_link(up=True)
     report = wait_for_monitor(exp, nodes, lambda r: r.finished and not r.unreachable, timeout=60)
-    ran = ran_on(h1) + ran_on(h2)
-    lost, twice = count_runs(ran, TOTAL)
-    reported, possible = reported_numbers(report)
     fenced_at = len(ran_on(h2))
-    time.sleep(1.5)
-    record_fault(
-        FaultRow(
-            "partition (link down), rebalance, link up",
-            2,
-            "h2 fenced when reached: stops at its next command; what it ran twice is reported",
-            observed(report, reported, possible),
-            round(detect, 2),
-            lost,
-            len(twice),
-            len(twice & (reported | possible)),
-        )
+    record_rebalance(
+        record_fault,
+        "partition (link down), rebalance, link up",
+        "h2 fenced when reached: stops at its next command; what it ran twice is reported",
+        report,
+        detect,
+        ran_on(h1) + ran_on(h2),
     )
-    assert lost == 0 and report.totals["done"] == TOTAL
-    assert twice and reported <= twice <= reported | possible and report.exit_code == 1
+    time.sleep(1.5)
     assert len(ran_on(h2)) == fenced_at < TOTAL // 2  # the fence holds
     assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
 
