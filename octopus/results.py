@@ -12,9 +12,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandStatus, totals
 from octopus.run.ledger import Ledger
-from octopus.run.manifest import Manifest
 
 
 class Outcome(str, Enum):
@@ -86,7 +86,7 @@ class StageReport:
 class MonitorReport:
     """The experiment's state after a monitor run: the ledger plus what this run could reach."""
 
-    manifest: Manifest
+    record: Deliveries
     ledger: Ledger
     unreachable: dict[str, str]
     now: float = field(default_factory=time.time)
@@ -94,10 +94,23 @@ class MonitorReport:
     steps_failed: bool = False
     # Nodes of the delivery that do not have it: they kept their previous delivery, or lost it.
     undelivered: dict[str, str] = field(default_factory=dict)
+    # The nodes shown (None: every node of the record); another Experiment of the same name
+    # on other nodes is not part of this one's picture.
+    nodes: list[str] | None = None
 
     @property
     def statuses(self) -> list[CommandStatus]:
-        return self.ledger.statuses()
+        statuses = self.ledger.statuses()
+        if self.nodes is None:
+            return statuses
+        shown = set(self.nodes)
+        return [s for s in statuses if s.node in shown]
+
+    @property
+    def deliveries(self) -> dict[str, str]:
+        """node -> the delivery it holds, for the nodes shown."""
+        held = self.record.by_node
+        return {n: held[n] for n in (self.nodes if self.nodes is not None else held) if n in held}
 
     @property
     def totals(self) -> dict[str, int]:
@@ -106,17 +119,22 @@ class MonitorReport:
     @property
     def state_lost(self) -> dict[str, str]:
         """Nodes whose record went backwards (a deleted delivery folder, a reinstalled node)."""
-        return self.ledger.state_lost
+        return {n: why for n, why in self.ledger.state_lost.items() if self._shown(n)}
 
     @property
     def duplicates(self) -> dict[int, list[str]]:
         """Commands that ran twice: on a fenced node after a rebalance moved them elsewhere."""
-        return self.ledger.duplicates
+        return {i: on for i, on in self.ledger.duplicates.items() if any(map(self._shown, on))}
 
     @property
     def possible_duplicates(self) -> dict[int, list[str]]:
         """Moved commands a node started with no end on record: they may have run twice."""
-        return self.ledger.possible_duplicates
+        return {
+            i: on for i, on in self.ledger.possible_duplicates.items() if any(map(self._shown, on))
+        }
+
+    def _shown(self, node: str) -> bool:
+        return self.nodes is None or node in self.nodes
 
     @property
     def exit_code(self) -> int:

@@ -18,6 +18,8 @@ from rich.console import Console
 
 from octopus import Experiment, ExperimentTask, Node
 from octopus.results import StageReport
+from octopus.run.deliveries import Deliveries
+from octopus.run.manifest import Manifest
 from octopus.testing.sshhosts import TestCluster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +53,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A test's own project folder, as the current one: deliverables/ lands in it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def latest_delivery(path: Path) -> Manifest:
+    """The newest delivery in an experiment's record (deliverables/<exp>/manifest.json)."""
+    manifest = Deliveries.read(path).latest
+    assert manifest is not None
+    return manifest
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.manifest import Manifest
 
@@ -38,7 +39,9 @@ def _goes_back(known: CommandStatus, fresh: CommandStatus) -> bool:
 
 @dataclass
 class Ledger:
-    delivery: str
+    # node -> the delivery whose commands the ledger holds for it: a node that takes a new
+    # delivery starts afresh, the others keep what was seen of them.
+    deliveries: dict[str, str]
     commands: dict[int, CommandStatus] = field(default_factory=dict)
     nodes: dict[str, NodeSeen] = field(default_factory=dict)
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,10 +51,12 @@ class Ledger:
     possible_duplicates: dict[int, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def fresh(cls, manifest: Manifest) -> Ledger:
-        """Every command pending where the manifest put it: nothing has been seen yet."""
-        ledger = cls(delivery=manifest.delivery)
-        for entry in manifest.plan.entries:
+    def fresh(cls, record: Deliveries | Manifest) -> Ledger:
+        """Every command pending where its delivery put it: nothing has been seen yet."""
+        if isinstance(record, Manifest):
+            record = Deliveries.of_one(record)
+        ledger = cls(deliveries=record.by_node)
+        for entry in record.plan.entries:
             ledger.commands[entry.id] = CommandStatus(
                 id=entry.id,
                 node=entry.node,
@@ -62,24 +67,39 @@ class Ledger:
         return ledger
 
     @classmethod
-    def load(cls, path: Path, manifest: Manifest) -> Ledger:
-        """The ledger of this delivery, or a fresh one (also when the file is damaged)."""
+    def load(cls, path: Path, record: Deliveries | Manifest) -> Ledger:
+        """What is known of the record's deliveries: the saved state of every node that
+        still holds the delivery it was saved for, fresh for the others (and for all when
+        the file is damaged)."""
+        ledger = cls.fresh(record)
         try:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
-            return cls.fresh(manifest)
-        if data.get("delivery") != manifest.delivery:
-            return cls.fresh(manifest)
-        ledger = cls.fresh(manifest)
+            return ledger
+        saved = data.get("deliveries")
+        if not isinstance(saved, dict):  # written for one delivery of every node
+            saved = {node: data.get("delivery") for node in ledger.deliveries}
+        same = {n for n, delivery in ledger.deliveries.items() if saved.get(n) == delivery}
+        kept: set[int] = set()
         for raw in data.get("commands", []):
             status = CommandStatus.from_dict(raw)
-            if status.id in ledger.commands:
+            planned = ledger.commands.get(status.id)  # fresh: where its delivery put it
+            if planned is not None and planned.node in same:
                 ledger.commands[status.id] = status
-        ledger.nodes = {name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items()}
-        ledger.workers = data.get("workers", {})
-        ledger.duplicates = {int(k): v for k, v in data.get("duplicates", {}).items()}
+                kept.add(status.id)
+        ledger.nodes = {
+            name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items() if name in same
+        }
+        ledger.workers = {
+            key: info
+            for key, info in data.get("workers", {}).items()
+            if key.rsplit("/", 1)[0] in same
+        }
+        ledger.duplicates = {
+            int(k): v for k, v in data.get("duplicates", {}).items() if int(k) in kept
+        }
         ledger.possible_duplicates = {
-            int(k): v for k, v in data.get("possible_duplicates", {}).items()
+            int(k): v for k, v in data.get("possible_duplicates", {}).items() if int(k) in kept
         }
         return ledger
 
@@ -146,7 +166,7 @@ class Ledger:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "delivery": self.delivery,
+            "deliveries": self.deliveries,
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
             "workers": self.workers,
             "duplicates": {str(k): v for k, v in sorted(self.duplicates.items())},

@@ -102,6 +102,14 @@ class Manifest:
             return []
         return [n for n in self.nodes if n not in self.delivered]
 
+    def drop_nodes(self, nodes: set[str]) -> None:
+        """Forget these nodes: another delivery took them over."""
+        self.plan.parts = [p for p in self.plan.parts if p.worker.node not in nodes]
+        self.launchers = {n: kind for n, kind in self.launchers.items() if n not in nodes}
+        self.moved = {n: ids for n, ids in self.moved.items() if n not in nodes}
+        if self.delivered is not None:
+            self.delivered = [n for n in self.delivered if n not in nodes]
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         return cls(

@@ -82,6 +82,12 @@ class Plan:
     def next_id(self) -> int:
         return max((max(p.ids) for p in self.parts if p.ids), default=-1) + 1
 
+    def start_ids_at(self, first: int) -> None:
+        """Number the commands from `first` on (ids stay unique beside other deliveries)."""
+        if first:
+            for part in self.parts:
+                part.ids = [first + ident for ident in part.ids]
+
     def as_dict(self) -> dict[str, Any]:
         """Workers, and every command with its node, worker and position (the manifest form)."""
         return {

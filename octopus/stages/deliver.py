@@ -19,6 +19,7 @@ from octopus.output import StageOutput
 from octopus.remote.archive import UPLOAD_PREFIX, send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
+from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, script_name
 from octopus.run.manifest import Manifest
 from octopus.stages.deliverables import (
@@ -111,23 +112,26 @@ class _Switch(Step):
         return self.manifest.delivery
 
 
-def check_replan(experiment: Experiment, nodes: list[Node], replan: bool) -> None:
-    """Delivering plans every command over the chosen nodes: when that would leave out nodes
-    of the current delivery, say so and ask for --replan instead of dropping them silently."""
-    path = experiment.paths.manifest
-    if replan or not path.is_file():
-        return
-    current = Manifest.read(path).nodes
-    chosen = {n.name for n in nodes}
-    left_out = [n for n in current if n not in chosen]
-    if left_out:
-        names = ",".join(n.name or "" for n in nodes)
-        raise ConfigError(
-            f"deliver --nodes {names} would plan all {len(experiment.experiment_commands)} "
-            f"command(s) onto {names} and leave {', '.join(left_out)} out of the experiment "
-            f"(they keep running their delivery). Deliver to all of "
-            f"{', '.join(current)}, or pass --replan to plan everything over {names}"
-        )
+def check_replan(
+    experiment: Experiment, nodes: list[Node], record: Deliveries, options: StageOptions
+) -> list[str]:
+    """Delivering plans every command over the chosen nodes. When that would leave out
+    nodes of this experiment that hold a delivery, say so and ask for --replan instead of
+    dropping them silently; with --replan, returns those nodes (their record is dropped).
+    Nodes outside the experiment (another Experiment of the same name) are never touched."""
+    chosen = [n.name or "" for n in nodes]
+    own = options.all_nodes or chosen
+    left_out = [n for n in own if n not in chosen and record.holds(n)]
+    if options.replan or not left_out:
+        return left_out
+    names = ",".join(n.name or "" for n in nodes)
+    raise ConfigError(
+        f"deliver --nodes {names} would plan all {len(experiment.experiment_commands)} "
+        f"command(s) onto {names} and leave {', '.join(left_out)} out of the experiment "
+        f"(they keep running their delivery). Deliver to all of "
+        f"{', '.join(own)}, or pass --replan to plan "
+        f"everything over {names}"
+    )
 
 
 def run(
@@ -136,8 +140,10 @@ def run(
     """Plan, write the deliverables and upload them; the report per node."""
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
-    check_replan(experiment, nodes, options.replan)
-    manifest = plan_delivery(experiment, nodes)
+    record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)
+    dropping = check_replan(experiment, nodes, record, options)
+    chosen = [n.name or "" for n in nodes]
+    manifest = plan_delivery(experiment, nodes, record.next_id([*chosen, *dropping]))
     root = experiment.paths.deliverables
     dry_run = options.dry_run
     if dry_run:
@@ -180,7 +186,9 @@ def run(
                 _upload_and_switch(fan, manifest, staging)
         report = fan.report()
         if not dry_run and manifest.delivered:
-            manifest.write(staging / MANIFEST, {**data, "delivered": manifest.delivered})
+            record.take_over(manifest, dropping)
+            data["delivered"] = manifest.delivered
+            record.write(staging / MANIFEST, {manifest.delivery: data})
             commit_deliverables(staging, root, manifest.delivered)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

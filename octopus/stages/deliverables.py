@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from octopus.experiment import Experiment
 
 
-def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
-    """The manifest of a new delivery to these nodes (pure apart from reading git)."""
+def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) -> Manifest:
+    """The manifest of a new delivery to these nodes, its command ids from `first_id` on
+    (pure apart from reading git)."""
     slurm = {
         "parallel": experiment.slurm_num_parallel_tasks_per_job,
         "cpus": experiment.slurm_num_cpus_per_job,
@@ -37,6 +38,7 @@ def plan_delivery(experiment: Experiment, nodes: list[Node]) -> Manifest:
         offset=experiment.screen_or_job_id_offset,
         slurm=slurm,
     )
+    plan.start_ids_at(first_id)
     return Manifest(
         experiment=experiment.name,
         delivery=new_delivery_id(),
@@ -78,8 +80,9 @@ def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
 
 
 def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:
-    """Replace the folders of the nodes that took the delivery, then the manifest; the other
-    nodes' folders keep their previous delivery, as the nodes themselves do."""
+    """Replace the folders of the nodes that took the delivery, then the record of every
+    node's delivery (written to the staging folder); the other nodes' folders keep their
+    previous delivery, as the nodes themselves do."""
     for name in nodes:
         final = root / name
         if final.exists():

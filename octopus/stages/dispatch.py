@@ -8,6 +8,7 @@ policies, and a one-node stage stays as quick to start as before the stages had 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,6 +89,9 @@ def run_experiment_task(
     if task is ExperimentTask.PRINT:
         return run_task(experiment, task, [], options, StageOutput(quiet=True))
     chosen = choose_nodes(experiment, nodes, tags, inventory)
+    if nodes is not None or tags is not None:
+        own = choose_nodes(experiment, None, None, inventory)
+        options = dataclasses.replace(options, all_nodes=tuple(n.name or "" for n in own))
     out = output or StageOutput(
         log_path=None if options.dry_run else experiment.paths.stage_log(str(task)),
         quiet=options.as_json,

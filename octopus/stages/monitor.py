@@ -11,8 +11,8 @@ from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
+from octopus.run.deliveries import Deliveries
 from octopus.run.ledger import Ledger
-from octopus.run.manifest import Manifest
 from octopus.run.status import NodeStatus, parse_status, status_command
 from octopus.stages import steps
 from octopus.stages.engine import Fanout
@@ -37,22 +37,23 @@ class ReadStatus(Step):
 
     label = "read worker state"
 
-    def __init__(self, manifest: Manifest, require_delivery: bool = False) -> None:
+    def __init__(self, record: Deliveries, require_delivery: bool = False) -> None:
         super().__init__()
-        self.manifest = manifest
+        self.record = record
         self.require_delivery = require_delivery
 
     def describe(self, ctx: StepContext) -> list[str]:
         return ["read every worker's state file and whether it is alive (one command)"]
 
     def execute(self, ctx: StepContext) -> NodeStatus:
-        launcher = launcher_of(self.manifest, ctx.name)
-        command = status_command(self.manifest, ctx.name, launcher)
+        manifest = self.record.of(ctx.name)
+        launcher = launcher_of(manifest, ctx.name)
+        command = status_command(manifest, ctx.name, launcher)
         result = ctx.run(command, show=False, warn=True, timeout=STATUS_TIMEOUT)
-        status = parse_status(self.manifest, ctx.name, result.stdout, launcher)
-        if self.require_delivery and status.delivery is None and self.manifest.workers_on(ctx.name):
+        status = parse_status(manifest, ctx.name, result.stdout, launcher)
+        if self.require_delivery and status.delivery is None and manifest.workers_on(ctx.name):
             raise OctopusError(
-                f"delivery {self.manifest.delivery} is not on this node: run `inv deliver` (again)"
+                f"delivery {manifest.delivery} is not on this node: run `inv deliver` (again)"
             )
         return status
 
@@ -67,13 +68,13 @@ def monitor(
 ) -> MonitorReport:
     """Read all nodes at once, merge into the ledger, and return the whole picture."""
     paths = experiment.paths
-    manifest = Manifest.read(paths.manifest)
-    ledger = Ledger.load(paths.ledger, manifest)
-    wanted = {n.name for n in nodes}
+    record = Deliveries.read(paths.manifest)
+    ledger = Ledger.load(paths.ledger, record)
+    wanted = [n.name or "" for n in nodes if record.holds(n.name or "")]
     undelivered = {
-        name: f"did not take delivery {manifest.delivery}: it kept its previous one"
-        for name in manifest.undelivered
-        if name in wanted
+        name: f"did not take delivery {record.of(name).delivery}: it kept its previous one"
+        for name in wanted
+        if name in record.of(name).undelivered
     }
     if offline:
         down = {
@@ -81,10 +82,12 @@ def monitor(
             for name, seen in ledger.nodes.items()
             if not seen.reachable and name in wanted
         }
-        return MonitorReport(manifest, ledger, down, offline=True, undelivered=undelivered)
-    chosen = [n for n in nodes if n.name in manifest.nodes and n.name not in undelivered]
+        return MonitorReport(
+            record, ledger, down, offline=True, undelivered=undelivered, nodes=wanted
+        )
+    chosen = [n for n in nodes if n.name in wanted and n.name not in undelivered]
     with Fanout("monitor", chosen, experiment=experiment, output=output, parallel=parallel) as fan:
-        fan.remote([ReadStatus(manifest)])
+        fan.remote([ReadStatus(record)])
     unreachable: dict[str, str] = {}
     found: dict[str, NodeStatus] = {}
     for result in fan.report().results:
@@ -96,7 +99,8 @@ def monitor(
         found[result.node] = status
         if status.delivery is None:
             undelivered[result.node] = (
-                f"does not have delivery {manifest.delivery} (its folder is gone or replaced)"
+                f"does not have delivery {record.of(result.node).delivery} "
+                "(its folder is gone or replaced)"
             )
         ledger.merge(result.node, status.commands)
         ledger.record_duplicates(result.node, status.duplicates, status.possible_duplicates)
@@ -105,7 +109,7 @@ def monitor(
     ledger.save(paths.ledger)
     now = max((s.now for s in found.values()), default=0.0)
     return MonitorReport(
-        manifest, ledger, unreachable, now=now or time.time(), undelivered=undelivered
+        record, ledger, unreachable, now=now or time.time(), undelivered=undelivered, nodes=wanted
     )
 
 

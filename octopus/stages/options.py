@@ -20,6 +20,9 @@ class StageOptions:
     rebalance: bool = False  # start: the work of unreachable nodes to reachable ones
     offline: bool = False  # monitor: the ledger only, no connection
     as_json: bool = False  # monitor: one JSON object instead of tables
+    # The experiment's own nodes when --nodes/--tags narrowed them (empty: not narrowed);
+    # deliver asks for --replan before it leaves any of them out.
+    all_nodes: tuple[str, ...] = ()
 
     @property
     def start(self) -> StartOptions:

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from octopus.errors import OctopusError
+from octopus.errors import ConfigError, OctopusError
 from octopus.launchers.registry import launcher_of, worker_script
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import NodeResult, Outcome, StageReport
+from octopus.run.deliveries import Deliveries
 from octopus.run.layout import script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
@@ -53,28 +54,29 @@ class _StartWorkers(Step):
 
     def __init__(
         self,
-        manifest: Manifest,
+        record: Deliveries,
         options: StartOptions,
         statuses: dict[str, NodeStatus],
         added: dict[str, list[WorkerPlan]],
         folder: Path,
     ) -> None:
         super().__init__()
-        self.manifest = manifest
+        self.record = record
         self.options = options
         self.statuses = statuses
         self.added = added
         self.folder = folder
 
     def describe(self, ctx: StepContext) -> list[str]:
-        launcher = launcher_of(self.manifest, ctx.name)
+        manifest = self.record.of(ctx.name)
+        launcher = launcher_of(manifest, ctx.name)
         return [
-            launcher.start_command(self.manifest.run_dir, p.worker, script_name(p.worker.job_id))
-            for p in self.manifest.workers_on(ctx.name)
+            launcher.start_command(manifest.run_dir, p.worker, script_name(p.worker.job_id))
+            for p in manifest.workers_on(ctx.name)
         ]
 
     def execute(self, ctx: StepContext) -> Started:
-        manifest = self.manifest
+        manifest = self.record.of(ctx.name)
         status = self.statuses[ctx.name]
         launcher = launcher_of(manifest, ctx.name)
         refuse_if_running(status, self.options)
@@ -96,7 +98,7 @@ class _StartWorkers(Step):
             if d.script is not None and d.owed is not None
         }
         if scripts:
-            self._upload(ctx, scripts)
+            self._upload(ctx, manifest, scripts)
         started = Started()
         if decisions:
             result = ctx.run(
@@ -128,14 +130,14 @@ class _StartWorkers(Step):
             ctx.warn(f"no venv at ~/{folder}: the scripts run without it (run setup first?)")
         return ""
 
-    def _upload(self, ctx: StepContext, scripts: dict[str, str]) -> None:
+    def _upload(self, ctx: StepContext, manifest: Manifest, scripts: dict[str, str]) -> None:
         """Write the new scripts beside the delivered ones here, then send just those."""
         local = self.folder / ctx.name
         local.mkdir(parents=True, exist_ok=True)
         for name, text in scripts.items():
             (local / name).write_text(text, newline="\n")
             (local / name).chmod(0o755)
-        send_files(ctx.connection(), local, self.manifest.run_dir, list(scripts), ctx.timeout)
+        send_files(ctx.connection(), local, manifest.run_dir, list(scripts), ctx.timeout)
 
 
 def run(
@@ -150,14 +152,14 @@ def run(
             "start", [NodeResult(n.name or "?", Outcome.OK, "nothing delivered") for n in nodes]
         )
     start = options.start
-    manifest = Manifest.read(paths.manifest)
-    known = set(manifest.nodes)
-    unknown = [n.name for n in nodes if n.name not in known]
+    record = Deliveries.read(paths.manifest)
+    unknown = [n.name for n in nodes if not record.holds(n.name or "")]
     if unknown and not start.rebalance:
-        raise OctopusError(
-            f"not part of the delivery: {', '.join(map(str, unknown))}; deliver to them first"
+        raise ConfigError(
+            f"not part of the delivery: {', '.join(map(str, unknown))}; deliver to "
+            f"{'it' if len(unknown) == 1 else 'them'} first"
         )
-    ledger = Ledger.load(paths.ledger, manifest)
+    ledger = Ledger.load(paths.ledger, record)
     output.note(
         f"start: on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if options.dry_run else "")
@@ -171,13 +173,13 @@ def run(
         parallel=options.parallel,
         dry_run=options.dry_run,
     ) as fan:
-        fan.remote([ReadStatus(manifest, require_delivery=True)])
+        fan.remote([ReadStatus(record, require_delivery=True)])
         statuses: dict[str, NodeStatus] = {
             name: data for name, data in fan.data().items() if isinstance(data, NodeStatus)
         }
-        if not start.rebalance or _rebalance(fan, manifest, ledger, nodes, statuses, added):
+        if not start.rebalance or _rebalance(fan, record, ledger, nodes, statuses, added):
             fan.remote(
-                [_StartWorkers(manifest, start, statuses, added, paths.deliverables)],
+                [_StartWorkers(record, start, statuses, added, paths.deliverables)],
                 first=2 if start.rebalance else 1,
             )
     report = fan.report()
@@ -186,14 +188,14 @@ def run(
             ledger.merge(node, status.commands)
             ledger.record_duplicates(node, status.duplicates, status.possible_duplicates)
         if added:
-            manifest.write(paths.manifest)
+            record.write(paths.manifest)
         ledger.save(paths.ledger)
     return report
 
 
 def _rebalance(
     fan: Fanout,
-    manifest: Manifest,
+    record: Deliveries,
     ledger: Ledger,
     nodes: list[Node],
     statuses: dict[str, NodeStatus],
@@ -210,17 +212,16 @@ def _rebalance(
     down = {n.name or "?" for n in nodes if n.name not in statuses}
     moved_from = {s.id: s.node for s in ledger.statuses() if s.node in down}
     try:
-        moved = move_unfinished(manifest.plan, ledger, up, down)
+        moved = move_unfinished(record.plan, ledger, up, down)
     except OctopusError as exc:
         fan.local_failures.append(f"[{label}] {exc}")
         return False
-    launchers = {n.name: n for n in up}
     for part in moved:
         for ident in part.ids:
             origin = moved_from.get(ident)
-            if origin is not None:
-                manifest.moved.setdefault(origin, []).append(ident)
+            if origin is not None and record.holds(origin):
+                record.of(origin).moved.setdefault(origin, []).append(ident)
         node = part.worker.node
+        record.of(node).plan.parts.append(part)  # new workers of the node's own delivery
         added.setdefault(node, []).append(part)
-        manifest.launchers.setdefault(node, str(launchers[node].launcher))
     return True

@@ -42,6 +42,7 @@ def _workers(statuses: list[CommandStatus]) -> dict[tuple[str, int], list[Comman
 def as_json(report: MonitorReport) -> dict[str, Any]:
     """The whole picture as one JSON object: totals at the top, details per node."""
     statuses = report.statuses
+    launchers = {n: kind for m in report.record.manifests for n, kind in m.launchers.items()}
     nodes: dict[str, Any] = {}
     for (node, worker), group in _workers(statuses).items():
         entry = nodes.setdefault(
@@ -62,7 +63,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         entry["workers"][worker_label(worker)] = {
             "totals": counts,
             "session": group[0].session,
-            "launcher": report.manifest.launchers.get(node, ""),
+            "launcher": launchers.get(node, ""),
             **({"slurm": slurm} if slurm is not None else {}),
             "failed": [s.as_dict() for s in group if s.state is CommandState.FAILED],
             "running": [
@@ -74,8 +75,9 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         }
     counts = totals(statuses)
     return {
-        "experiment": report.manifest.experiment,
-        "delivery": report.manifest.delivery,
+        "experiment": report.record.experiment,
+        "delivery": _delivery_text(report),
+        "deliveries": report.deliveries,
         "offline": report.offline,
         "totals": counts,
         "progress": progress(counts),
@@ -97,7 +99,7 @@ def print_json(report: MonitorReport) -> None:
 def print_monitor(report: MonitorReport, console: Console) -> None:
     """The table per node and worker, the failed and lost commands, progress and ETA."""
     statuses = report.statuses
-    header = f"{report.manifest.experiment} (delivery {report.manifest.delivery})"
+    header = f"{report.record.experiment} (delivery {_delivery_text(report)})"
     if report.offline:
         header += ", from the ledger: nodes not contacted"
     t = table(header, ["node", "worker", "done", "failed", "running", "pending", "lost", "notes"])
@@ -161,3 +163,12 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         f"{progress(counts):.0%} finished: {summary}"
         + (f"; ETA {_duration(eta)}" if eta is not None else "")
     )
+
+
+def _delivery_text(report: MonitorReport) -> str:
+    """The delivery the shown nodes hold, or each node's when they hold different ones."""
+    held = report.deliveries
+    ids = list(dict.fromkeys(held.values()))
+    if len(ids) <= 1:
+        return ids[0] if ids else ""
+    return ", ".join(f"{node}: {delivery}" for node, delivery in held.items())

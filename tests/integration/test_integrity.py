@@ -13,10 +13,17 @@ from rich.console import Console
 
 from octopus import Cmd, Experiment, ExperimentTask
 from octopus.output import StageOutput
-from octopus.run.manifest import Manifest
+from octopus.run.deliveries import Deliveries
 from octopus.stages.monitor import monitor
 from octopus.testing.sshhosts import TestHost
-from tests.conftest import cluster_nodes, run_quiet, wait_for, wait_for_monitor, write_inventory
+from tests.conftest import (
+    cluster_nodes,
+    latest_delivery,
+    run_quiet,
+    wait_for,
+    wait_for_monitor,
+    write_inventory,
+)
 
 
 def octopus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -101,14 +108,14 @@ def test_a_node_whose_upload_fails_keeps_its_delivery_and_is_reported(make_clust
     nodes = cluster_nodes(cluster)
     exp = Experiment(name="partial", nodes=nodes, experiment_commands=["true"] * 4)
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
-    first = Manifest.read(workdir / "deliverables" / "partial" / "manifest.json")
+    first = latest_delivery(workdir / "deliverables" / "partial" / "manifest.json")
     assert first.delivered == ["h1", "h2"]
     h2 = cluster.hosts[1]
     h2.exec("chmod 555 ~/.octopus/partial/deliveries")  # no new delivery fits there
     report = run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS)
     assert not report.ok
     assert [r.outcome for r in report.results] == ["ok", "failed"]
-    second = Manifest.read(workdir / "deliverables" / "partial" / "manifest.json")
+    second = latest_delivery(workdir / "deliverables" / "partial" / "manifest.json")
     assert second.delivery != first.delivery and second.delivered == ["h1"]
     assert h2.exec("readlink ~/.octopus/partial/current").strip().endswith(first.delivery)
     assert not h2.exec("ls -a ~/.octopus/partial/deliveries/*/ | grep '^.upload-' || true")
@@ -137,8 +144,8 @@ def test_delivering_to_a_subset_asks_for_replan(make_cluster, tmp_path: Path):
     assert "--replan" in refused.stderr and "leave h1 out" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert octopus("deliver", *args, "--nodes", "h2", "--replan", cwd=tmp_path).returncode == 0
-    manifest = Manifest.read(tmp_path / "deliverables" / "sub" / "manifest.json")
-    assert manifest.nodes == ["h2"] and len(manifest.plan.entries) == 2
+    record = Deliveries.read(tmp_path / "deliverables" / "sub" / "manifest.json")
+    assert record.nodes == ["h2"] and len(record.plan.entries) == 2  # h1 left the experiment
 
 
 def test_hostile_remote_output_is_shown_as_text(cluster, tmp_path: Path):

@@ -11,10 +11,9 @@ import pytest
 
 from octopus import SCP, CombineCSVFiles, Experiment, ExperimentTask, Rsync
 from octopus.output import StageOutput
-from octopus.run.manifest import Manifest
 from octopus.stages.monitor import monitor
 from octopus.views.monitor import as_json
-from tests.conftest import cluster_nodes, run_quiet, wait_for_monitor
+from tests.conftest import cluster_nodes, latest_delivery, run_quiet, wait_for_monitor
 
 TASK = """\
 n=$1
@@ -54,7 +53,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     assert run_quiet(exp, ExperimentTask.SETUP).ok
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
 
-    manifest = Manifest.read(tmp_path / "deliverables" / "forty" / "manifest.json")
+    manifest = latest_delivery(tmp_path / "deliverables" / "forty" / "manifest.json")
     assert sorted(c for p in manifest.plan.parts for c in p.command_indices) == list(range(40))
     scripts = sorted(p.name for p in (tmp_path / "deliverables" / "forty").rglob("*.sh"))
     assert scripts == sorted(["run_exp_s0.sh", "run_exp_s1.sh"] * 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,9 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from octopus.testing.sshhosts import TestCluster
+from octopus.run.deliveries import Deliveries
+from octopus.testing.sshhosts import TestCluster, TestHost
 from octopus.testing.wheels import build_wheel
-from tests.conftest import run_inv
+from tests.conftest import run_inv, wait_for
 
 LEGACY = Path(__file__).parent / "legacy"
 
@@ -178,3 +180,84 @@ def test_a_paths_class_and_a_run_from_a_subfolder(cluster: TestCluster, tmp_path
     assert "warning" in done.stdout
     picked = repo / "src" / "picked" / "runs"
     assert sorted(p.read_text() for p in picked.glob("r_*.txt")) == ["src"] * 4
+
+
+def test_one_experiment_per_node_sharing_a_folder(cluster: TestCluster, tmp_path: Path):
+    """A runner builds an Experiment per node, all named `pernode`, and runs each task in an
+    invocation of its own: every node keeps its own delivery, state and monitor line."""
+    project = tmp_path / "pernode-project"
+    project.mkdir()
+    shutil.copy(LEGACY / "per_node_exp.py", project / "per_node_exp.py")
+    first, second, never = cluster.hosts[1], cluster.hosts[2], cluster.hosts[0]
+    for host in (first, second):
+        host.exec("rm -rf pernode .octopus/pernode")
+    env = {
+        **os.environ,
+        "HOSTS": f"{first.address},{second.address}",
+        "SSH_USERNAME": cluster.user,
+        "SSH_KEY": str(cluster.client_key),
+        "SSH_KNOWN_HOSTS": str(cluster.known_hosts),
+    }
+
+    def legacy(task: str, *more: str, hosts: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "per_node_exp.py", "--task", task, *more],
+            cwd=project,
+            env={**env, **({"HOSTS": hosts} if hosts else {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def outputs(host: TestHost) -> list[str]:
+        return sorted(p.name for p in (host.home / "pernode" / "out").glob("*.txt"))
+
+    def wait_outputs(host: TestHost, count: int) -> None:
+        assert wait_for(lambda: len(outputs(host)) == count, timeout=30), outputs(host)
+
+    for task in ("setup", "deliver", "start"):
+        done = legacy(task)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    wait_outputs(first, 5)  # node 0 has 5 commands of its own, node 1 has 6
+    wait_outputs(second, 6)
+    assert outputs(first) == [f"n0_c{i}.txt" for i in range(5)]
+    assert outputs(second) == [f"n1_c{i}.txt" for i in range(6)]
+
+    record_file = project / "deliverables" / "pernode" / "manifest.json"
+    record = Deliveries.read(record_file)
+    held = record.by_node
+    a, b = first.address, second.address  # the nodes' names
+    assert sorted(held) == sorted([a, b]) and held[a] != held[b]
+    assert sorted(e.id for e in record.plan.entries) == list(range(11))  # unique ids
+    assert wait_for(lambda: "5 done" in legacy("monitor").stdout, timeout=30)
+    monitored = legacy("monitor").stdout
+    tables = monitored.split("pernode (delivery")[1:]
+    assert len(tables) == 2  # one table per experiment, each with its own node only
+    assert a in tables[0] and b not in tables[0] and "5 done" in tables[0]
+    assert b in tables[1] and a not in tables[1] and "6 done" in tables[1]
+    assert all("0 running, 0 pending, 0 lost" in table for table in tables)
+
+    # Delivering again to the second node replaces its record only.
+    second.exec("rm -rf pernode/out/*")
+    redo = legacy("deliver", "--count", "7", "--only", second.address)
+    assert redo.returncode == 0, redo.stdout + redo.stderr
+    record = Deliveries.read(record_file)
+    assert record.by_node[a] == held[a] and record.by_node[b] != held[b]
+    assert len(record.of(b).plan.entries) == 8 and len(record.of(a).plan.entries) == 5
+    assert legacy("start", "--only", second.address).returncode == 0
+    wait_outputs(second, 8)
+    assert wait_for(lambda: "8 done" in legacy("monitor").stdout, timeout=30)
+    again = legacy("monitor").stdout
+    assert "5 done" in again  # the first node's state was kept
+    ledger = json.loads((project / "deliverables" / "pernode" / "ledger.json").read_text())
+    states = {(c["node"], c["state"]) for c in ledger["commands"]}
+    assert states == {(a, "done"), (b, "done")} and len(ledger["commands"]) == 13
+
+    # A node no experiment delivered to: one line naming it and the fix, exit 2.
+    hosts = f"{first.address},{second.address},{never.address}"
+    refused = legacy("start", "--only", never.address, hosts=hosts)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"octopus: not part of the delivery: {never.address}; deliver to it first"
+    ]
+    assert legacy("purge").returncode == 0

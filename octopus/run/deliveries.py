@@ -1,0 +1,131 @@
+"""The experiment's local record of what each node has: the delivery it took last.
+
+Experiments may share a name on disjoint nodes (the original's way: one Experiment per node,
+all with one folder name), and a delivery may go to some of an experiment's nodes only. So
+the record is kept per node: a new delivery takes over the nodes it went to and leaves every
+other node's delivery as it was. Command ids stay unique across the record, so one ledger
+holds the state of every node's commands.
+
+Kept in deliverables/<exp>/manifest.json as a list of manifests, each with the nodes it still
+holds; a file written before this record (one manifest) reads as a single delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import OctopusError
+from octopus.run.manifest import Manifest
+from octopus.run.plan import Plan
+
+
+@dataclass
+class Deliveries:
+    """Each node's current delivery (a Manifest holding that node's share)."""
+
+    experiment: str
+    manifests: list[Manifest] = field(default_factory=list)
+
+    @classmethod
+    def of_one(cls, manifest: Manifest) -> Deliveries:
+        return cls(manifest.experiment, [manifest])
+
+    def of(self, node: str) -> Manifest:
+        """The delivery a node holds; OctopusError naming the fix when it holds none."""
+        for manifest in self.manifests:
+            if node in manifest.launchers:
+                return manifest
+        raise OctopusError(f"not part of the delivery: {node}; deliver to it first")
+
+    def holds(self, node: str) -> bool:
+        return any(node in m.launchers for m in self.manifests)
+
+    @property
+    def nodes(self) -> list[str]:
+        """Every node with a delivery, in the order the deliveries were made."""
+        return [n for m in self.manifests for n in m.nodes]
+
+    @property
+    def by_node(self) -> dict[str, str]:
+        """node -> the id of the delivery it holds."""
+        return {n: m.delivery for m in self.manifests for n in m.launchers}
+
+    @property
+    def plan(self) -> Plan:
+        """All deliveries' workers as one plan (the same WorkerPlan objects: a change to a
+        part is a change to its delivery)."""
+        latest = self.manifests[-1].plan if self.manifests else Plan(prefix="", seed=0)
+        return Plan(
+            prefix=latest.prefix,
+            seed=latest.seed,
+            parts=[p for m in self.manifests for p in m.plan.parts],
+        )
+
+    @property
+    def latest(self) -> Manifest | None:
+        return self.manifests[-1] if self.manifests else None
+
+    def next_id(self, leaving: Iterable[str]) -> int:
+        """The first command id a delivery to `leaving` may use: past every id that stays."""
+        gone = set(leaving)
+        return (
+            max(
+                (
+                    max(p.ids)
+                    for m in self.manifests
+                    for p in m.plan.parts
+                    if p.ids and p.worker.node not in gone
+                ),
+                default=-1,
+            )
+            + 1
+        )
+
+    def take_over(self, new: Manifest, dropping: Iterable[str] = ()) -> None:
+        """`new` holds its nodes from now on; older deliveries lose them (and `dropping`),
+        and a delivery left with no node is forgotten."""
+        gone = set(new.launchers) | set(dropping)
+        for manifest in self.manifests:
+            manifest.drop_nodes(gone)
+        self.manifests = [m for m in self.manifests if m.launchers] + [new]
+
+    def as_dict(self, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`known`: delivery id -> its as_dict(), for a manifest the caller already turned
+        into data (a large plan is converted once)."""
+        known = known or {}
+        return {
+            "experiment": self.experiment,
+            "deliveries": [known.get(m.delivery) or m.as_dict() for m in self.manifests],
+        }
+
+    def write(self, path: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
+        """Write atomically, so a crash never leaves half a record."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(known), indent=1))
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Deliveries:
+        if "deliveries" not in data:  # one manifest, as written before this record
+            manifest = Manifest.from_dict(data)
+            return cls(manifest.experiment, [manifest])
+        return cls(data["experiment"], [Manifest.from_dict(m) for m in data["deliveries"]])
+
+    @classmethod
+    def read(cls, path: Path) -> Deliveries:
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise OctopusError(f"{path} not found: run `inv deliver` first") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
+
+    @classmethod
+    def read_or_empty(cls, path: Path, experiment: str) -> Deliveries:
+        """The record, or an empty one before the first delivery."""
+        return cls.read(path) if path.is_file() else cls(experiment)
