@@ -37,9 +37,10 @@ class Launcher(str, Enum):
 # little when every task waits for the slowest node.
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
-# Sixty seconds: well under the 5-15 minute idle timeouts of common NAT boxes and campus
-# firewalls, so an hour-long quiet monitor connection stays open.
-DEFAULT_KEEPALIVE = 60
+# Fifteen seconds: a silent node is found within 2 x keepalive (remote/liveness.py), and it is
+# far under the 5-15 minute idle timeouts of common NAT boxes and campus firewalls, so an
+# hour-long quiet connection stays open.
+DEFAULT_KEEPALIVE = 15
 
 
 def python_for(version: str | None) -> str:

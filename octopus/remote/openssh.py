@@ -44,6 +44,8 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
         f"ConnectTimeout={math.ceil(node.connect_timeout)}",
         "-o",
         f"ServerAliveInterval={node.keepalive}",
+        "-o",
+        "ServerAliveCountMax=2",  # a silent node: given up after 2 x keepalive, as octopus' own
     ]
     return argv
 

@@ -1,4 +1,4 @@
-"""A node reached over SSH: Fabric with strict host keys, TCP_NODELAY, keepalive, a channel cap.
+"""A node reached over SSH: Fabric with strict host keys, dead-peer bounds, a channel cap.
 
 Facts behind the choices here were measured on our test machines (see docs/ssh.md): Fabric
 3.2 loads no known_hosts and accepts any key, a command on a fresh paramiko socket pays
@@ -18,6 +18,7 @@ from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
+from octopus.remote.liveness import retry_transient, tune_socket
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingRemote
@@ -74,24 +75,38 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         )
 
     def open(self) -> Any:
+        """Connect, retrying transient refusals within connect_timeout (liveness.py)."""
         if self.is_connected:
             return None
-        if not self.gateway and "sock" not in self.connect_kwargs:
-            # Our own socket, so TCP_NODELAY is set before the key exchange too.
-            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connect_kwargs["sock"] = sock
-            try:
+        deadline = time.monotonic() + self.connect_timeout
+        return retry_transient(lambda: self._open_once(deadline), deadline)
+
+    def _open_once(self, deadline: float) -> Any:
+        remaining = max(0.1, deadline - time.monotonic())
+        # The banner and the authentication answer within the connect timeout as well: a
+        # server that accepts TCP and then says nothing is as dead as one that does not answer.
+        self.connect_kwargs["banner_timeout"] = remaining
+        self.connect_kwargs["auth_timeout"] = remaining
+        try:
+            if not self.gateway and "sock" not in self.connect_kwargs:
+                # Our own socket, tuned before the key exchange (liveness.tune_socket).
+                sock = socket.create_connection((self.host, self.port), timeout=remaining)
+                tune_socket(sock, self.node.keepalive)
+                self.connect_kwargs["sock"] = sock
+                try:
+                    result = super().open()
+                except BaseException:
+                    sock.close()
+                    raise
+                finally:
+                    del self.connect_kwargs["sock"]
+            else:
                 result = super().open()
-            except BaseException:
-                sock.close()
-                raise
-            finally:
-                del self.connect_kwargs["sock"]
-        else:
-            result = super().open()
+        except BaseException:
+            self.client.close()  # a half-open transport must not look connected
+            raise
         if self.transport is not None:
-            self.transport.set_keepalive(self.node.keepalive)
+            self.transport.set_keepalive(max(1, int(self.node.keepalive)))
         return result
 
     def is_active(self) -> bool:

@@ -89,11 +89,18 @@ class TestHost:
             raise HarnessError(f"{self.name}: {command!r} failed: {done.stderr.strip()}")
         return done.stdout
 
-    def set_link(self, up: bool) -> None:
-        """Cut the host off the network (the bridge side of its link down), or reconnect it:
-        a partition. Its processes go on running."""
+    def set_link(self, up: bool, side: str = "bridge") -> None:
+        """Cut the host off the network, or reconnect it: a partition. Its processes go on
+        running. `side`: "bridge" sets the root end of its veth down (the switch port dies),
+        "netns" its own eth0 (the host's interface dies; the host itself sees it)."""
         state = "up" if up else "down"
-        subprocess.run(["ip", "link", "set", self.netns, state], check=True, capture_output=True)
+        argv = ["ip", "link", "set", self.netns, state]
+        if side == "netns":
+            argv = ["ip", "-n", self.netns, "link", "set", "eth0", state]
+        elif side != "bridge":
+            raise HarnessError(f"set_link: side must be 'bridge' or 'netns', not {side!r}")
+        # The address stays on eth0, so its subnet's route returns with the link.
+        subprocess.run(argv, check=True, capture_output=True)
 
     def kill(self) -> None:
         """Stop the host at once, every process on it included: a node crash."""
