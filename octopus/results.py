@@ -25,6 +25,7 @@ class Outcome(str, Enum):
     UNREACHABLE = "unreachable"
     SKIPPED = "skipped"
     WARNING = "warning"  # a step failed and the node went on (ignore_errors, purge, check-errors)
+    INTERRUPTED = "interrupted"  # Ctrl-C stopped it
 
     def __str__(self) -> str:
         return self.value

@@ -25,6 +25,7 @@ from octopus.inventory import DEFAULT_INVENTORY, select_nodes
 from octopus.output import make_console
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
+from octopus.stages.interrupt import INTERRUPTED_EXIT
 from octopus.stages.options import StageOptions
 from octopus.views.nodes import nodes_json, print_nodes
 from octopus.views.tables import print_commands
@@ -60,6 +61,8 @@ def octopus_task(
                 code = body(c, common, **kwargs)
             except OctopusError as exc:
                 raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+            except KeyboardInterrupt:  # Ctrl-C between stages (during one, the stage ends it)
+                raise Exit("octopus: interrupted (Ctrl-C)", code=INTERRUPTED_EXIT) from None
             if code:
                 raise Exit(code=code)
 

@@ -70,3 +70,26 @@ def kill_tree_snippet(roots: str, grace: float = 2.0) -> str:
         '[ -z "$octopus_alive" ] && break; sleep 0.1; octopus_wait=$((octopus_wait + 1)); done; '
         "kill -KILL $octopus_tree 2>/dev/null; fi; true"
     )
+
+
+# Runs the command in a process group of its own, with stdin from /dev/null, and ends that
+# group when the channel's stdin closes: when the client closes the channel (Ctrl-C, a stage
+# deadline) or its connection ends. sshd sends no signal when a channel without a pty closes,
+# so without this a `sleep 3600` or a pip install would run on unseen. A background job of a
+# non-interactive shell reads /dev/null unless told otherwise, hence fd 3 for the watcher.
+# Its exit status is the command's; `setsid` keeps the PID when its caller is no group
+# leader (a background job of a shell without job control never is).
+_ENDS_WITH_CHANNEL = (
+    "exec 3<&0; "
+    'setsid "${{SHELL:-/bin/sh}}" -c {command} </dev/null 3<&- & octopus_pid=$!; '
+    '{{ cat <&3 >/dev/null 2>&1; kill -TERM "-$octopus_pid" 2>/dev/null; }} '
+    ">/dev/null 2>&1 & octopus_watch=$!; "
+    'exec 3<&-; wait "$octopus_pid"; octopus_status=$?; '
+    'kill "$octopus_watch" 2>/dev/null; exit "$octopus_status"'
+)
+
+
+def ends_with_channel(command: str) -> str:
+    """Shell text running `command` so that it (and everything it started) ends when its
+    SSH channel closes before it finished."""
+    return _ENDS_WITH_CHANNEL.format(command=shlex.quote(command))

@@ -22,6 +22,7 @@ from octopus.remote.liveness import retry_transient, tune_socket
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingRemote
+from octopus.remote.shell import ends_with_channel
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -133,7 +134,8 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         super().close()
 
     def run(self, command: str, **kwargs: Any) -> Result:
-        return self._on_channel(super().run, command, **kwargs)
+        """Run a command that ends, with all it started, when its channel closes early."""
+        return self._on_channel(super().run, ends_with_channel(command), **kwargs)
 
     def sudo(self, command: str, **kwargs: Any) -> Result:
         return self._on_channel(super().sudo, command, **kwargs)

@@ -23,6 +23,7 @@ class CommandState(str, Enum):
     RUNNING = "running"
     PENDING = "pending"
     LOST = "lost"
+    CANCELLED = "cancelled"  # stopped on purpose (purge, scancel) before it finished
 
     def __str__(self) -> str:
         return self.value
@@ -126,9 +127,10 @@ def classify(
     Finished commands are done or failed by exit code. A started command is running while
     its worker lives and lost once it is gone. A command never started is pending while
     the worker lives, was never started, or ended on purpose (stop_on_error); it is lost
-    when its worker died underway. A cancelled Slurm job ended on purpose too: whatever it
-    had not finished is pending, for --resume to submit again.
+    when its worker died underway. A worker stopped on purpose (`inv purge`, a cancelled
+    Slurm job) leaves what it had not finished cancelled: not a failure, and --resume runs it.
     """
+    stopped = cancelled and not alive and not events.finished
     worker_died = events.runs > 0 and not events.finished and not alive and not cancelled
     statuses = []
     for ident, command in zip(part.ids, part.commands, strict=True):
@@ -140,7 +142,9 @@ def classify(
             if alive:
                 state = CommandState.RUNNING
             else:
-                state = CommandState.PENDING if cancelled else CommandState.LOST
+                state = CommandState.CANCELLED if cancelled else CommandState.LOST
+        elif stopped:
+            state = CommandState.CANCELLED
         else:
             state = CommandState.LOST if worker_died else CommandState.PENDING
         statuses.append(

@@ -31,6 +31,9 @@ DELIVERY_ID_FILE = "DELIVERY"
 # Present when octopus moved this node's unfinished work elsewhere (rebalance): its workers
 # stop before their next command.
 FENCE_FILE = "FENCE"
+# Present when `inv purge` stopped the delivery's workers: what they had not finished is
+# cancelled (on purpose), not lost. Starting workers again removes it.
+CANCEL_FILE = "CANCELLED"
 STATE_DIR = "state"
 LOGS_DIR = "logs"
 

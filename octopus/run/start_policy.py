@@ -39,7 +39,7 @@ class StartOptions:
         """The command states that run again."""
         states: set[CommandState] = set()
         if self.resume or self.rebalance:
-            states |= {CommandState.PENDING, CommandState.LOST}
+            states |= {CommandState.PENDING, CommandState.LOST, CommandState.CANCELLED}
         if self.retry_failed:
             states.add(CommandState.FAILED)
         return states

@@ -20,7 +20,7 @@ from octopus.run.events import (
     parse_events,
     started_ids,
 )
-from octopus.run.layout import DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
+from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
 from octopus.run.workers import Worker
 
@@ -59,6 +59,8 @@ class NodeStatus:
     duplicates: list[int] = field(default_factory=list)
     # Moved commands it started but has no end of: they may have finished before a crash.
     possible_duplicates: list[int] = field(default_factory=list)
+    # `inv purge` stopped this delivery's workers: what they left unfinished is cancelled.
+    purged: bool = False
 
 
 def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
@@ -72,6 +74,7 @@ def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
         *([f"touch {FENCE_FILE}"] if node in manifest.moved else []),
         f'echo "{MARK} delivery $(cat {DELIVERY_ID_FILE} 2>/dev/null)"',
         f'echo "{MARK} now $(date +%s)"',
+        f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"',
         prober.probe_command(run, [p.worker for p in parts]),
     ]
     for part in parts:
@@ -95,6 +98,8 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
                 status.delivery = words[2]
             elif words[1] == "now" and len(words) > 2:
                 status.now = float(words[2])
+            elif words[1] == "purged":
+                status.purged = True
             elif words[1] == "events" and len(words) == 3:
                 current = chunks.setdefault(int(words[2]), [])
             else:
@@ -125,6 +130,6 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
             alive,
             log_dir=manifest.run_dir,
             session=session or prober.session_name(job),
-            cancelled=bool(probe and probe.cancelled),
+            cancelled=status.purged or bool(probe and probe.cancelled),
         )
     return status

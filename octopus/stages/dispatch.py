@@ -19,6 +19,7 @@ from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
 from octopus.stages import steps
+from octopus.stages.interrupt import INTERRUPT, Interrupted
 from octopus.stages.options import StageOptions
 from octopus.views.tables import print_commands, print_stage
 
@@ -61,6 +62,7 @@ def run_task(
 
         report = monitor.run(experiment, nodes, options, output)
         if isinstance(report, MonitorReport):
+            _raise_if_interrupted(task)
             return report  # monitor shows its own table
     elif task is ExperimentTask.PURGE:
         from octopus.stages import purge  # loaded when it runs (module docstring)
@@ -70,7 +72,14 @@ def run_task(
         report = steps.run(experiment, nodes, options, output, stage=task)
     if not output.quiet:
         print_stage(report, output.console)
+    _raise_if_interrupted(task)
     return report
+
+
+def _raise_if_interrupted(task: ExperimentTask) -> None:
+    """After Ctrl-C, the stage's summary is printed; then the task (and `inv run`) ends."""
+    if INTERRUPT.requested.is_set():
+        raise Interrupted(f"{task} interrupted (Ctrl-C); the summary above shows each node")
 
 
 def run_experiment_task(

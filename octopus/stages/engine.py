@@ -8,9 +8,9 @@ steps before it finish on every node first. Every stage and `inv nodes` go throu
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,9 @@ from octopus.node import Node
 from octopus.output import StageOutput, StageProgress
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.results import Outcome, StageReport
+from octopus.stages.interrupt import GRACE_SECONDS, INTERRUPT
 from octopus.stages.node_run import NodeRun, classify_failure
+from octopus.stages.node_threads import run_each
 from octopus.steps.base import AnyStep, LocalStep, Step
 from octopus.steps.context import StepContext
 
@@ -62,13 +64,12 @@ class Fanout:
         self._progress: StageProgress = output.progress(
             [r.name for r in self.runs], enabled=not dry_run
         )
-        self._pool: ThreadPoolExecutor | None = None
+        self._signals = contextlib.ExitStack()
 
     def __enter__(self) -> Fanout:
         self._progress.__enter__()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self._workers, thread_name_prefix="octopus-node"
-        )
+        INTERRUPT.requested.clear()  # a new stage: an earlier Ctrl-C was handled
+        self._signals.enter_context(INTERRUPT.catching(self.output.note))
         return self
 
     def __exit__(
@@ -77,13 +78,16 @@ class Fanout:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._signals.close()
         for run in self.runs:
             if run.conn is not None:
+                INTERRUPT.release(run.conn)
                 run.conn.close()
         self._progress.__exit__(kind, exc, tb)
+
+    @property
+    def interrupted(self) -> bool:
+        return INTERRUPT.requested.is_set()
 
     @property
     def alive(self) -> list[NodeRun]:
@@ -101,10 +105,18 @@ class Fanout:
                 run.stop(Outcome.FAILED, message)
 
     def remote(self, steps: Sequence[Step], first: int = 0) -> None:
-        """Run these remote steps on every node still going, each node at its own pace."""
-        assert self._pool is not None, "use Fanout as a context manager"
+        """Run these remote steps on every node still going, each node at its own pace.
+        After Ctrl-C, nodes that have not finished within the grace time are interrupted."""
         alive = self.alive
-        list(self._pool.map(lambda run: self._walk(run, steps, first), alive))
+        unfinished = run_each(
+            alive,
+            lambda run: self._walk(run, steps, first),
+            self._workers,
+            INTERRUPT.requested,
+            GRACE_SECONDS,
+        )
+        for run in unfinished:
+            run.stop(Outcome.INTERRUPTED, "interrupted (Ctrl-C)")
         for run in alive:
             self._progress.update(
                 run.name, "done" if run.result is None else str(run.result.outcome)
@@ -113,6 +125,9 @@ class Fanout:
     def local(self, step: LocalStep, index: int) -> bool:
         """Run a local step once, here; False (and the failure noted) when it raised."""
         label = f"{index + 1} {step.step_name}"
+        if self.interrupted:
+            self.local_failures.append(f"[{label}] not run: interrupted (Ctrl-C)")
+            return False
         try:
             if self.dry_run:
                 for line in step.describe():
@@ -147,9 +162,16 @@ class Fanout:
         try:
             run.conn = open_connection(run.node)
         except NodeUnreachable as exc:
-            run.stop(Outcome.UNREACHABLE, exc.reason)
+            run.stop(*self._unless_interrupted(Outcome.UNREACHABLE, exc.reason))
             return False
+        INTERRUPT.hold(run.conn)
         return True
+
+    def _unless_interrupted(self, outcome: Outcome, message: str) -> tuple[Outcome, str]:
+        """What a node's trouble means: after Ctrl-C, whatever ended it is the interrupt."""
+        if self.interrupted:
+            return Outcome.INTERRUPTED, "interrupted (Ctrl-C)"
+        return outcome, message
 
     def _step(self, node: str, label: str, step: Step, ctx: StepContext) -> Any:
         """Run one step on a node, or in a dry run print what it would run there."""
@@ -167,6 +189,9 @@ class Fanout:
         ctx.warnings = run.warnings
         for offset, step in enumerate(steps):
             label = f"{first + offset + 1} {step.step_name}"
+            if self.interrupted:
+                run.stop(Outcome.INTERRUPTED, "interrupted (Ctrl-C) before this step", step=label)
+                return
             if not step.applies_to(run.node):
                 run.skipped += 1
                 tags = sorted(step.tags or [])
@@ -177,6 +202,7 @@ class Fanout:
                 value = self._step(run.name, label, step, ctx)
             except Exception as exc:  # one node's trouble never stops the others
                 outcome, message, code, tail = classify_failure(exc, run.conn)
+                outcome, message = self._unless_interrupted(outcome, message)
                 going_on = step.ignore_errors or self.keep_going
                 if outcome is Outcome.FAILED and going_on:
                     run.failed_steps.append(f"[{label}] failed: {message}")

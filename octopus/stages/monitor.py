@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from octopus.errors import OctopusError
+from octopus.errors import ConfigError, OctopusError
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.registry import launcher_of
 from octopus.node import Node
@@ -19,7 +19,7 @@ from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
-from octopus.views.monitor import print_json, print_monitor
+from octopus.views.monitor import print_json, print_json_error, print_monitor
 from octopus.views.tables import print_stage
 
 if TYPE_CHECKING:
@@ -116,9 +116,18 @@ def monitor(
 def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> MonitorReport | StageReport:
-    """Show the state, then run the monitor steps. Before any delivery: the steps alone."""
-    if options.dry_run or not experiment.paths.manifest.is_file():
+    """Show the state, then run the monitor steps. Before any delivery there is no state to
+    show: an error (exit 2), so that cron never reads "all fine" into it."""
+    if options.dry_run:
         return steps.run(experiment, nodes, options, output, stage=ExperimentTask.MONITOR)
+    if not experiment.paths.manifest.is_file():
+        problem = (
+            f"nothing is delivered for experiment '{experiment.name}' yet: "
+            f"run `inv deliver --exp={experiment.name}` first"
+        )
+        if options.as_json:
+            print_json_error(problem, ConfigError.exit_code)
+        raise ConfigError(problem)
     status = monitor(
         experiment,
         nodes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ class NodeRun:
         self.failed_steps: list[str] = []  # failures it went on after (ignore_errors, ...)
         self.data: Any = None
         self.started = time.monotonic()
+        self._ending = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -41,7 +43,16 @@ class NodeRun:
         exit_code: int | None = None,
         stderr: str = "",
     ) -> None:
-        self.result = NodeResult(
+        """End the node's walk here; the first end counts (the main thread may give up on a
+        node after Ctrl-C while its thread still finishes)."""
+        with self._ending:
+            if self.result is None:
+                self.result = self._result(outcome, message, step, exit_code, stderr)
+
+    def _result(
+        self, outcome: Outcome, message: str, step: str | None, exit_code: int | None, stderr: str
+    ) -> NodeResult:
+        return NodeResult(
             self.name,
             outcome,
             message,

@@ -18,7 +18,7 @@ from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import NodeResult, Outcome, StageReport
 from octopus.run.deliveries import Deliveries
-from octopus.run.layout import script_name, worker_label
+from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import WorkerPlan
@@ -102,7 +102,8 @@ class _StartWorkers(Step):
         started = Started()
         if decisions:
             result = ctx.run(
-                self._venv(ctx)
+                f'rm -f "$HOME"/{quote_path(manifest.run_dir)}/{CANCEL_FILE}; '
+                + self._venv(ctx)
                 + " && ".join(
                     launcher.start_command(manifest.run_dir, d.worker, d.script or "")
                     for d in decisions

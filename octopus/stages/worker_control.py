@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from octopus.launchers.base import WorkerLauncher
 from octopus.launchers.registry import launcher_for
+from octopus.remote.shell import quote_path
+from octopus.run.layout import CANCEL_FILE
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 
@@ -43,6 +45,11 @@ class StopWorkers(Step):
 
     def execute(self, ctx: StepContext) -> str:
         running = running_workers(ctx)
+        # First the mark, so that what the workers leave unfinished reads as cancelled.
+        current = quote_path(ctx.experiment.paths.remote_current)
+        ctx.run(
+            f'[ -d "$HOME"/{current} ] && touch "$HOME"/{current}/{CANCEL_FILE}; true', show=False
+        )
         stop_workers(ctx)
         ctx.say(f"stopped {running}" if running else "no worker was running")
         return running

@@ -96,6 +96,11 @@ def print_json(report: MonitorReport) -> None:
     print(json.dumps(as_json(report), indent=1))
 
 
+def print_json_error(message: str, exit_code: int) -> None:
+    """A JSON object with the error, for a script that reads standard output only."""
+    print(json.dumps({"error": message, "exit_code": exit_code}, indent=1))
+
+
 def print_monitor(report: MonitorReport, console: Console) -> None:
     """The table per node and worker, the failed and lost commands, progress and ETA."""
     statuses = report.statuses

@@ -17,6 +17,7 @@ _STYLE = {
     Outcome.UNREACHABLE: "red",
     Outcome.SKIPPED: "yellow",
     Outcome.WARNING: "yellow",
+    Outcome.INTERRUPTED: "magenta",
 }
 
 

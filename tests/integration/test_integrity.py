@@ -4,6 +4,7 @@ fail on one node, subsets that would drop nodes, a deleted delivery folder, host
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import sys
@@ -181,3 +182,45 @@ def test_large_output_streams_whole_and_the_result_keeps_a_bounded_tail(cluster,
     assert len(result.stdout) <= 2 * STREAMED_TAIL and result.stdout.endswith("399999\n400000\n")
     lines = log.read_text().splitlines()
     assert len(lines) == 400000 and lines[-1].endswith("h2 out: 400000")
+
+
+def test_purge_cancels_what_it_stopped_and_resume_runs_it(make_cluster, workdir: Path):
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    host.exec("rm -f halt.txt")
+    nodes = cluster_nodes(cluster, num_parallel_screens_or_jobs=1)
+    exp = Experiment(
+        name="halt",
+        nodes=nodes,
+        shuffle_seed=0,
+        experiment_commands=[f"sleep 0.4; echo {i} >> ~/halt.txt" for i in range(8)],
+    )
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    assert wait_for(lambda: len(host.exec("cat halt.txt 2>/dev/null || true").split()) >= 2)
+    assert run_quiet(exp, ExperimentTask.PURGE).ok
+    report = monitor(exp, nodes, output=StageOutput(quiet=True))
+    counts = report.totals
+    assert counts["cancelled"] >= 1 and counts["lost"] == 0 and counts["running"] == 0
+    assert counts["done"] + counts["cancelled"] == 8
+    assert report.exit_code == 0  # a purge is not a failure
+    assert run_quiet(exp, ExperimentTask.START, resume=True).ok
+    final = wait_for_monitor(exp, nodes, lambda r: r.finished and r.totals["done"] == 8)
+    assert final.totals["cancelled"] == 0
+    ran = host.exec("cat halt.txt").split()
+    assert sorted(ran) == sorted(str(i) for i in range(8))  # each once: none lost, none twice
+
+
+def test_monitor_before_any_delivery_is_an_error(make_cluster, tmp_path: Path):
+    cluster = make_cluster(1)
+    write_inventory(tmp_path / "nodes.yaml", {"h1": cluster.node_values(cluster.hosts[0])})
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "early.yaml").write_text("experiment_commands: ['true']\n")
+    done = octopus("monitor", "--exp", "early", "--json", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert json.loads(done.stdout) == {
+        "error": "nothing is delivered for experiment 'early' yet: "
+        "run `inv deliver --exp=early` first",
+        "exit_code": 2,
+    }
+    assert done.stderr.strip().splitlines() == [f"octopus: {json.loads(done.stdout)['error']}"]

@@ -74,7 +74,14 @@ def test_a_resumed_command_counts_its_last_attempt_and_partial_lines_are_ignored
     assert parsed.runs == 2 and len(parsed.attempts[11]) == 2
     states = classify(PART, parsed, alive=False)
     assert states[1].state is CommandState.DONE and states[1].attempts == 2
-    assert totals(states) == {"done": 1, "failed": 0, "running": 0, "pending": 3, "lost": 0}
+    assert totals(states) == {
+        "done": 1,
+        "failed": 0,
+        "running": 0,
+        "pending": 3,
+        "lost": 0,
+        "cancelled": 0,
+    }
 
 
 def test_eta_from_the_pace_so_far():

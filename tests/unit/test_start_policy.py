@@ -85,11 +85,12 @@ def states(status, job):
 def test_wanted_states():
     assert PLAIN.wanted == set() and not PLAIN.partial
     assert StartOptions(force=True).wanted == set() and not StartOptions(force=True).partial
-    assert RESUME.wanted == {PENDING, LOST} and RESUME.partial
-    assert StartOptions(rebalance=True).wanted == {PENDING, LOST}
+    unfinished = {PENDING, LOST, CommandState.CANCELLED}
+    assert RESUME.wanted == unfinished and RESUME.partial
+    assert StartOptions(rebalance=True).wanted == unfinished
     assert StartOptions(rebalance=True).partial
     assert RETRY.wanted == {FAILED} and RETRY.partial
-    assert StartOptions(resume=True, retry_failed=True).wanted == {PENDING, LOST, FAILED}
+    assert StartOptions(resume=True, retry_failed=True).wanted == unfinished | {FAILED}
 
 
 # -- refuse_if_running ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import subprocess
 from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.run.events import CommandState
-from octopus.run.layout import DELIVERY_ID_FILE, MARK, command_log, events_file
+from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, MARK, command_log, events_file
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
 from octopus.run.status import NodeStatus, parse_status, status_command
@@ -84,7 +84,8 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     assert lines[1] == f'echo "{MARK} delivery $(cat {DELIVERY_ID_FILE} 2>/dev/null)"'
     assert lines[2] == f'echo "{MARK} now $(date +%s)"'
     workers = [p.worker for p in manifest.workers_on("a")]
-    assert lines[3] == launcher.probe_command(manifest.run_dir, workers)
+    assert lines[3] == f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"'
+    assert lines[4] == launcher.probe_command(manifest.run_dir, workers)
     for job in (0, 1):
         assert (
             f'printf "\\n{MARK} events {job}\\n"; '
@@ -288,8 +289,9 @@ def test_slurm_probe_details_and_cancelled_jobs():
     assert status.details[1]["state"] == "CANCELLED"
     got = states(status)
     assert got[0] is RUNNING and got[1] is PENDING
-    # Cancelled on purpose: nothing it had not finished is lost.
-    assert got[3] is PENDING and got[4] is PENDING and got[5] is PENDING
+    # Cancelled on purpose: nothing it had not finished is lost; --resume runs it again.
+    cancelled = CommandState.CANCELLED
+    assert got[3] is cancelled and got[4] is cancelled and got[5] is cancelled
     sessions = {c.worker: c.session for c in status.commands}
     assert sessions == {0: "501", 1: "502"}
 
@@ -374,3 +376,16 @@ def test_a_half_written_last_line_in_a_file_leaves_the_next_worker_alone(tmp_pat
     cut = "\n".join([*WORKER0, "end\t1\t17000"])  # a crash mid-write: no newline
     status = run_status(manifest, tmp_path, {0: cut, 1: "\n".join(WORKER1) + "\n"})
     assert states(status) == EXPECTED
+
+
+def test_a_purged_delivery_reads_as_cancelled_not_lost():
+    """After `inv purge`, what the stopped workers left unfinished is cancelled (a purge is no
+    failure); a worker that ended by itself keeps its states."""
+    manifest = make_manifest()
+    worker0 = events(0, ev("worker-start", "-", 1, 10), ev("start", 0, 1, "h"))
+    worker1 = events(1, ev("worker-start", "-", 1, 11), ev("start", 1, 1, "h"))
+    dead = read(manifest, output(alive(0, False), alive(1, False), worker0, worker1))
+    assert set(states(dead).values()) == {CommandState.LOST}
+    purged = [f"{MARK} purged", alive(0, False), alive(1, False), worker0, worker1]
+    status = read(manifest, output(*[[p] if isinstance(p, str) else p for p in purged]))
+    assert status.purged and set(states(status).values()) == {CommandState.CANCELLED}

@@ -1,0 +1,127 @@
+"""Ctrl-C: SIGINT to a running task ends it within 2 s with exit 130, names every node as
+interrupted, and ends the remote step commands with their channels. A second SIGINT quits at
+once, even while a node is still connecting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from octopus.testing.sshhosts import TestCluster, TestHost
+from tests.conftest import REPO, wait_for, write_inventory
+from tests.faults.conftest import FaultRow
+
+STEP = "echo $$ > ~/step.pid; sleep 30; touch ~/after-step"
+
+
+def project(cluster: TestCluster, root: Path, hosts: list[TestHost], **extra: object) -> Path:
+    write_inventory(root / "nodes.yaml", {h.name: cluster.node_values(h, **extra) for h in hosts})
+    (root / "experiments").mkdir()
+    (root / "experiments" / "slow.yaml").write_text(
+        f"experiment_commands: ['true']\nsetup_steps:\n  - Cmd: {{cmd: {STEP!r}}}\n"
+    )
+    (root / "tasks.py").write_text("from octopus.tasks import ns\n")
+    return root
+
+
+def start_inv(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def alive(host: TestHost, pid: int) -> bool:
+    """Whether a process runs on the host (PIDs as the host sees them)."""
+    return host.exec(f"kill -0 {pid} 2>/dev/null && echo yes || true").strip() == "yes"
+
+
+def test_ctrl_c_during_setup_ends_remote_commands(
+    make_cluster, tmp_path: Path, record_fault: Callable[[FaultRow], None]
+):
+    cluster = make_cluster(2)
+    for host in cluster.hosts:
+        host.exec("rm -f step.pid after-step")
+    root = project(cluster, tmp_path, cluster.hosts)
+    proc = start_inv(root, "setup", "--exp", "slow")
+    try:
+        assert wait_for(lambda: all((h.home / "step.pid").exists() for h in cluster.hosts), 20)
+        time.sleep(0.3)
+        pids = [(h, int((h.home / "step.pid").read_text())) for h in cluster.hosts]
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        took = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    gone = wait_for(lambda: not any(alive(h, pid) for h, pid in pids), timeout=3)
+    record_fault(
+        FaultRow(
+            "SIGINT to inv setup (a 30 s step on every node)",
+            2,
+            "exit 130 within 2 s, each node interrupted, remote commands ended",
+            f"exit {proc.returncode} after {took:.2f} s; remote commands "
+            + ("ended" if gone else "still running"),
+            round(took, 2),
+            0,
+            0,
+            0,
+        )
+    )
+    assert proc.returncode == 130, out + err
+    assert took < 2.0, took
+    assert "Traceback" not in err and "interrupted" in err
+    for host in cluster.hosts:
+        assert f"{host.name}" in out and "interrupted" in out
+    assert gone  # the remote step commands ended with their channels
+    assert not any((h.home / "after-step").exists() for h in cluster.hosts)
+
+
+def test_a_second_ctrl_c_quits_while_a_node_is_connecting(make_cluster, tmp_path: Path):
+    """A node that never answers holds its connect for connect_timeout (here 30 s); the first
+    Ctrl-C leaves it after the grace time, the second quits at once."""
+    cluster = make_cluster(1)
+    silent = cluster.node_values(cluster.hosts[0], connect_timeout=30)
+    silent["ssh_hostname"] = cluster.unreachable_address
+    write_inventory(tmp_path / "nodes.yaml", {"silent": silent})
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "slow.yaml").write_text(
+        "experiment_commands: ['true']\nsetup_steps:\n  - Cmd: {cmd: 'true'}\n"
+    )
+    (tmp_path / "tasks.py").write_text("from octopus.tasks import ns\n")
+    proc = start_inv(tmp_path, "setup", "--exp", "slow")
+    try:
+        time.sleep(2.5)  # connecting by now
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and took < 2.0, (took, out, err)
+    assert "silent" in out and "interrupted" in out
+
+    proc = start_inv(tmp_path, "setup", "--exp", "slow")
+    try:
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and took < 1.0, (took, out, err)
