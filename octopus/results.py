@@ -98,6 +98,8 @@ class MonitorReport:
     # The nodes shown (None: every node of the record); another Experiment of the same name
     # on other nodes is not part of this one's picture.
     nodes: list[str] | None = None
+    # Troubles of the record itself (a damaged ledger rebuilt from the nodes).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def statuses(self) -> list[CommandStatus]:
@@ -149,6 +151,7 @@ class MonitorReport:
             or self.undelivered
             or self.duplicates
             or self.possible_duplicates
+            or self.warnings
         )
         return 1 if trouble else 0
 

@@ -22,6 +22,7 @@ SESSION_PREFIX = "oct"
 DELIVERABLES = "deliverables"
 MANIFEST = "manifest.json"
 LEDGER = "ledger.json"
+RECORDS_LOCK = ".records.lock"
 REMOTE_ROOT = ".octopus"
 # Files that mark a folder as an octopus project (see project_root).
 PROJECT_MARKERS = ("nodes.yaml", "tasks.py")
@@ -134,6 +135,11 @@ class ExperimentPaths:
     @property
     def ledger(self) -> Path:
         return self.deliverables / LEDGER
+
+    @property
+    def records_lock(self) -> Path:
+        """Held while a process reads, changes and writes the manifest or the ledger."""
+        return self.deliverables / RECORDS_LOCK
 
     @property
     def log_dir(self) -> Path:

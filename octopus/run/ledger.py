@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from octopus.run.atomic import write_atomically
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.manifest import Manifest
@@ -49,6 +50,8 @@ class Ledger:
     duplicates: dict[int, list[str]] = field(default_factory=dict)
     # ... and those it started there without an end on record (it may have finished them).
     possible_duplicates: dict[int, list[str]] = field(default_factory=dict)
+    # Why the saved ledger could not be read ("" when it could, or there was none).
+    damaged: str = ""
 
     @classmethod
     def fresh(cls, record: Deliveries | Manifest) -> Ledger:
@@ -70,11 +73,17 @@ class Ledger:
     def load(cls, path: Path, record: Deliveries | Manifest) -> Ledger:
         """What is known of the record's deliveries: the saved state of every node that
         still holds the delivery it was saved for, fresh for the others (and for all when
-        the file is damaged)."""
+        the file is damaged, which `damaged` then says)."""
         ledger = cls.fresh(record)
         try:
             data = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
+            return ledger
+        except (ValueError, UnicodeDecodeError) as exc:
+            ledger.damaged = f"{path} is damaged ({exc})"
+            return ledger
+        if not isinstance(data, dict):
+            ledger.damaged = f"{path} is damaged (not a JSON object)"
             return ledger
         saved = data.get("deliveries")
         if not isinstance(saved, dict):  # written for one delivery of every node
@@ -175,10 +184,7 @@ class Ledger:
         }
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=1))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(self.as_dict(), indent=1))
 
 
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:

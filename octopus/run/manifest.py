@@ -127,14 +127,6 @@ class Manifest:
             moved=data.get("moved", {}),
         )
 
-    def write(self, path: Path, data: dict[str, Any] | None = None) -> None:
-        """Write atomically, so a crash never leaves half a manifest (`data`: as_dict(), if
-        the caller already has it)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data if data is not None else self.as_dict(), indent=1))
-        tmp.replace(path)
-
     @classmethod
     def read(cls, path: Path) -> Manifest:
         try:

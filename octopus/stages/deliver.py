@@ -19,6 +19,7 @@ from octopus.output import StageOutput
 from octopus.remote.archive import UPLOAD_PREFIX, send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
+from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, script_name
 from octopus.run.manifest import Manifest
@@ -138,6 +139,15 @@ def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> StageReport:
     """Plan, write the deliverables and upload them; the report per node."""
+    if options.dry_run:
+        return _run(experiment, nodes, options, output)
+    with holding_records(experiment.paths):  # one process at a time changes the records
+        return _run(experiment, nodes, options, output)
+
+
+def _run(
+    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
+) -> StageReport:
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)

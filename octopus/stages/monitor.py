@@ -11,6 +11,7 @@ from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
+from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.ledger import Ledger
 from octopus.run.status import NodeStatus, parse_status, status_command
@@ -66,25 +67,49 @@ def monitor(
     parallel: int | None = None,
     offline: bool = False,
 ) -> MonitorReport:
-    """Read all nodes at once, merge into the ledger, and return the whole picture."""
+    """Read all nodes at once, merge into the ledger, and return the whole picture; two
+    monitors at once take turns (neither loses what the other merged)."""
     paths = experiment.paths
-    record = Deliveries.read(paths.manifest)
-    ledger = Ledger.load(paths.ledger, record)
-    wanted = [n.name or "" for n in nodes if record.holds(n.name or "")]
-    undelivered = {
+    if offline:
+        return _from_ledger(experiment, nodes)
+    with holding_records(paths):
+        return _from_nodes(experiment, nodes, output, parallel)
+
+
+def _undelivered(record: Deliveries, wanted: list[str]) -> dict[str, str]:
+    return {
         name: f"did not take delivery {record.of(name).delivery}: it kept its previous one"
         for name in wanted
         if name in record.of(name).undelivered
     }
-    if offline:
-        down = {
-            name: seen.message
-            for name, seen in ledger.nodes.items()
-            if not seen.reachable and name in wanted
-        }
-        return MonitorReport(
-            record, ledger, down, offline=True, undelivered=undelivered, nodes=wanted
-        )
+
+
+def _from_ledger(experiment: Experiment, nodes: list[Node]) -> MonitorReport:
+    """The last known state, without connecting (--offline)."""
+    paths = experiment.paths
+    record = Deliveries.read(paths.manifest)
+    ledger = Ledger.load(paths.ledger, record)
+    if ledger.damaged:
+        raise OctopusError(f"{ledger.damaged}: run `inv monitor` without --offline to read again")
+    wanted = [n.name or "" for n in nodes if record.holds(n.name or "")]
+    down = {
+        name: seen.message
+        for name, seen in ledger.nodes.items()
+        if not seen.reachable and name in wanted
+    }
+    return MonitorReport(
+        record, ledger, down, offline=True, undelivered=_undelivered(record, wanted), nodes=wanted
+    )
+
+
+def _from_nodes(
+    experiment: Experiment, nodes: list[Node], output: StageOutput, parallel: int | None
+) -> MonitorReport:
+    paths = experiment.paths
+    record = Deliveries.read(paths.manifest)
+    ledger = Ledger.load(paths.ledger, record)
+    wanted = [n.name or "" for n in nodes if record.holds(n.name or "")]
+    undelivered = _undelivered(record, wanted)
     chosen = [n for n in nodes if n.name in wanted and n.name not in undelivered]
     with Fanout("monitor", chosen, experiment=experiment, output=output, parallel=parallel) as fan:
         fan.remote([ReadStatus(record)])
@@ -109,7 +134,13 @@ def monitor(
     ledger.save(paths.ledger)
     now = max((s.now for s in found.values()), default=0.0)
     return MonitorReport(
-        record, ledger, unreachable, now=now or time.time(), undelivered=undelivered, nodes=wanted
+        record,
+        ledger,
+        unreachable,
+        now=now or time.time(),
+        undelivered=undelivered,
+        nodes=wanted,
+        warnings=[f"{ledger.damaged}: rebuilt from what the nodes show"] if ledger.damaged else [],
     )
 
 

@@ -17,6 +17,7 @@ from octopus.output import StageOutput
 from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import NodeResult, Outcome, StageReport
+from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
@@ -146,6 +147,15 @@ def run(
 ) -> StageReport:
     """Start (or resume, retry, rebalance) the delivered workers on the nodes; each node's
     result carries what it started (`Started`)."""
+    if options.dry_run:
+        return _run(experiment, nodes, options, output)
+    with holding_records(experiment.paths):  # one process at a time changes the records
+        return _run(experiment, nodes, options, output)
+
+
+def _run(
+    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
+) -> StageReport:
     paths = experiment.paths
     if options.dry_run and not paths.manifest.is_file():
         output.note("start: nothing is delivered yet; after deliver, each worker script starts")

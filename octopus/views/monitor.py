@@ -87,6 +87,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "duplicates": {str(k): v for k, v in sorted(report.duplicates.items())},
         "possible_duplicates": {str(k): v for k, v in sorted(report.possible_duplicates.items())},
         "undelivered": report.undelivered,
+        "warnings": report.warnings,
         "nodes": nodes,
     }
 
@@ -107,7 +108,7 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
     header = f"{report.record.experiment} (delivery {_delivery_text(report)})"
     if report.offline:
         header += ", from the ledger: nodes not contacted"
-    t = table(header, ["node", "worker", "done", "failed", "running", "pending", "lost", "notes"])
+    t = table(header, ["node", "worker", *(str(s) for s in STATES), "notes"])
     for (node, worker), group in _workers(statuses).items():
         counts = totals(group)
         running = [s for s in group if s.state is CommandState.RUNNING]
@@ -168,6 +169,8 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         f"{progress(counts):.0%} finished: {summary}"
         + (f"; ETA {_duration(eta)}" if eta is not None else "")
     )
+    for warning in report.warnings:
+        console.print(plain(f"warning: {warning}"), style="yellow")
 
 
 def _delivery_text(report: MonitorReport) -> str:
