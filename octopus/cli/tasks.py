@@ -204,9 +204,12 @@ def monitor(c: Context, common: Common, json_: bool = False, offline: bool = Fal
     help={
         "interval": "seconds between looks at the nodes while waiting",
         "timeout": "give up waiting after this many seconds (0: never)",
+        "strict": "stop the run at the first node that fails or cannot be reached",
     }
 )
-def run(c: Context, common: Common, interval: float = 2.0, timeout: float = 0) -> int:
+def run(
+    c: Context, common: Common, interval: float = 2.0, timeout: float = 0, strict: bool = False
+) -> int:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
     # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
     from octopus.stages.run import run_experiment
@@ -214,7 +217,9 @@ def run(c: Context, common: Common, interval: float = 2.0, timeout: float = 0) -
     experiment = common.experiment()
     chosen = select_nodes(experiment, common.nodes, common.tags, common.inventory_path)
     options = StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run)
-    return run_experiment(experiment, chosen, options, interval=interval, timeout=timeout or None)
+    return run_experiment(
+        experiment, chosen, options, interval=interval, timeout=timeout or None, strict=strict
+    )
 
 
 @task(help={"exp": COMMON_HELP["exp"]})

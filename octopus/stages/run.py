@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from octopus.experiment_task import ExperimentTask
 from octopus.node import Node
 from octopus.output import StageOutput
-from octopus.results import MonitorReport
+from octopus.results import MonitorReport, StageReport
+from octopus.run.events import CommandState
 from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
 from octopus.stages.options import StageOptions
@@ -54,14 +56,44 @@ def wait_for_commands(
             if not console.is_terminal and states != last:
                 output.note(f"commands: {states}")
                 last = states
-            stuck = report.unreachable or report.undelivered
-            if report.finished or (stuck and not counts["running"]):
+            out_of_reach = {**report.unreachable, **report.undelivered}
+            if out_of_reach and not console.is_terminal and states != last:
+                output.note(f"out of reach: {', '.join(sorted(out_of_reach))}")
+            if report.finished:
+                return report
+            if not _can_progress(report):
+                _say_stuck(report, experiment.name, output)
                 return report
             if timeout is not None and time.monotonic() - began > timeout:
                 output.note(f"stopped waiting after {timeout:g}s")
                 return report
             time.sleep(interval)
             report = monitor(experiment, nodes, output=quiet, parallel=parallel)
+
+
+UNFINISHED = (CommandState.RUNNING, CommandState.PENDING)
+
+
+def _can_progress(report: MonitorReport) -> bool:
+    """Whether a command still runs or waits on a node that answered and has its delivery
+    (a node out of reach keeps its last known "running" forever)."""
+    out_of_reach = {*report.unreachable, *report.undelivered}
+    return any(s.state in UNFINISHED and s.node not in out_of_reach for s in report.statuses)
+
+
+def _say_stuck(report: MonitorReport, name: str, output: StageOutput) -> None:
+    """Name the nodes the unfinished commands wait on, and how to go on."""
+    waiting: dict[str, int] = {}
+    for status in report.statuses:
+        if status.state in UNFINISHED:
+            waiting[status.node] = waiting.get(status.node, 0) + 1
+    for node, count in sorted(waiting.items()):
+        why = report.unreachable.get(node) or report.undelivered.get(node) or "out of reach"
+        output.note(f"stopped waiting: {count} unfinished command(s) on {node} ({why})")
+    output.note(
+        f"`inv start --exp={name} --rebalance` moves them to the nodes that answer; "
+        f"`inv start --exp={name} --resume` runs them where they were, once it is back"
+    )
 
 
 def run_experiment(
@@ -71,19 +103,41 @@ def run_experiment(
     *,
     interval: float = 2.0,
     timeout: float | None = None,
+    strict: bool = False,
 ) -> int:
     """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run.
 
-    With a dry run every stage only prints what it would do, and nothing is waited for.
+    A node that fails a stage or cannot be reached drops out, and the run goes on with the
+    others (as ansible and pyinfra do); it is reported, and the run exits 1. With `strict`,
+    the first such node stops the run. With a dry run every stage only prints what it would
+    do, and nothing is waited for.
     """
     output = StageOutput(log_path=None if options.dry_run else experiment.paths.stage_log("run"))
     code = 0
     try:
         for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
             report = run_task(experiment, stage, nodes, options, output)
-            if report is not None and not report.ok:
+            if not isinstance(report, StageReport) or report.ok:
+                continue
+            going = {r.node for r in report.results if r.ok}
+            if strict or report.local_failures or not going:
                 output.note(f"{stage} failed; stopping here")
                 return report.exit_code
+            dropped = [r.node for r in report.results if not r.ok]
+            output.note(f"{stage}: going on without {', '.join(dropped)} (--strict stops here)")
+            before, nodes = nodes, [n for n in nodes if n.name in going]
+            code = 1
+            if stage is ExperimentTask.DELIVER_SCRIPTS:
+                # Their share of the commands would wait forever: plan everything again over
+                # the nodes that took the delivery, and drop the others from the record.
+                output.note(f"deliver: planning every command again over {', '.join(going)}")
+                replan = dataclasses.replace(
+                    options, replan=True, all_nodes=tuple(n.name or "" for n in before)
+                )
+                again = run_task(experiment, stage, nodes, replan, output)
+                if again is None or not again.ok:
+                    output.note(f"{stage} failed again; stopping here")
+                    return again.exit_code if again is not None else 1
         if not options.dry_run:
             status = wait_for_commands(
                 experiment,
@@ -94,7 +148,7 @@ def run_experiment(
                 timeout=timeout,
             )
             print_monitor(status, output.console)
-            code = status.exit_code
+            code = max(code, status.exit_code)
         for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
             report = run_task(experiment, stage, nodes, options, output)
             if report is not None:
