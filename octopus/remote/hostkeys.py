@@ -24,6 +24,7 @@ from octopus.remote.host_certs import certificate_problem as _certificate_proble
 from octopus.remote.known_hosts import (
     CERT_AUTHORITY,
     REVOKED,
+    SSH_PORT,
     HostEntry,
     entries_for,
     known_line,
@@ -187,12 +188,24 @@ class CheckKnownHosts(paramiko.MissingHostKeyPolicy):
         """Every line about a host, from all files (user files first, as ssh reads them)."""
         return [e for path in self.files.all for e in entries_for(entries_in(path), lookup)]
 
+    def judge(self, host: str, port: int, key: paramiko.PKey) -> Verdict:
+        """The verdict for `host` on `port`. Like ssh, a key unknown as `[host]:port` is
+        accepted when the lines for the bare host name list it."""
+        verdict = judge(self.entries(lookup_name(host, port)), host, key)
+        if verdict.status == NEW and port != SSH_PORT:
+            bare = judge(self.entries(lookup_name(host, SSH_PORT)), host, key)
+            if bare.status == KNOWN:
+                return bare
+        return verdict
+
     def transport_factory(self, host: str, port: int) -> Callable[..., paramiko.Transport]:
         """For `SSHClient.connect(transport_factory=...)`: a Transport ordered for this host."""
 
         def make(sock: Any, **kwargs: Any) -> paramiko.Transport:
             transport = OrderedTransport(sock, **kwargs)
             entries = self.entries(lookup_name(host, port))
+            if port != SSH_PORT:
+                entries += self.entries(lookup_name(host, SSH_PORT))
             transport.known_types = _key_types(entries)
             transport.want_certificates = any(e.marker == CERT_AUTHORITY for e in entries)
             return transport
@@ -203,8 +216,8 @@ class CheckKnownHosts(paramiko.MissingHostKeyPolicy):
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
         host, port = split_lookup_name(hostname)
-        lookup = lookup_name(host, port)
-        verdict = judge(self.entries(lookup), host.lower(), key)
+        host = host.lower()
+        verdict = self.judge(host, port, key)
         if verdict.status == KNOWN:
             return
         if verdict.status == REVOKED_KEY:
@@ -217,7 +230,7 @@ class CheckKnownHosts(paramiko.MissingHostKeyPolicy):
         target = self.files.append_to
         if not self.accept_new or target is None or verdict.other_types:
             raise HostKeyError(hostname, key, self.files, note=verdict.note)
-        remember(target, lookup, key)
+        remember(target, lookup_name(host, port), key)
 
 
 def remember(path: str, lookup: str, key: paramiko.PKey) -> None:
