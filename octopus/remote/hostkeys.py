@@ -19,8 +19,12 @@ from typing import Any
 
 import paramiko
 
-from octopus.remote.host_certs import CERT_SUFFIX, CertificateError, certificate_of
-from octopus.remote.host_certs import certificate_problem as _certificate_problem
+from octopus.remote.host_certs import (
+    CERT_SUFFIX,
+    CertificateError,
+    certificate_of,
+    certificate_problem,
+)
 from octopus.remote.known_hosts import (
     CERT_AUTHORITY,
     REVOKED,
@@ -33,9 +37,7 @@ from octopus.remote.known_hosts import (
     same_key,
     split_lookup_name,
 )
-from octopus.remote.known_hosts_files import KnownHostsFiles, known_hosts_files
-
-__all__ = ["CheckKnownHosts", "HostKeyError", "KnownHostsFiles", "known_hosts_files"]
+from octopus.remote.known_hosts_files import KnownHostsFiles
 
 _cache: dict[str, tuple[tuple[int, int], list[HostEntry]]] = {}
 _lock = threading.Lock()
@@ -75,7 +77,7 @@ def judge(
         if not signers:
             note = "its certificate is signed by no @cert-authority listed for it"
         else:
-            problem = _certificate_problem(cert, host, now)
+            problem = certificate_problem(cert, host, now)
             if problem is None:
                 return Verdict(KNOWN, signers[0])
             note = f"its certificate {problem}"

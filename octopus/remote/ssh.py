@@ -17,7 +17,8 @@ from fabric import Config, Connection
 from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
-from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
+from octopus.remote.hostkeys import CheckKnownHosts
+from octopus.remote.known_hosts_files import known_hosts_files
 from octopus.remote.liveness import retry_transient, tune_socket
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
