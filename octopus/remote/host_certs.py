@@ -4,7 +4,8 @@ paramiko negotiates a certificate host key and proves the server holds its priva
 it does not look inside the certificate. This module reads the fields and answers the
 questions ssh asks before trusting one through a `@cert-authority` line: signed by that CA
 with an allowed signature, a host (not user) certificate, inside its validity window, the
-host name among its principals (wildcards allowed), and no critical options.
+host name among its principals (exactly: ssh 9.2 takes no wildcards there; no principals at all
+means any host), and no critical options.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 import paramiko
 from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType
-
-from octopus.remote.known_hosts import match_pattern
 
 CERT_SUFFIX = "-cert-v01@openssh.com"
 USER_CERT = 1
@@ -145,7 +144,7 @@ def certificate_problem(cert: HostCertificate, host: str, now: float | None = No
         return "is not valid yet"
     if moment >= cert.valid_before:
         return "has expired"
-    if cert.principals and not any(match_pattern(host, p) for p in cert.principals):
+    if cert.principals and host not in cert.principals:
         return f"does not name {host} among its principals ({', '.join(cert.principals)})"
     if cert.critical_options:
         return "has critical options, which host certificates may not have"

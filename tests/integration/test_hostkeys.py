@@ -172,6 +172,25 @@ def test_host_certificate_that_does_not_vouch_for_the_host_is_refused(
     assert hostname_over_openssh(node).returncode == 0
 
 
+@pytest.mark.parametrize(("principals", "accepted"), [((), True), (("h9", "10.77.*"), False)])
+def test_host_certificate_principals_absent_or_wildcard(
+    cert_cluster: TestCluster, tmp_path: Path, principals: tuple[str, ...], accepted: bool
+):
+    """No principals: any host. A wildcard principal is no match, as for ssh 9.2."""
+    host = cert_cluster.hosts[0]
+    cert_cluster.sign_host_key(host, cert_cluster.host_ca, principals)
+    cert_cluster.reboot(host)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"@cert-authority * {ca_public(cert_cluster.host_ca)}\n")
+    node = node_for_host(cert_cluster, host, known)
+    if accepted:
+        assert hostname_over_octopus(node) == "h1"
+    else:
+        with pytest.raises(NodeUnreachable, match="does not name"):
+            open_connection(node)
+    assert hostname_over_openssh(node).returncode == (0 if accepted else 255)
+
+
 def test_port_entries_and_hashed_names(make_cluster: Callable[..., TestCluster], tmp_path: Path):
     cluster = make_cluster(1, port=2222)
     host = cluster.hosts[0]
