@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+from shlex import quote
 from typing import TYPE_CHECKING
 
 import paramiko
 
 from octopus.errors import OctopusError
 from octopus.remote.hostkeys import HostKeyChanged, HostKeyError, HostKeyRevoked
+from octopus.remote.known_hosts import split_lookup_name
 from octopus.remote.local import LocalConnection
 from octopus.remote.ssh import NodeConnection
 
@@ -67,20 +69,23 @@ def explain_connect_error(conn: NodeConnection, exc: BaseException) -> str:
             f"{exc.where}); nothing was run. Ask the node's administrators for its current key"
         )
     if isinstance(exc, HostKeyError):
-        port = f"-p {conn.port} " if conn.port != 22 else ""
-        target = exc.known_hosts.append_to or "~/.ssh/known_hosts"
+        # The host that showed the key: the node, or a ProxyJump hop on the way to it.
+        host, port = split_lookup_name(exc.hostname)
+        port_option = f"-p {port} " if port != 22 else ""
+        target = quote(exc.known_hosts.append_to or "~/.ssh/known_hosts")
         return (
             f"host key of {exc.hostname} is unknown ({fingerprint(exc.key)})"
             + (f": {exc.note}" if exc.note else "")
             + f"; searched {exc.known_hosts}; nothing was run. If it is right, add it with "
-            f"`ssh-keyscan {port}{conn.host} >> {target}` "
+            f"`ssh-keyscan {port_option}{host} >> {target}` "
             "or set accept_new_hostkeys: true for this node"
         )
     if isinstance(exc, HostKeyChanged):
         return (
             f"host key of {exc.hostname} has CHANGED (server sent {fingerprint(exc.key)}, "
             f"{exc.where} has {fingerprint(exc.expected_key)}); nothing was run. If the machine "
-            f"was reinstalled, remove the old key with `ssh-keygen -R {exc.hostname} -f {exc.path}`"
+            "was reinstalled, remove the old key with "
+            f"`ssh-keygen -R {exc.hostname} -f {quote(exc.path)}`"
         )
     if isinstance(exc, paramiko.PasswordRequiredException):
         return (
