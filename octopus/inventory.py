@@ -232,9 +232,15 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> None:
     """Relative key and known_hosts paths are relative to the inventory file, like ssh_config's."""
     for key in PATH_KEYS:
         value = values.get(key)
-        if value:
-            expanded = Path(value).expanduser()
-            values[key] = str(expanded if expanded.is_absolute() else base / expanded)
+        if isinstance(value, list):
+            values[key] = [_resolve_path(str(v), base) for v in value]
+        elif value:
+            values[key] = _resolve_path(str(value), base)
+
+
+def _resolve_path(value: str, base: Path) -> str:
+    expanded = Path(value).expanduser()
+    return str(expanded if expanded.is_absolute() else base / expanded)
 
 
 def select_nodes(

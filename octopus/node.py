@@ -19,6 +19,7 @@ from octopus.launchers.sbatch_options import check_options
 from octopus.names import RULE, check_name, is_name
 from octopus.node_methods import OriginalNodeMethods
 from octopus.remote.connection import open_connection
+from octopus.remote.known_hosts_files import hostkeys_paths
 
 
 class Launcher(str, Enum):
@@ -56,7 +57,7 @@ class Node(OriginalNodeMethods):
     ssh_username: str | None = None
     ssh_private_key: str | None = None
     hardware_desc: str | None = None
-    ssh_hostkeys: str | None = None
+    ssh_hostkeys: str | list[str] | None = None
     tags: set[str] = field(default_factory=set)
     use_run_exp: bool = False
     use_slurm: bool = False
@@ -143,7 +144,9 @@ class Node(OriginalNodeMethods):
 
     def _expand_path(self, key: str) -> None:
         value = getattr(self, key)
-        if value is not None:
+        if isinstance(value, (list, tuple)):
+            setattr(self, key, [os.path.expanduser(str(v)) for v in value])
+        elif value is not None:
             setattr(self, key, os.path.expanduser(str(value)))
 
     @property
@@ -155,13 +158,13 @@ class Node(OriginalNodeMethods):
 
     def missing_files(self) -> list[tuple[str, str]]:
         """(key, path) for each file this node names that does not exist here."""
-        return [
+        named = [
             (key, path)
             for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key")
-            if (path := getattr(self, key)) is not None
-            and not Path(path).is_file()
-            and not (key == "rsync_private_key" and path == self.ssh_private_key)
+            for path in hostkeys_paths(getattr(self, key))
+            if not (key == "rsync_private_key" and path == self.ssh_private_key)
         ]
+        return [(key, path) for key, path in named if not Path(path).is_file()]
 
     def __repr__(self) -> str:
         where = "local" if self.local else f"{self.ssh_username or ''}@{self.ssh_hostname}"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+from shlex import quote
 from typing import TYPE_CHECKING
 
 import paramiko
 
 from octopus.errors import OctopusError
-from octopus.remote.hostkeys import HostKeyError
+from octopus.remote.hostkeys import HostKeyChanged, HostKeyError, HostKeyRevoked
+from octopus.remote.known_hosts import split_lookup_name
 from octopus.remote.local import LocalConnection
 from octopus.remote.ssh import NodeConnection
 
@@ -61,20 +63,29 @@ def explain_connect_error(conn: NodeConnection, exc: BaseException) -> str:
     """One line on why connecting failed and what to do about it; never includes a secret."""
     node = conn.node
     where = f"{conn.host}:{conn.port}"
-    if isinstance(exc, HostKeyError):
-        port = f"-p {conn.port} " if conn.port != 22 else ""
+    if isinstance(exc, HostKeyRevoked):
         return (
-            f"host key of {exc.hostname} is unknown ({fingerprint(exc.key)}); nothing was run. "
-            f"If it is right, add it with `ssh-keyscan {port}{conn.host} >> {exc.known_hosts[0]}`"
-            " or set accept_new_hostkeys: true for this node"
+            f"host key of {exc.hostname} is REVOKED ({fingerprint(exc.key)}, @revoked in "
+            f"{exc.where}); nothing was run. Ask the node's administrators for its current key"
         )
-    if isinstance(exc, paramiko.BadHostKeyException):
-        files = " ".join(conn.known_hosts)
+    if isinstance(exc, HostKeyError):
+        # The host that showed the key: the node, or a ProxyJump hop on the way to it.
+        host, port = split_lookup_name(exc.hostname)
+        port_option = f"-p {port} " if port != 22 else ""
+        target = quote(exc.known_hosts.append_to or "~/.ssh/known_hosts")
+        return (
+            f"host key of {exc.hostname} is unknown ({fingerprint(exc.key)})"
+            + (f": {exc.note}" if exc.note else "")
+            + f"; searched {exc.known_hosts}; nothing was run. If it is right, add it with "
+            f"`ssh-keyscan {port_option}{host} >> {target}` "
+            "or set accept_new_hostkeys: true for this node"
+        )
+    if isinstance(exc, HostKeyChanged):
         return (
             f"host key of {exc.hostname} has CHANGED (server sent {fingerprint(exc.key)}, "
-            f"{files} has {fingerprint(exc.expected_key)}); nothing was run. If the machine was "
-            "reinstalled, remove the old key with "
-            f"`ssh-keygen -R {exc.hostname} -f {conn.known_hosts[0]}`"
+            f"{exc.where} has {fingerprint(exc.expected_key)}); nothing was run. If the machine "
+            "was reinstalled, remove the old key with "
+            f"`ssh-keygen -R {exc.hostname} -f {quote(exc.path)}`"
         )
     if isinstance(exc, paramiko.PasswordRequiredException):
         return (

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from octopus.remote.hostkeys import known_hosts_files
+from octopus.remote.known_hosts_files import known_hosts_files, node_ssh_config
 
 if TYPE_CHECKING:
     from octopus.node import Node
@@ -21,6 +21,21 @@ def _ssh_config_quote(value: str) -> str:
     if not any(ch in value for ch in " \t\"'\\"):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def known_hosts_options(node: Node) -> list[str]:
+    """`-o` options that give ssh exactly the known_hosts files octopus checks keys against.
+
+    Set even when they repeat ssh_config, so that both read the files alike (lists, `~`,
+    quoting); a list left empty becomes /dev/null, which ssh reads as an empty file.
+    """
+    config = {} if node.ssh_hostkeys else node_ssh_config(node)
+    files = known_hosts_files(node, config)
+    options = []
+    for name, paths in (("UserKnownHostsFile", files.user), ("GlobalKnownHostsFile", files.system)):
+        value = " ".join(_ssh_config_quote(p) for p in paths) if paths else os.devnull
+        options += ["-o", f"{name}={value}"]
+    return options
 
 
 def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
@@ -34,8 +49,7 @@ def ssh_argv(node: Node, strict_host_keys: bool = True) -> list[str]:
     key = node.rsync_private_key or node.ssh_private_key
     if key:
         argv += ["-i", key, "-o", "IdentitiesOnly=yes"]
-    if node.ssh_hostkeys:
-        argv += ["-o", f"UserKnownHostsFile={_ssh_config_quote(known_hosts_files(node)[0])}"]
+    argv += known_hosts_options(node)
     checking = "accept-new" if node.accept_new_hostkeys else "yes"
     argv += [
         "-o",

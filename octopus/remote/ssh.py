@@ -17,7 +17,8 @@ from fabric import Config, Connection
 from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
-from octopus.remote.hostkeys import CheckKnownHosts, known_hosts_files
+from octopus.remote.hostkeys import CheckKnownHosts
+from octopus.remote.known_hosts_files import known_hosts_files
 from octopus.remote.liveness import retry_transient, tune_socket
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
@@ -60,20 +61,21 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         )
         self.node = node
         self.known_hosts = known_hosts_files(node, dict(self.ssh_config))
-        self._check_host_keys(self.client)
+        self._check_host_keys(self)
         # Fabric builds ProxyJump hops as plain Connections, which accept any key: make each
         # hop as strict as the node itself.
         hop = self.gateway
         while isinstance(hop, Connection):
-            self._check_host_keys(hop.client)
+            self._check_host_keys(hop)
             hop = hop.gateway
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
         self._relay: ChannelRelay | None = None
 
-    def _check_host_keys(self, client: paramiko.SSHClient) -> None:
-        client.set_missing_host_key_policy(
-            CheckKnownHosts(self.known_hosts, accept_new=self.node.accept_new_hostkeys)
-        )
+    def _check_host_keys(self, conn: Connection) -> None:
+        """Judge the server's key by known_hosts, and ask first for the key types it lists."""
+        policy = CheckKnownHosts(self.known_hosts, accept_new=self.node.accept_new_hostkeys)
+        conn.client.set_missing_host_key_policy(policy)
+        conn.connect_kwargs["transport_factory"] = policy.transport_factory(conn.host, conn.port)
 
     def open(self) -> Any:
         """Connect, retrying transient refusals within connect_timeout (liveness.py)."""

@@ -27,7 +27,7 @@ from octopus.testing.machine import (
     require_root,
 )
 from octopus.testing.network import free_subnet, make_network, remove_network, subnet_lock
-from octopus.testing.process import keygen
+from octopus.testing.process import keygen, run
 from octopus.testing.sshd import authorize, make_host_dirs, sshd_config, start_sshd, wait_ready
 
 
@@ -41,6 +41,8 @@ class TestCluster:
     user: str = TEST_USER
     sshd_options: dict[str, str] = field(default_factory=dict)
     session_env: dict[str, str] = field(default_factory=dict)
+    port: int = 22
+    host_certificates: bool = False
     hosts: list[TestHost] = field(default_factory=list)
     state: Path | None = None
     octet: int | None = None
@@ -59,6 +61,11 @@ class TestCluster:
     def known_hosts(self) -> Path:
         assert self.state is not None
         return self.state / "client" / "known_hosts"
+
+    @property
+    def host_ca(self) -> Path:
+        """The CA key that signs the hosts' certificates (with host_certificates=True)."""
+        return self._state() / "client" / "host_ca"
 
     @property
     def ssh_config(self) -> Path:
@@ -116,6 +123,7 @@ class TestCluster:
                 address=f"{base}.{10 + i}",
                 netns=f"oct{self.octet}h{i}",
                 root=self._state() / f"h{i}",
+                port=self.port,
             )
             for i in range(1, self.count + 1)
         ]
@@ -130,19 +138,39 @@ class TestCluster:
         client.mkdir(mode=0o700)
         self.wheelhouse.mkdir(mode=0o755)
         keygens = [keygen(self.client_key, "octopus-test-client")]
+        if self.host_certificates:
+            keygens.append(keygen(self.host_ca, "octopus-test-host-ca"))
         keygens += [make_host_dirs(host) for host in self.hosts]
         for proc in keygens:
             if proc.wait() != 0:
                 raise HarnessError("ssh-keygen failed")
         public = self.client_key.with_suffix(".pub").read_text()
+        sshd_options = dict(self.sshd_options)
         for host in self.hosts:
             authorize(host, public, account)
-            config = sshd_config(
-                host, self.user, self.wheelhouse, self.session_env, self.sshd_options
-            )
+            if self.host_certificates:
+                self.sign_host_key(host, self.host_ca)
+                sshd_options.setdefault("HostCertificate", str(host.host_certificate))
+            config = sshd_config(host, self.user, self.wheelhouse, self.session_env, sshd_options)
             (host.root / "sshd_config").write_text(config)
         self.write_known_hosts(self.known_hosts)
         self.write_ssh_config(self.ssh_config)
+
+    def sign_host_key(
+        self,
+        host: TestHost,
+        ca_key: Path,
+        principals: tuple[str, ...] | None = None,
+        validity: str | None = None,
+    ) -> Path:
+        """(Re)write the host's certificate, signed by `ca_key` for `principals` (default: its
+        address and name). sshd reads it at start: `reboot` the host after changing it."""
+        names = principals if principals is not None else (host.address, host.name)
+        argv = ["ssh-keygen", "-q", "-s", str(ca_key), "-I", host.name, "-h"]
+        argv += ["-n", ",".join(names)] if names else []
+        argv += ["-V", validity] if validity else []
+        run([*argv, str(host.host_key.with_suffix(".pub"))])
+        return host.host_certificate
 
     def write_known_hosts(self, path: Path, wrong_key_for: tuple[str, ...] = ()) -> Path:
         """A known_hosts file for the hosts; those named in `wrong_key_for` get a foreign key."""
@@ -153,7 +181,8 @@ class TestCluster:
                 raise HarnessError("ssh-keygen failed")
             foreign = keyfile.with_suffix(".pub").read_text().split()[1]
         lines = [
-            f"{h.address} ssh-ed25519 {foreign if h.name in wrong_key_for else h.host_key_pub}\n"
+            f"{h.known_hosts_name} ssh-ed25519 "
+            f"{foreign if h.name in wrong_key_for else h.host_key_pub}\n"
             for h in self.hosts
         ]
         path.write_text("".join(lines))
@@ -162,7 +191,7 @@ class TestCluster:
     def write_ssh_config(self, path: Path) -> Path:
         """An ssh_config with one alias per host (h1..hN), strict checking, batch mode."""
         blocks = [
-            f"Host {h.name}\n  HostName {h.address}\n  User {self.user}\n"
+            f"Host {h.name}\n  HostName {h.address}\n  Port {h.port}\n  User {self.user}\n"
             f"  IdentityFile {self.client_key}\n  UserKnownHostsFile {self.known_hosts}\n"
             "  StrictHostKeyChecking yes\n  BatchMode yes\n"
             for h in self.hosts
@@ -178,6 +207,7 @@ class TestCluster:
             "ssh_private_key": str(self.client_key),
             "ssh_hostkeys": str(self.known_hosts),
             "connect_timeout": 5,
+            **({"ssh_port": host.port} if host.port != 22 else {}),
             **extra,
         }
 

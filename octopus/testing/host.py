@@ -24,6 +24,7 @@ class TestHost:
     address: str
     netns: str
     root: Path
+    port: int = 22
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,8 +41,22 @@ class TestHost:
         return self.root / "sshd.log"
 
     @property
+    def host_key(self) -> Path:
+        return self.root / "ssh_host_ed25519_key"
+
+    @property
     def host_key_pub(self) -> str:
-        return (self.root / "ssh_host_ed25519_key.pub").read_text().split()[1]
+        return self.host_key.with_suffix(".pub").read_text().split()[1]
+
+    @property
+    def host_certificate(self) -> Path:
+        """Where sshd finds the host certificate (it presents one only if the file exists)."""
+        return self.root / "ssh_host_ed25519_key-cert.pub"
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The host as a known_hosts line names it: `address`, or `[address]:port`."""
+        return self.address if self.port == 22 else f"[{self.address}]:{self.port}"
 
     @property
     def alive(self) -> bool:

@@ -37,7 +37,7 @@ def make_host_dirs(host: TestHost) -> subprocess.Popen[bytes]:
         (host.root / sub).mkdir()
     os.chmod(host.root / "tmp", 0o1777)
     os.chmod(host.root / "run_screen", 0o1777)
-    return keygen(host.root / "ssh_host_ed25519_key", host.name)
+    return keygen(host.host_key, host.name)
 
 
 def authorize(host: TestHost, public_key: str, account: pwd.struct_passwd) -> None:
@@ -62,8 +62,8 @@ def sshd_config(
     """The host's sshd_config: key-only logins for `user`; `sshd_options` override the rest."""
     options = {
         "ListenAddress": host.address,
-        "Port": "22",
-        "HostKey": str(host.root / "ssh_host_ed25519_key"),
+        "Port": str(host.port),
+        "HostKey": str(host.host_key),
         "PidFile": "none",
         "AuthorizedKeysFile": ".ssh/authorized_keys",
         "PasswordAuthentication": "no",
@@ -125,7 +125,7 @@ def _spawn(host: TestHost, log: IO[bytes]) -> subprocess.Popen[bytes]:
 
 
 def wait_ready(hosts: Sequence[TestHost], timeout: float = 20) -> None:
-    """Wait until every host accepts TCP on port 22; a sshd that exits is a HarnessError."""
+    """Wait until every host accepts TCP on its port; a sshd that exits is a HarnessError."""
     deadline = time.monotonic() + timeout
     pending = list(hosts)
     while pending:
@@ -139,7 +139,7 @@ def wait_ready(hosts: Sequence[TestHost], timeout: float = 20) -> None:
                 )
                 raise HarnessError(f"{host.name}: sshd exited: {log.strip()}")
             try:
-                with socket.create_connection((host.address, 22), timeout=0.5):
+                with socket.create_connection((host.address, host.port), timeout=0.5):
                     pass
             except OSError:
                 still.append(host)
