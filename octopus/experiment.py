@@ -124,6 +124,10 @@ class Experiment:
     screen_or_job_id_offset: int = _field(0, "added to every worker's number (`[job_id]`)")
     screens_per_node: int | None = _field(None, "workers per node (default: the node's own)")
     stop_on_error: bool = _field(False, "a worker stops at its first failing command")
+    command_timeout: float | None = _field(
+        None, "seconds a command may run; then it is stopped and fails with exit 124"
+    )
+    command_retries: int = _field(0, "how often a failed command runs again")
     slurm_options: dict[str, str] = _field(
         None, "more sbatch options (`{partition: gpu, time: '04:00:00'}`)", factory=dict
     )
@@ -166,11 +170,27 @@ class Experiment:
             if self.ssh_path != "ssh" and getattr(step, "ssh_path", None) == "ssh":
                 step.ssh_path = self.ssh_path  # type: ignore[union-attr]
         self.slurm_options = check_options(self.slurm_options or {}, "slurm_options")
+        self._check_limits()
         self.name_given = bool(self.name)
         if not self.name:
             folder = (self.exp_folder_name or "").rstrip("/").rsplit("/", 1)[-1]
             self.name = folder or "experiment"
         check_name("experiment name", self.name, key="name")
+
+    def _check_limits(self) -> None:
+        timeout, retries = self.command_timeout, self.command_retries
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+        ):
+            raise ConfigError(
+                f"command_timeout must be a positive number of seconds, not {timeout!r}",
+                key="command_timeout",
+            )
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+            raise ConfigError(
+                f"command_retries must be a whole number from 0 to 100, not {retries!r}",
+                key="command_retries",
+            )
 
     def _split_nodes(self) -> None:
         """`nodes` may hold Node objects or node names (not both): names go to node_names."""

@@ -54,4 +54,6 @@ def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
         stop_on_error=manifest.stop_on_error,
         header=launcher.script_header(part.worker, len(part.ids)),
         parallel=launcher.parallel,
+        timeout=manifest.command_timeout,
+        retries=manifest.command_retries,
     )

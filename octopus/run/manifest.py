@@ -39,6 +39,9 @@ class Manifest:
     # node is fenced: its workers stop once octopus reaches it again, and whatever of these it
     # still finished is reported as run twice.
     moved: dict[str, list[int]] = field(default_factory=dict)
+    # Each command's time limit in seconds (None: none) and how often a failed one reruns.
+    command_timeout: float | None = None
+    command_retries: int = 0
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -63,6 +66,8 @@ class Manifest:
             "run_exp": self.run_exp,
             "delivered": self.delivered,
             "moved": self.moved,
+            "command_timeout": self.command_timeout,
+            "command_retries": self.command_retries,
             "plan": self.plan.as_dict(),
         }
 
@@ -125,6 +130,8 @@ class Manifest:
             created=data.get("created", ""),
             delivered=data.get("delivered"),
             moved=data.get("moved", {}),
+            command_timeout=data.get("command_timeout"),
+            command_retries=data.get("command_retries", 0),
         )
 
     @classmethod

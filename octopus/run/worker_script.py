@@ -41,13 +41,16 @@ def render_script(
     stop_on_error: bool = False,
     header: str = "",
     parallel: int = 1,
+    timeout: float | None = None,
+    retries: int = 0,
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
     `run_dir` is relative to the login directory ($HOME), as the same script must find its
     state when Slurm runs a copy of it from its spool directory. `header` goes right after the
     shebang (a launcher's #SBATCH lines: sbatch reads them only before the first command);
-    with `parallel` > 1, up to that many commands run at once.
+    with `parallel` > 1, up to that many commands run at once. `timeout` (seconds) stops a
+    command that runs longer; `retries` runs a failed command up to that many more times.
     """
     worker = part.worker
     head, tail = _template()
@@ -62,6 +65,8 @@ def render_script(
         "@LOGS_DIR@": layout.LOGS_DIR,
         "@STOP_ON_ERROR@": "1" if stop_on_error else "0",
         "@FENCE_FILE@": layout.FENCE_FILE,
+        "@TIMEOUT@": f"{timeout:g}" if timeout else "",
+        "@RETRIES@": str(retries),
     }
     for marker, value in values.items():
         head = head.replace(marker, value)

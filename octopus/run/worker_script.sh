@@ -5,6 +5,8 @@
 # the state file below, and its output to @LOGS_DIR@/<id>.log as well as to this worker's output.
 OCTOPUS_RUN="$HOME/@RUN_DIR@"
 OCTOPUS_STATE="$OCTOPUS_RUN/@EVENTS_FILE@"
+OCTOPUS_TIMEOUT="@TIMEOUT@"
+OCTOPUS_RETRIES="@RETRIES@"
 mkdir -p "$OCTOPUS_RUN/@STATE_DIR@" "$OCTOPUS_RUN/@LOGS_DIR@"
 octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
 octopus_event() {
@@ -17,25 +19,60 @@ octopus_event() {
 octopus_run() {
   # Moved away by a rebalance while this node was out of reach: stop before the next command.
   if [ -e "$OCTOPUS_RUN/@FENCE_FILE@" ]; then octopus_event worker-end - fenced; exit 0; fi
-  octopus_event start "$1" "$(hostname)"
   case $- in *e*) octopus_errexit=1 ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/@STATE_DIR@/.rc.$1"
-  {
-    set +e
-    (
-      if [ -n "$octopus_errexit" ]; then set -e; fi
-      eval "$2"
-    ) 2>&1
-    echo $? > "$octopus_rcfile"
-  } | tee -a "$OCTOPUS_RUN/@LOGS_DIR@/$1.log"
-  octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
-  rm -f "$octopus_rcfile"
-  octopus_event end "$1" "$octopus_rc"
+  octopus_try=0
+  while :; do
+    octopus_event start "$1" "$(hostname)"
+    {
+      set +e
+      if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_limited "$2"; else octopus_eval "$2"; fi
+      echo $? > "$octopus_rcfile"
+    } | tee -a "$OCTOPUS_RUN/@LOGS_DIR@/$1.log"
+    octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
+    rm -f "$octopus_rcfile"
+    octopus_event end "$1" "$octopus_rc"
+    octopus_try=$((octopus_try + 1))
+    # Retried as GNU parallel's --retries does: a failed command runs again, up to N more times.
+    if [ "$octopus_rc" = 0 ] || [ "$octopus_try" -gt "$OCTOPUS_RETRIES" ]; then break; fi
+  done
   if [ "$octopus_rc" != 0 ]; then
     case "@STOP_ON_ERROR@$-" in
       1*|*e*) touch "$OCTOPUS_STATE.stop"; octopus_stop ;;
     esac
   fi
+}
+octopus_eval() {
+  (
+    if [ -n "$octopus_errexit" ]; then set -e; fi
+    eval "$1"
+  ) 2>&1
+}
+# With a time limit, as GNU parallel's --timeout: the command runs as a process group of its
+# own (job control), and when the limit passes the whole group gets SIGTERM, then SIGKILL 10 s
+# later; it then counts as failed with exit code 124, as coreutils' timeout reports.
+octopus_limited() {
+  set -m
+  octopus_eval "$1" &
+  octopus_pid=$!
+  (
+    sleep "$OCTOPUS_TIMEOUT"
+    : > "$octopus_rcfile.timeout"
+    kill -TERM -- "-$octopus_pid" 2>/dev/null
+    sleep 10
+    kill -KILL -- "-$octopus_pid" 2>/dev/null
+  ) >/dev/null 2>&1 &
+  octopus_dog=$!
+  wait "$octopus_pid" 2>/dev/null  # (the shell's "Terminated" notice is not the command's)
+  octopus_status=$?
+  kill -- "-$octopus_dog" 2>/dev/null
+  set +m
+  if [ -e "$octopus_rcfile.timeout" ]; then
+    rm -f "$octopus_rcfile.timeout"
+    echo "octopus: stopped after ${OCTOPUS_TIMEOUT}s (command_timeout)"
+    return 124
+  fi
+  return "$octopus_status"
 }
 # Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
 octopus_stop() {

@@ -180,6 +180,7 @@ class Fanout:
                 self.output.line(node, f"[{label}] would run: {line}")
             return None
         self.output.line(node, f"[{label}]")
+        ctx.timeout = step.timeout
         return step.execute(ctx)
 
     def _walk(self, run: NodeRun, steps: Sequence[Step], first: int) -> None:

@@ -148,8 +148,10 @@ def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> MonitorReport | StageReport:
     """Show the state, then run the monitor steps. Before any delivery there is no state to
-    show: an error (exit 2), so that cron never reads "all fine" into it."""
-    if options.dry_run:
+    show: an error (exit 2), so that cron never reads "all fine" into it; an experiment with
+    no commands (steps only, as some written for the original are) runs its monitor steps."""
+    no_commands = not experiment.experiment_commands
+    if options.dry_run or (no_commands and not experiment.paths.manifest.is_file()):
         return steps.run(experiment, nodes, options, output, stage=ExperimentTask.MONITOR)
     if not experiment.paths.manifest.is_file():
         problem = (

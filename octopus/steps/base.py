@@ -39,6 +39,7 @@ class Step(_Registered):
         tags: Iterable[str] | str | None = None,
         local_cmd_prefix: str = "",
         ignore_errors: bool = False,
+        timeout: float | None = None,
     ) -> None:
         if isinstance(tags, str):
             tags = [tags]
@@ -46,6 +47,13 @@ class Step(_Registered):
         self.local_cmd_prefix = local_cmd_prefix
         # Ansible's name: a failure of this step is reported, and the next steps run anyway.
         self.ignore_errors = ignore_errors
+        # Seconds each of its commands may run (None: as long as they need; a silent node is
+        # still found within the connection's keepalive bound).
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+        ):
+            raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.timeout = timeout
 
     label: ClassVar[str] = ""
 

@@ -14,10 +14,6 @@ from octopus.remote.connector import Connector
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
 
-# A step command may legitimately run long (pip installs, dataset downloads); an hour is the
-# default ceiling so a hung node cannot hold a stage forever. Steps and config can change it.
-DEFAULT_COMMAND_TIMEOUT = 3600.0
-
 
 class StepFailed(OctopusError):
     """A step's command failed on a node; carries what the summary shows."""
@@ -47,12 +43,14 @@ class StepContext:
         conn: Connector | None,
         experiment: Experiment | None,
         output: StageOutput,
-        timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        timeout: float | None = None,
     ) -> None:
         self.node = node
         self.conn = conn
         self._experiment = experiment
         self.output = output
+        # The running step's limit for each command (None: none; steps may run for hours,
+        # pip installs and downloads do, and a dead node is found by the connection anyway).
         self.timeout = timeout
         self.warnings: list[str] = []
 

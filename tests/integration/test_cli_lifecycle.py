@@ -47,7 +47,14 @@ experiment_commands:
         assert time.monotonic() < deadline, data
         time.sleep(0.3)
     assert done.returncode == 1
-    assert data["totals"] == {"done": 3, "failed": 1, "running": 0, "pending": 0, "lost": 0}
+    assert data["totals"] == {
+        "done": 3,
+        "failed": 1,
+        "running": 0,
+        "pending": 0,
+        "lost": 0,
+        "cancelled": 0,
+    }
     assert set(data["nodes"]) == {"h1", "h2"}
 
     text = inv("monitor")

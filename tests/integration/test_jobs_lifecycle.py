@@ -101,6 +101,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
         "running": 0,
         "pending": 0,
         "lost": lost,
+        "cancelled": 0,
     }
     assert report.exit_code == 1
     failed = data["nodes"]["h1"]["workers"]["s0"]["failed"]
@@ -114,13 +115,27 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     # Resume: only the lost commands run again; the failed ones are left as they are.
     assert run_quiet(exp, ExperimentTask.START, resume=True).ok
     report = wait_for_monitor(exp, nodes, lambda r: r.finished)
-    assert report.totals == {"done": 38, "failed": 2, "running": 0, "pending": 0, "lost": 0}
+    assert report.totals == {
+        "done": 38,
+        "failed": 2,
+        "running": 0,
+        "pending": 0,
+        "lost": 0,
+        "cancelled": 0,
+    }
 
     for host in cluster.hosts:
         host.write("fixed", "")
     assert run_quiet(exp, ExperimentTask.START, retry_failed=True).ok
     report = wait_for_monitor(exp, nodes, lambda r: r.finished)
-    assert report.totals == {"done": 40, "failed": 0, "running": 0, "pending": 0, "lost": 0}
+    assert report.totals == {
+        "done": 40,
+        "failed": 0,
+        "running": 0,
+        "pending": 0,
+        "lost": 0,
+        "cancelled": 0,
+    }
     assert report.exit_code == 0
 
     successes: dict[int, int] = {}

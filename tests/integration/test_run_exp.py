@@ -122,11 +122,18 @@ def test_start_records_the_exact_argv_then_monitor_and_purge(
         if status.totals["done"] == 1:
             break
         time.sleep(0.2)
-    assert status.totals == {"done": 1, "failed": 0, "running": 1, "pending": 0, "lost": 0}
+    assert status.totals == {
+        "done": 1,
+        "failed": 0,
+        "running": 1,
+        "pending": 0,
+        "lost": 0,
+        "cancelled": 0,
+    }
     listing = host.exec("PATH=/home/octo/bin:$PATH run_exp")
     assert "EXCLUSIVE pinned time 30:13" in listing and "(Socket" in listing
 
     assert run_quiet(exp, ExperimentTask.PURGE).ok
     status = monitor(exp, nodes, output=StageOutput(quiet=True))
-    assert status.totals["lost"] == 1 and status.totals["running"] == 0
+    assert status.totals["cancelled"] == 1 and status.totals["running"] == 0  # purged
     assert "sleep 300" not in host.exec("ps -eo args")
