@@ -36,7 +36,7 @@ def launcher_of(manifest: Manifest, node: str) -> WorkerLauncher:
     """The launcher a delivery uses on one of its nodes."""
     return launcher_for(
         manifest.launchers.get(node, "screen"),
-        ExperimentPaths(manifest.experiment),
+        ExperimentPaths(manifest.experiment, scope=manifest.scope),
         manifest.settings,
         node,
     )

@@ -10,7 +10,9 @@ Remote paths are relative to the login folder.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +55,18 @@ def project_root(start: Path | None = None) -> Path:
         if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
             return folder
     return here
+
+
+# Hex digits of a checkout's id in remote names: 16.7 million values, so two checkouts that
+# share a node and an experiment name practically never meet.
+SCOPE_LENGTH = 6
+
+
+def project_scope(root: Path) -> str:
+    """The id of this checkout on this machine, carried by its remote folders, sessions and
+    jobs: two checkouts (another clone, another laptop) never touch each other's workers."""
+    seed = f"{socket.gethostname()}\0{root.resolve()}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:SCOPE_LENGTH]
 
 
 def worker_label(job_id: int) -> str:
@@ -108,10 +122,21 @@ class ExperimentPaths:
     # The project folder; None: found by project_root() when a local path is first needed,
     # so a launcher that only wants session names never looks at the file system.
     project: Path | None = None
+    # The checkout's id in remote names: None for this checkout's (project_scope), "" for
+    # none, as deliveries made before ids were kept named their folders and sessions.
+    scope: str | None = None
 
     @functools.cached_property
     def root(self) -> Path:
         return self.project or project_root()
+
+    @functools.cached_property
+    def scope_id(self) -> str:
+        return self.scope if self.scope is not None else project_scope(self.root)
+
+    def unscoped(self) -> ExperimentPaths:
+        """The same experiment as older versions named it on the nodes (no checkout id)."""
+        return ExperimentPaths(self.name, self.project, "")
 
     @property
     def key(self) -> str:
@@ -154,7 +179,8 @@ class ExperimentPaths:
     @property
     def session_prefix(self) -> str:
         """Every screen session and Slurm job of this experiment starts with this."""
-        return f"{SESSION_PREFIX}-{self.key}-"
+        scope = self.scope_id
+        return f"{SESSION_PREFIX}-{scope}-{self.key}-" if scope else f"{SESSION_PREFIX}-{self.key}-"
 
     def worker_session(self, job_id: int) -> str:
         return f"{self.session_prefix}{worker_label(job_id)}"
@@ -176,8 +202,10 @@ class ExperimentPaths:
 
     @property
     def remote_run_dir(self) -> str:
-        """The experiment's own directory on a node, relative to the login directory."""
-        return f"{REMOTE_ROOT}/{self.key}"
+        """The experiment's own directory on a node, relative to the login directory: '@'
+        never occurs in a name, so no experiment's folder holds another's."""
+        scope = self.scope_id
+        return f"{REMOTE_ROOT}/{self.key}@{scope}" if scope else f"{REMOTE_ROOT}/{self.key}"
 
     @property
     def remote_current(self) -> str:

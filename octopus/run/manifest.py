@@ -42,6 +42,8 @@ class Manifest:
     # Each command's time limit in seconds (None: none) and how often a failed one reruns.
     command_timeout: float | None = None
     command_retries: int = 0
+    # The checkout's id in the delivery's remote names ("": made before ids were kept).
+    scope: str = ""
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -68,6 +70,7 @@ class Manifest:
             "moved": self.moved,
             "command_timeout": self.command_timeout,
             "command_retries": self.command_retries,
+            "scope": self.scope,
             "plan": self.plan.as_dict(),
         }
 
@@ -132,6 +135,7 @@ class Manifest:
             moved=data.get("moved", {}),
             command_timeout=data.get("command_timeout"),
             command_retries=data.get("command_retries", 0),
+            scope=data.get("scope", ""),
         )
 
     @classmethod

@@ -45,6 +45,7 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
         plan=plan,
         launchers={n.name or "?": experiment.launcher_of(n) for n in nodes},
         run_root=experiment.paths.remote_run_dir,
+        scope=experiment.paths.scope_id,
         stop_on_error=experiment.stop_on_error,
         command_timeout=experiment.command_timeout,
         command_retries=experiment.command_retries,

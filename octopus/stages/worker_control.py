@@ -10,17 +10,22 @@ from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 
 
-def _launchers(ctx: StepContext) -> list[WorkerLauncher]:
-    """The node's own launcher, plus screen and process, whose checks are harmless anywhere
-    (an experiment may have started workers both ways over its life)."""
+def _launchers(ctx: StepContext) -> list[tuple[WorkerLauncher, str]]:
+    """(launcher, run folder) of the node's own launcher, plus screen and process, whose
+    checks are harmless anywhere (an experiment may have started workers both ways over its
+    life): under this checkout's names, and under the names older versions gave."""
     kinds = dict.fromkeys(["screen", "process", ctx.experiment.launcher_of(ctx.node)])
-    return [launcher_for(kind, ctx.experiment.paths) for kind in kinds]
+    paths = ctx.experiment.paths
+    return [
+        (launcher_for(kind, named), named.remote_run_dir)
+        for named in (paths, paths.unscoped())
+        for kind in kinds
+    ]
 
 
 def running_workers(ctx: StepContext) -> str:
     """What of this experiment still runs on the node ('' when nothing does)."""
-    run_root = ctx.experiment.paths.remote_run_dir
-    command = "; ".join(launcher.running_command(run_root) for launcher in _launchers(ctx))
+    command = "; ".join(launcher.running_command(root) for launcher, root in _launchers(ctx))
     lines = [
         line for line in ctx.run(command, show=False, warn=True).stdout.splitlines() if line.strip()
     ]
@@ -29,8 +34,7 @@ def running_workers(ctx: StepContext) -> str:
 
 def stop_workers(ctx: StepContext) -> None:
     """Stop every worker of this experiment on the node, with all its processes."""
-    run_root = ctx.experiment.paths.remote_run_dir
-    command = "; ".join(launcher.stop_command(run_root) for launcher in _launchers(ctx))
+    command = "; ".join(launcher.stop_command(root) for launcher, root in _launchers(ctx))
     ctx.run(command, show=False, warn=True)
 
 
@@ -46,10 +50,12 @@ class StopWorkers(Step):
     def execute(self, ctx: StepContext) -> str:
         running = running_workers(ctx)
         # First the mark, so that what the workers leave unfinished reads as cancelled.
-        current = quote_path(ctx.experiment.paths.remote_current)
-        ctx.run(
-            f'[ -d "$HOME"/{current} ] && touch "$HOME"/{current}/{CANCEL_FILE}; true', show=False
-        )
+        paths = ctx.experiment.paths
+        marks = [
+            f'[ -d "$HOME"/{current} ] && touch "$HOME"/{current}/{CANCEL_FILE}'
+            for current in (quote_path(p.remote_current) for p in (paths, paths.unscoped()))
+        ]
+        ctx.run("; ".join(marks) + "; true", show=False)
         stop_workers(ctx)
         ctx.say(f"stopped {running}" if running else "no worker was running")
         return running

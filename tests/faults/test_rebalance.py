@@ -123,7 +123,7 @@ def test_rebalance_after_a_partition_then_it_heals(make_cluster, workdir: Path, 
     )
     time.sleep(1.5)
     assert len(ran_on(h2)) == fenced_at < TOTAL // 2  # the fence holds
-    assert "fenced" in h2.exec("cat ~/.octopus/fenced/current/state/s0.events")
+    assert "fenced" in h2.exec(f"cat ~/{exp.paths.remote_current}/state/s0.events")
 
 
 def test_a_deleted_delivery_folder(make_cluster, workdir: Path, record_fault):
@@ -133,7 +133,7 @@ def test_a_deleted_delivery_folder(make_cluster, workdir: Path, record_fault):
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
     assert run_quiet(exp, ExperimentTask.START).ok
     assert wait_for_monitor(exp, nodes, lambda r: r.finished).totals["done"] == TOTAL
-    cluster.hosts[0].exec("rm -rf ~/.octopus/gone")
+    cluster.hosts[0].exec(f"rm -rf ~/{exp.paths.remote_run_dir}")
     began = time.monotonic()
     report = monitor(exp, nodes, output=StageOutput(quiet=True))
     detect = time.monotonic() - began

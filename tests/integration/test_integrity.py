@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from octopus import Cmd, Experiment, ExperimentTask
 from octopus.output import StageOutput
+from octopus.run import layout
 from octopus.run.deliveries import Deliveries
 from octopus.stages.monitor import monitor
 from octopus.testing.sshhosts import TestHost
@@ -48,9 +50,11 @@ def test_purge_of_a_stops_a_only_not_a_b(make_cluster, workdir: Path):
     for exp in (a, a_b):
         assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
         assert run_quiet(exp, ExperimentTask.START).ok
-    assert wait_for(lambda: sorted(sessions(host)) == ["oct-a-b-s0", "oct-a-s0"])
+    a_s0, a_b_s0 = a.paths.worker_session(0), a_b.paths.worker_session(0)
+    assert a_s0.endswith("-a-s0") and a_b_s0.endswith("-a-b-s0")
+    assert wait_for(lambda: sorted(sessions(host)) == sorted([a_b_s0, a_s0]))
     assert run_quiet(a, ExperimentTask.PURGE).ok
-    assert wait_for(lambda: sessions(host) == ["oct-a-b-s0"])
+    assert wait_for(lambda: sessions(host) == [a_b_s0])
     assert run_quiet(a_b, ExperimentTask.PURGE).ok
 
 
@@ -66,7 +70,7 @@ def test_a_killed_screen_is_lost_not_running_and_resume_runs_each_command_once(
     assert run_quiet(exp, ExperimentTask.START).ok
     wait_for_monitor(exp, nodes, lambda r: r.totals["done"] >= 1)
     listing = host.exec("screen -ls || true")
-    pid = re.search(r"(\d+)\.oct-deadscreen-s0\s", listing)
+    pid = re.search(rf"(\d+)\.{re.escape(exp.paths.worker_session(0))}\s", listing)
     assert pid is not None, listing
     host.exec(f"kill -9 {pid.group(1)}")  # the SCREEN process of worker s0, by its PID
     report = wait_for_monitor(exp, nodes, lambda r: r.totals["lost"] >= 1, timeout=20)
@@ -112,20 +116,21 @@ def test_a_node_whose_upload_fails_keeps_its_delivery_and_is_reported(make_clust
     first = latest_delivery(workdir / "deliverables" / "partial" / "manifest.json")
     assert first.delivered == ["h1", "h2"]
     h2 = cluster.hosts[1]
-    h2.exec("chmod 555 ~/.octopus/partial/deliveries")  # no new delivery fits there
+    run = exp.paths.remote_run_dir
+    h2.exec(f"chmod 555 ~/{run}/deliveries")  # no new delivery fits there
     report = run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS)
     assert not report.ok
     assert [r.outcome for r in report.results] == ["ok", "failed"]
     second = latest_delivery(workdir / "deliverables" / "partial" / "manifest.json")
     assert second.delivery != first.delivery and second.delivered == ["h1"]
-    assert h2.exec("readlink ~/.octopus/partial/current").strip().endswith(first.delivery)
-    assert not h2.exec("ls -a ~/.octopus/partial/deliveries/*/ | grep '^.upload-' || true")
+    assert h2.exec(f"readlink ~/{run}/current").strip().endswith(first.delivery)
+    assert not h2.exec(f"ls -a ~/{run}/deliveries/*/ | grep '^.upload-' || true")
     status = monitor(exp, nodes, output=StageOutput(quiet=True))
     assert "h2" in status.undelivered and status.exit_code == 1
     started = run_quiet(exp, ExperimentTask.START)
     assert [r.outcome for r in started.results] == ["ok", "failed"]
     assert "run `inv deliver` (again)" in started.results[1].message
-    h2.exec("chmod 755 ~/.octopus/partial/deliveries")
+    h2.exec(f"chmod 755 ~/{run}/deliveries")
     assert not list((workdir / "deliverables" / "partial").glob(".delivery-*"))
 
 
@@ -224,3 +229,60 @@ def test_monitor_before_any_delivery_is_an_error(make_cluster, tmp_path: Path):
         "exit_code": 2,
     }
     assert done.stderr.strip().splitlines() == [f"octopus: {json.loads(done.stdout)['error']}"]
+
+
+def test_two_checkouts_with_one_experiment_name_never_touch_each_other(
+    make_cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster)
+    checkouts = [tmp_path / "clone-a", tmp_path / "clone-b"]
+    experiments, run_dirs, first_sessions = [], [], []
+    for folder, seconds in zip(checkouts, (331, 332), strict=True):
+        folder.mkdir()
+        (folder / "tasks.py").write_text("")  # marks the project's folder
+        monkeypatch.chdir(folder)
+        exp = Experiment(name="slow", nodes=nodes, experiment_commands=[f"sleep {seconds}"])
+        assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+        assert run_quiet(exp, ExperimentTask.START).ok
+        experiments.append(exp)
+        run_dirs.append(exp.paths.remote_run_dir)  # the checkout is the current folder's
+        first_sessions.append(exp.paths.worker_session(0))
+    a, b = experiments
+    assert run_dirs[0] != run_dirs[1] and first_sessions[0] != first_sessions[1]
+    assert wait_for(lambda: sorted(sessions(host)) == sorted(first_sessions))
+    monkeypatch.chdir(checkouts[0])
+    assert run_quiet(a, ExperimentTask.PURGE).ok
+    assert wait_for(lambda: sessions(host) == [first_sessions[1]])
+    assert "sleep 332" in host.exec("ps -eo args") and "sleep 331" not in host.exec("ps -eo args")
+    monkeypatch.chdir(checkouts[1])
+    assert monitor(b, nodes, output=StageOutput(quiet=True)).totals["running"] == 1
+    assert run_quiet(b, ExperimentTask.PURGE).ok
+
+
+def test_a_delivery_made_before_checkout_ids_still_works(
+    make_cluster, workdir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A delivery with the older names (~/.octopus/<exp>, oct-<exp>-s0): monitor reads it,
+    purge stops it, and the next delivery uses the checkout's own names."""
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    nodes = cluster_nodes(cluster)
+    exp = Experiment(name="older", nodes=nodes, experiment_commands=["sleep 341"])
+    with monkeypatch.context() as older:
+        older.setattr(layout, "project_scope", lambda root: "")
+        exp_then = Experiment(name="older", nodes=nodes, experiment_commands=["sleep 341"])
+        assert run_quiet(exp_then, ExperimentTask.DELIVER_SCRIPTS).ok
+        assert run_quiet(exp_then, ExperimentTask.START).ok
+    assert wait_for(lambda: sessions(host) == ["oct-older-s0"])
+    assert host.exec("ls ~/.octopus/older/current/run_exp_s0.sh").strip()
+    assert monitor(exp, nodes, output=StageOutput(quiet=True)).totals["running"] == 1
+    refused = run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS)  # its workers still run
+    assert not refused.ok and "oct-older-s0" in refused.local_failures[0]
+    assert run_quiet(exp, ExperimentTask.PURGE).ok
+    assert wait_for(lambda: sessions(host) == [])
+    assert monitor(exp, nodes, output=StageOutput(quiet=True)).totals["cancelled"] == 1
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert exp.paths.remote_run_dir.startswith(".octopus/older@")
+    assert host.exec(f"ls ~/{exp.paths.remote_current}/run_exp_s0.sh").strip()

@@ -67,7 +67,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
             len(p.ids) for p in manifest.plan.parts if p.worker.node == node
         )
     for host in cluster.hosts:  # delivered as one folder, reachable through `current`
-        assert (host.home / ".octopus" / "forty" / "current" / "run_exp_s1.sh").exists()
+        assert (host.home / exp.paths.remote_current / "run_exp_s1.sh").exists()
 
     # Two commands on h1 and h3 fail; h2's first worker hangs on its third command.
     parts = {(p.worker.node, p.worker.job_id): p for p in manifest.plan.parts}

@@ -190,7 +190,7 @@ def test_one_experiment_per_node_sharing_a_folder(cluster: TestCluster, tmp_path
     shutil.copy(LEGACY / "per_node_exp.py", project / "per_node_exp.py")
     first, second, never = cluster.hosts[1], cluster.hosts[2], cluster.hosts[0]
     for host in (first, second):
-        host.exec("rm -rf pernode .octopus/pernode")
+        host.exec("rm -rf pernode .octopus/pernode*")
     env = {
         **os.environ,
         "HOSTS": f"{first.address},{second.address}",

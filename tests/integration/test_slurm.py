@@ -72,7 +72,7 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
     assert data["nodes"]["h1"]["workers"]["s0"]["slurm"]["state"] == "COMPLETED"
     assert {(host.home / f"par_{n}").read_text().strip() for n in range(4)} == {job_id}
     events = parse_events(
-        (host.home / ".octopus" / "par" / "current" / "state" / "s0.events").read_text()
+        (host.home / exp.paths.remote_current / "state" / "s0.events").read_text()
     )
     first, second = events.attempts[0][0], events.attempts[1][0]
     assert second.started < first.ended  # the two tasks ran at the same time
@@ -122,7 +122,7 @@ def test_a_cancelled_job_leaves_its_unfinished_commands_cancelled_and_resume_sub
     assert sorted(set(runs)) == [0, 1, 2, 3] and len(runs) <= 5
     jobs = [first.data()["h1"].submitted["s0"], resumed.data()["h1"].submitted["s0"]]
     assert len(set(jobs)) == 2
-    assert "oct-cancel-" not in daemons.squeue("-h", "-o", "%j")
+    assert exp.paths.session_prefix not in daemons.squeue("-h", "-o", "%j")
 
 
 def test_asking_for_gpus_on_a_node_without_them_fails_with_slurms_reason(slurm, workdir: Path):
@@ -155,11 +155,12 @@ def test_kill_all_slurm_jobs_cancels_this_experiments_jobs_only(slurm, workdir: 
         assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
         assert run_quiet(exp, ExperimentTask.START).ok
     names = daemons.squeue("-h", "-o", "%j").split()
-    assert {"oct-mine-s0", "oct-theirs-s0"} <= set(names)
+    my_job, their_job = mine.paths.worker_session(0), theirs.paths.worker_session(0)
+    assert {my_job, their_job} <= set(names)
     assert run_quiet(mine, ExperimentTask.CHECK_ERRORS).ok
     deadline = time.monotonic() + 20
-    while "oct-mine-s0" in daemons.squeue("-h", "-o", "%j").split():
+    while my_job in daemons.squeue("-h", "-o", "%j").split():
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert "oct-theirs-s0" in daemons.squeue("-h", "-o", "%j").split()
+    assert their_job in daemons.squeue("-h", "-o", "%j").split()
     assert run_quiet(theirs, ExperimentTask.PURGE).ok

@@ -15,6 +15,7 @@ from octopus import (
     ScreenCmd,
 )
 from octopus.results import Outcome
+from octopus.run.layout import ExperimentPaths
 from octopus.testing.sshhosts import TestCluster, TestHost
 from tests.conftest import cluster_nodes, run_stage_on
 
@@ -91,8 +92,9 @@ def test_screen_cmd_logs_and_kill_all_screens_stops_only_this_experiment(cluster
     assert wait_for(lambda: (host.home / "hup.pid").exists())
     assert "first line" in (host.home / "screen log.txt").read_text()
     names = sessions(host)
-    assert any(n.startswith("oct-screens-cmd-") for n in names)
-    assert any(n.startswith("oct-other-cmd-") for n in names) and "mine" in names
+    screens, other_prefix = (ExperimentPaths(n).session_prefix for n in ("screens", "other"))
+    assert any(n.startswith(f"{screens}cmd-") for n in names)
+    assert any(n.startswith(f"{other_prefix}cmd-") for n in names) and "mine" in names
     hup_pid = (host.home / "hup.pid").read_text().strip()
 
     check = run_stage_on(
@@ -108,8 +110,8 @@ def test_screen_cmd_logs_and_kill_all_screens_stops_only_this_experiment(cluster
     )
     assert purge.report.ok, purge.text
     names = sessions(host)
-    assert not any(n.startswith("oct-screens-") for n in names)
-    assert "mine" in names and any(n.startswith("oct-other-") for n in names)
+    assert not any(n.startswith(screens) for n in names)
+    assert "mine" in names and any(n.startswith(other_prefix) for n in names)
     # The command that ignored SIGHUP is gone too: its whole process tree was stopped.
     assert host.exec(f"kill -0 {hup_pid} 2>/dev/null && echo alive || echo gone").strip() == "gone"
 

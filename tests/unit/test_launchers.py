@@ -19,6 +19,7 @@ from octopus.launchers.run_exp import RunExpLauncher, RunExpOptions
 from octopus.launchers.screen import ScreenLauncher
 from octopus.launchers.slurm import SlurmLauncher
 from octopus.node import Launcher
+from octopus.run import layout
 from octopus.run.layout import MARK, ExperimentPaths, output_file, pid_file
 from octopus.run.status import WorkerProbe
 from octopus.run.workers import Worker
@@ -328,3 +329,26 @@ def test_process_launcher_starts_probes_and_stops_a_worker(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):  # only the group this test started
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_checkout_id_scopes_folders_sessions_and_jobs():
+    scoped = ExperimentPaths("exp", scope="c0ffee")
+    assert scoped.remote_run_dir == ".octopus/exp@c0ffee"
+    assert scoped.remote_current == ".octopus/exp@c0ffee/current"
+    assert scoped.worker_session(2) == "oct-c0ffee-exp-s2"
+    assert scoped.step_session("0a1b2c") == "oct-c0ffee-exp-cmd-0a1b2c"
+    assert scoped.is_session("oct-c0ffee-exp-s0")
+    assert not scoped.is_session("oct-exp-s0") and not scoped.is_session("oct-beef00-exp-s0")
+    legacy = scoped.unscoped()
+    assert legacy.remote_run_dir == ".octopus/exp" and legacy.worker_session(0) == "oct-exp-s0"
+    assert not legacy.is_session("oct-c0ffee-exp-s0")
+
+
+def test_the_checkout_id_comes_from_this_machine_and_folder(tmp_path, monkeypatch):
+    monkeypatch.undo()  # the real id, not the unit tests' empty one (conftest.py)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    assert len(layout.project_scope(one)) == 6
+    assert layout.project_scope(one) == layout.project_scope(one)
+    assert layout.project_scope(one) != layout.project_scope(two)
+    assert ExperimentPaths("exp", project=one).scope_id == layout.project_scope(one)
