@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from octopus.testing.sshhosts import TestCluster, TestHost
 from tests.conftest import REPO, wait_for, write_inventory
 from tests.faults.conftest import FaultRow
@@ -125,3 +127,74 @@ def test_a_second_ctrl_c_quits_while_a_node_is_connecting(make_cluster, tmp_path
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and took < 1.0, (took, out, err)
+
+
+SLOW = "echo $$ > ~/step.pid; sleep 30"
+
+
+def test_ctrl_c_stops_every_task(make_cluster, tmp_path: Path, record_fault):
+    """SIGINT to each task while it waits on a node: a slow step of that stage, or (deliver,
+    start, monitor, which have no steps of their own) a node that is still connecting."""
+    cluster = make_cluster(1)
+    host = cluster.hosts[0]
+    live = cluster.node_values(host)
+    silent = cluster.node_values(host, connect_timeout=2)
+    silent["ssh_hostname"] = cluster.unreachable_address
+    write_inventory(tmp_path / "nodes.yaml", {"h1": live, "silent": silent})
+    (tmp_path / "experiments").mkdir()
+    steps = {
+        f"{kind}_steps": [{"Cmd": {"cmd": SLOW}}]
+        for kind in ("setup", "monitor", "purge", "check_error", "pickup")
+    }
+    (tmp_path / "experiments" / "each.yaml").write_text(
+        yaml.safe_dump({"experiment_commands": ["sleep 40"], **steps})
+    )
+    (tmp_path / "tasks.py").write_text("from octopus.tasks import ns\n")
+    tasks = {
+        "setup": "h1",
+        "deliver": "h1,silent",
+        "start": "h1,silent",
+        "monitor": "h1",
+        "purge": "h1",
+        "check-errors": "h1",
+        "pickup": "h1",
+        "run": "h1",
+    }
+    slowest = 0.0
+    outcomes = []
+    # A first delivery: h1 takes it, silent is planned but cannot be reached (quickly here).
+    start_inv(tmp_path, "deliver", "--exp", "each").communicate(timeout=60)
+    silent["connect_timeout"] = 30  # from now on, a connect to it lasts past every Ctrl-C
+    write_inventory(tmp_path / "nodes.yaml", {"h1": live, "silent": silent})
+    for task, node in tasks.items():
+        host.exec("rm -f step.pid")
+        proc = start_inv(tmp_path, task, "--exp", "each", "--nodes", node)
+        try:
+            if "silent" not in node:
+                assert wait_for(lambda: (host.home / "step.pid").exists(), 30), task
+            else:
+                time.sleep(2.5)  # connecting to the silent node
+            began = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=15)
+            took = time.monotonic() - began
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        slowest = max(slowest, took)
+        outcomes.append(f"{task} {proc.returncode}")
+        assert proc.returncode == 130 and took < 2.0, (task, took, out, err)
+        assert "Traceback" not in err, (task, err)
+    assert wait_for(lambda: "sleep 30" not in host.exec("ps -eo args"), 3)
+    record_fault(
+        FaultRow(
+            "SIGINT to every task (setup deliver start monitor purge check-errors pickup run)",
+            2,
+            "each exits 130 within 2 s, remote step commands ended",
+            f"all exit 130; slowest {slowest:.2f} s",
+            round(slowest, 2),
+            0,
+            0,
+            0,
+        )
+    )
