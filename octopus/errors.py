@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from difflib import get_close_matches
@@ -58,7 +59,7 @@ class ConfigError(OctopusError):
         if self.key is not None:
             parts.append(f"key '{self.key}'")
         parts.append(self.message)
-        return ": ".join(parts)
+        return ": ".join(one_line(part) for part in parts)
 
 
 class ConfigErrors(ConfigError):
@@ -72,9 +73,28 @@ class ConfigErrors(ConfigError):
         return "\n".join(str(e) for e in self.errors)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when nothing is close."""
-    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+# Longest part (file, node, key or message) of a rendered error: a value echoed back from a
+# megabyte-long YAML string must not turn the one line into a screenful.
+MAX_PART = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str, limit: int = MAX_PART) -> str:
+    """Text as one printable line: control characters (newlines from a user's key or value,
+    terminal escapes) shown escaped, and the middle of anything too long left out."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if len(text) > limit:
+        half = limit // 2
+        text = f"{text[:half]}...({len(text) - 2 * half} characters left out)...{text[-half:]}"
+    return text
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when nothing is close.
+
+    Words from YAML need not be text (a key may be a number), so both sides are compared as
+    text."""
+    close = get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
