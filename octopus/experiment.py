@@ -263,6 +263,7 @@ STAGE_STEPS = {
 STEP_FIELDS = ("setup_steps", "purge_steps", "monitor_steps", "check_error_steps", "pickup_steps")
 
 
+@functools.cache  # resolving the hints costs more than reading a small file; read-only
 def yaml_fields() -> dict[str, tuple[Any, str]]:
     """Every field YAML may give: name -> (type hint, kind)."""
     hints = typing.get_type_hints(Experiment)

@@ -212,13 +212,18 @@ def read_text(path: Path) -> str:
         raise ConfigError("file not found", file=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror}", file=str(path)) from None
+    return decode(data, str(path))
+
+
+def decode(data: bytes, source: str) -> str:
+    """A configuration file's bytes as text; anything but UTF-8 is a ConfigError."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "save it as UTF-8",
-            file=str(path),
+            file=source,
             line=data[: exc.start].count(b"\n") + 1,
         ) from None
 
