@@ -62,6 +62,18 @@ class ConfigError(OctopusError):
         return ": ".join(one_line(part) for part in parts)
 
 
+class LocalFileError(OctopusError):
+    """A file or folder on this machine could not be written or read: the disk is full,
+    permission is denied, a file stands where a folder belongs. Not bad input (that is exit
+    code 2): the run failed here, like a node failing, so exit code 1. One line: the path and
+    the system's reason, e.g. ``deliverables/exp: cannot write: No space left on device``."""
+
+    def __init__(self, path: object, reason: str, action: str = "write") -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{one_line(self.path)}: cannot {action}: {one_line(reason)}")
+
+
 class ConfigErrors(ConfigError):
     """Several input errors found in one pass, so the user can fix them all at once."""
 

@@ -22,6 +22,7 @@ from octopus.errors import OctopusError
 from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY, select_nodes
+from octopus.localfiles import local_file_errors
 from octopus.output import make_console
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
@@ -46,8 +47,9 @@ def octopus_task(
     help: dict[str, str] | None = None, name: str | None = None, exp: bool = True
 ) -> Callable[[Callable[..., int | None]], Task[Any]]:
     """An Invoke task from `body(c, common, **own options)`: the common options are added to
-    its command line, octopus' errors become one line and their exit code (2 for bad input),
-    and the body's return value is the exit code."""
+    its command line, octopus' errors become one line and their exit code (2 for bad input;
+    a local file that cannot be written is one too), and the body's return value is the exit
+    code."""
     common_params = [p for p in _COMMON if exp or p.name != "exp"]
 
     def decorate(body: Callable[..., int | None]) -> Task[Any]:
@@ -57,7 +59,8 @@ def octopus_task(
         def wrapper(c: Context, **kwargs: Any) -> None:
             common = Common(c.config, **{p.name: kwargs.pop(p.name) for p in common_params})
             try:
-                code = body(c, common, **kwargs)
+                with local_file_errors(action="access"):
+                    code = body(c, common, **kwargs)
             except OctopusError as exc:
                 raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
             if code:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
+from octopus.localfiles import write_atomically
 from octopus.run.manifest import Manifest
 from octopus.run.plan import Plan
 
@@ -104,10 +105,7 @@ class Deliveries:
 
     def write(self, path: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write atomically, so a crash never leaves half a record."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(known), indent=1))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(self.as_dict(known), indent=1))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deliveries:

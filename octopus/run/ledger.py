@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from octopus.localfiles import write_atomically
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.manifest import Manifest
@@ -175,10 +176,7 @@ class Ledger:
         }
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=1))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(self.as_dict(), indent=1))
 
 
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
+from octopus.localfiles import write_atomically
 from octopus.run.layout import delivery_dir
 from octopus.run.plan import Plan, WorkerPlan
 
@@ -130,10 +131,7 @@ class Manifest:
     def write(self, path: Path, data: dict[str, Any] | None = None) -> None:
         """Write atomically, so a crash never leaves half a manifest (`data`: as_dict(), if
         the caller already has it)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data if data is not None else self.as_dict(), indent=1))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(data if data is not None else self.as_dict(), indent=1))
 
     @classmethod
     def read(cls, path: Path) -> Manifest:

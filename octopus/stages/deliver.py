@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.errors import ConfigError
 from octopus.launchers.registry import launcher_for
+from octopus.localfiles import make_folder
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import UPLOAD_PREFIX, send_files
@@ -154,7 +155,7 @@ def run(
                 f"would write {script_name(part.worker.job_id)}: {len(part.ids)} command(s)",
             )
     else:
-        root.mkdir(parents=True, exist_ok=True)
+        make_folder(root)
         staging = staging_folder(root)
     output.note(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
