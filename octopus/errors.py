@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from difflib import get_close_matches
 from types import TracebackType
 
@@ -121,6 +121,8 @@ def raise_all(errors: list[ConfigError]) -> None:
 def _octopus_excepthook(
     kind: type[BaseException], error: BaseException, tb: TracebackType | None
 ) -> None:
+    for translate in _translators:
+        error = translate(error) or error
     if isinstance(error, OctopusError):
         print(f"octopus: {error}", file=sys.stderr)
         raise SystemExit(error.exit_code)
@@ -128,13 +130,20 @@ def _octopus_excepthook(
 
 
 _previous_excepthook = sys.excepthook
+_translators: list[Callable[[BaseException], OctopusError | None]] = []
 
 
-def one_line_errors() -> None:
+def one_line_errors(
+    translate: Callable[[BaseException], OctopusError | None] | None = None,
+) -> None:
     """Make an OctopusError that nothing catches end a script with its one-line message and
     exit code instead of a traceback (experiment files that call run_task themselves, as the
-    original's users wrote them). Other exceptions keep their traceback."""
+    original's users wrote them). Other exceptions keep their traceback, unless `translate`
+    makes an OctopusError of them (Invoke's errors about its config files, which `inv` raises
+    before any octopus code can catch them)."""
     global _previous_excepthook
+    if translate is not None and translate not in _translators:
+        _translators.append(translate)
     if sys.excepthook is not _octopus_excepthook:
         _previous_excepthook = sys.excepthook
         sys.excepthook = _octopus_excepthook

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from invoke.config import Config
+from invoke.config import AmbiguousMergeError, Config
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
@@ -161,6 +161,21 @@ class OctopusConfig(Config):
             super().load_shell_env()
         except (AmbiguousEnvVar, UncastableEnvVar, ValueError) as exc:
             raise ConfigError(f"an INVOKE_* environment variable: {exc}") from None
+
+
+def invoke_config_error(exc: BaseException) -> ConfigError | None:
+    """What Invoke's own program (`inv` with a project's tasks.py) raises on a config file it
+    cannot parse or merge, as one ConfigError line; None for anything else."""
+    if isinstance(exc, AmbiguousMergeError):
+        return ConfigError(
+            "an Invoke config file (invoke.yaml?) has a single value where Invoke's settings "
+            "have a mapping, or the reverse; the `octopus` command names the file and key"
+        )
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None or not type(exc).__module__.startswith(("yaml.", "invoke.vendor.yaml")):
+        return None
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+    return ConfigError(f"invalid YAML: {problem}", file=str(mark.name), line=mark.line + 1)
 
 
 def project_config() -> OctopusConfig:

@@ -17,8 +17,9 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 from rich.text import Text
 
+from octopus.cli.config import invoke_config_error
 from octopus.cli.options import COMMON_HELP, Common
-from octopus.errors import OctopusError
+from octopus.errors import OctopusError, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY, select_nodes
@@ -225,6 +226,10 @@ def print_(c: Context, exp: str | None = None) -> None:
     except OctopusError as exc:
         raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
 
+
+# `inv` loads a project's invoke.yaml after importing its tasks.py (and so this module) and
+# before any task runs: a file it cannot parse or merge can only be caught on the way out.
+one_line_errors(invoke_config_error)
 
 ns = Collection(
     nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run

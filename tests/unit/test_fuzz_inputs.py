@@ -171,10 +171,10 @@ BAD_INVENTORIES = {
 }
 
 
-def octopus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def octopus(*args: str, cwd: Path, program: str = "octopus") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "octopus", *args],
+        [sys.executable, "-m", program, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -217,3 +217,12 @@ def test_command_line_bad_invoke_yaml(tmp_path: Path, text: str) -> None:
     result = octopus("nodes", "--dry-run", cwd=tmp_path)
     assert_one_line_exit_2(result)
     assert "invoke.yaml" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["octopus: [\n", "run: 5\n", "octopus: {parallel: -1}\n"])
+def test_inv_with_a_project_tasks_py_and_a_bad_invoke_yaml(tmp_path: Path, text: str) -> None:
+    """Invoke's own program reads invoke.yaml itself, after importing tasks.py."""
+    (tmp_path / "tasks.py").write_text((REPO / "tasks.py").read_text())
+    (tmp_path / "nodes.yaml").write_text("nodes:\n  here: {local: true}\n")
+    (tmp_path / "invoke.yaml").write_text(text)
+    assert_one_line_exit_2(octopus("nodes", "--dry-run", cwd=tmp_path, program="invoke"))
