@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from difflib import get_close_matches
 from types import TracebackType
 
@@ -58,7 +59,19 @@ class ConfigError(OctopusError):
         if self.key is not None:
             parts.append(f"key '{self.key}'")
         parts.append(self.message)
-        return ": ".join(parts)
+        return ": ".join(one_line(part) for part in parts)
+
+
+class LocalFileError(OctopusError):
+    """A file or folder on this machine could not be written or read: the disk is full,
+    permission is denied, a file stands where a folder belongs. Not bad input (that is exit
+    code 2): the run failed here, like a node failing, so exit code 1. One line: the path and
+    the system's reason, e.g. ``deliverables/exp: cannot write: No space left on device``."""
+
+    def __init__(self, path: object, reason: str, action: str = "write") -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{one_line(self.path)}: cannot {action}: {one_line(reason)}")
 
 
 class ConfigErrors(ConfigError):
@@ -72,9 +85,28 @@ class ConfigErrors(ConfigError):
         return "\n".join(str(e) for e in self.errors)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when nothing is close."""
-    close = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+# Longest part (file, node, key or message) of a rendered error: a value echoed back from a
+# megabyte-long YAML string must not turn the one line into a screenful.
+MAX_PART = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str, limit: int = MAX_PART) -> str:
+    """Text as one printable line: control characters (newlines from a user's key or value,
+    terminal escapes) shown escaped, and the middle of anything too long left out."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if len(text) > limit:
+        half = limit // 2
+        text = f"{text[:half]}...({len(text) - 2 * half} characters left out)...{text[-half:]}"
+    return text
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when nothing is close.
+
+    Words from YAML need not be text (a key may be a number), so both sides are compared as
+    text."""
+    close = get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -89,6 +121,8 @@ def raise_all(errors: list[ConfigError]) -> None:
 def _octopus_excepthook(
     kind: type[BaseException], error: BaseException, tb: TracebackType | None
 ) -> None:
+    for translate in _translators:
+        error = translate(error) or error
     if isinstance(error, OctopusError):
         print(f"octopus: {error}", file=sys.stderr)
         raise SystemExit(error.exit_code)
@@ -96,13 +130,20 @@ def _octopus_excepthook(
 
 
 _previous_excepthook = sys.excepthook
+_translators: list[Callable[[BaseException], OctopusError | None]] = []
 
 
-def one_line_errors() -> None:
+def one_line_errors(
+    translate: Callable[[BaseException], OctopusError | None] | None = None,
+) -> None:
     """Make an OctopusError that nothing catches end a script with its one-line message and
     exit code instead of a traceback (experiment files that call run_task themselves, as the
-    original's users wrote them). Other exceptions keep their traceback."""
+    original's users wrote them). Other exceptions keep their traceback, unless `translate`
+    makes an OctopusError of them (Invoke's errors about its config files, which `inv` raises
+    before any octopus code can catch them)."""
     global _previous_excepthook
+    if translate is not None and translate not in _translators:
+        _translators.append(translate)
     if sys.excepthook is not _octopus_excepthook:
         _previous_excepthook = sys.excepthook
         sys.excepthook = _octopus_excepthook

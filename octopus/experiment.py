@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from octopus.errors import ConfigError, did_you_mean, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.sbatch_options import check_options
+from octopus.limits import MAX_OFFSET, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_range
 from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.run.layout import ExperimentPaths
@@ -152,6 +153,9 @@ class Experiment:
         folder = self.exp_folder_name or self.exp_folder_path
         self.exp_folder_name = path_text(folder) if folder else None
         self.screens_per_node = self.screens_per_node or self.screens_or_jobs_per_node
+        check_range(self.screens_per_node, 1, MAX_WORKERS_PER_NODE, key="screens_per_node")
+        check_range(self.screen_or_job_id_offset, 0, MAX_OFFSET, key="screen_or_job_id_offset")
+        check_range(self.use_run_exp_numa_socket, 0, MAX_SOCKET, key="use_run_exp_numa_socket")
         if self.slurm_num_cpus_per_task is not None:
             self.slurm_num_cpus_per_job = self.slurm_num_cpus_per_task
         self.run_exp_expected_time = self.run_exp_expected_time or self.run_exp_expected_runtime
@@ -279,6 +283,7 @@ STAGE_STEPS = {
 STEP_FIELDS = ("setup_steps", "purge_steps", "monitor_steps", "check_error_steps", "pickup_steps")
 
 
+@functools.cache  # resolving the hints costs more than reading a small file; read-only
 def yaml_fields() -> dict[str, tuple[Any, str]]:
     """Every field YAML may give: name -> (type hint, kind)."""
     hints = typing.get_type_hints(Experiment)

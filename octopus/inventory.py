@@ -6,6 +6,7 @@ The file has two top-level keys: ``defaults`` (values every node starts from) an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +138,12 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
         )
         raise_all(errors)
         return Inventory(path, {})  # unreachable: raise_all raised
-    errors += _check_values(defaults, source, node=None)
+    default_errors = _check_values(defaults, source, node=None)
+    errors += default_errors
+    # Nodes are still checked against the defaults that are valid, so one typo under
+    # `defaults:` is reported once instead of breaking (or repeating in) every node.
+    rejected = {e.key for e in default_errors}
+    usable_defaults = {k: v for k, v in defaults.items() if str(k) not in rejected}
     nodes: dict[str, Node] = {}
     for name, values in nodes_data.items():
         line = _line(nodes_data, name)
@@ -154,7 +160,7 @@ def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
         if node_errors:
             errors += node_errors
             continue
-        merged = {**defaults, **values}
+        merged = {**usable_defaults, **values}
         _resolve_paths(merged, path.parent)
         try:
             node = Node(name=str(name), test_connection=False, **merged)
@@ -201,7 +207,7 @@ def _check_values(values: Mapping[str, Any], source: str, node: str | None) -> l
             continue  # a single tag may be written without a list
         if not matches(value, _YAML_TYPES[key]):
             hint = (
-                f" (write it in quotes: '{value}')"
+                f" (write it in quotes: '{_as_written(values, key, value)}')"
                 if isinstance(value, (int, float)) and matches("", _YAML_TYPES[key])
                 else ""
             )
@@ -215,6 +221,12 @@ def _check_values(values: Mapping[str, Any], source: str, node: str | None) -> l
                 )
             )
     return errors
+
+
+def _as_written(values: Mapping[str, Any], key: str, value: Any) -> str:
+    """The value as the file spells it (`3.10`, which YAML reads as 3.1), else as read."""
+    text = values.text_of(key) if isinstance(values, LineDict) else None
+    return text if text is not None else str(value)
 
 
 def _describe(value: Any) -> str:
@@ -239,7 +251,8 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> None:
 
 
 def _resolve_path(value: str, base: Path) -> str:
-    expanded = Path(value).expanduser()
+    # os.path's expanduser leaves `~nosuchuser` as it is; pathlib's raises.
+    expanded = Path(os.path.expanduser(value))
     return str(expanded if expanded.is_absolute() else base / expanded)
 
 

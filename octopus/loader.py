@@ -134,9 +134,15 @@ def _load_yaml(path: Path) -> Experiment:
             continue  # null means the field's default
         else:
             if not matches(value, expected):
+                written = data.text_of(key) if isinstance(data, LineDict) else None
+                hint = (
+                    f" (write it in quotes: '{written}')"
+                    if written and isinstance(value, (int, float)) and matches("", expected)
+                    else ""
+                )
                 errors.append(
                     ConfigError(
-                        f"must be {type_name(expected)}, not {value!r}",
+                        f"must be {type_name(expected)}, not {value!r}{hint}",
                         file=source,
                         line=line,
                         key=str(key),

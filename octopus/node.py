@@ -7,15 +7,16 @@ additions with defaults, so existing experiment files build the same nodes.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from octopus.errors import ConfigError, did_you_mean
 from octopus.launchers.sbatch_options import check_options
+from octopus.limits import MAX_KEEPALIVE, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_range
 from octopus.names import RULE, check_name, is_name
 from octopus.node_methods import OriginalNodeMethods
 from octopus.remote.connection import open_connection
@@ -99,18 +100,35 @@ class Node(OriginalNodeMethods):
             check_name("tag", tag, key="tags", node=self.name)
         self.slurm_options = check_options(self.slurm_options or {}, "slurm_options", self.name)
         self.launcher = self._resolve_launcher()
-        if self.num_parallel_screens_or_jobs is not None and self.num_parallel_screens_or_jobs < 1:
-            raise self._error("num_parallel_screens_or_jobs", "must be at least 1 (or null)")
-        if not self.available_sockets:
-            raise self._error("available_sockets", "must list at least one socket")
-        if self.connect_timeout <= 0:
-            raise self._error("connect_timeout", "must be a positive number of seconds")
+        self._check_numbers()
         for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key"):
             self._expand_path(key)
         if self.rsync_private_key is None:
             self.rsync_private_key = self.ssh_private_key
         if self.test_connection and not self.local:
             self.check_connection()
+
+    def _check_numbers(self) -> None:
+        """Counts, ports and times in their ranges, so nothing later plans a million workers,
+        connects to port -1 or waits NaN seconds."""
+        name = self.name
+        check_range(
+            self.num_parallel_screens_or_jobs,
+            1,
+            MAX_WORKERS_PER_NODE,
+            key="num_parallel_screens_or_jobs",
+            node=name,
+        )
+        if not self.available_sockets:
+            raise self._error("available_sockets", "must list at least one socket")
+        for socket in self.available_sockets:
+            check_range(socket, 0, MAX_SOCKET, key="available_sockets", node=name, nullable=False)
+        check_range(self.ssh_port, 1, 65535, key="ssh_port", node=name)
+        if not 0 < self.connect_timeout < math.inf:
+            raise self._error("connect_timeout", "must be a positive number of seconds")
+        check_range(
+            self.keepalive, 1, MAX_KEEPALIVE, key="keepalive", node=name, unit=" s", nullable=False
+        )
 
     def check_connection(self) -> None:
         """Log in once, as the original Node(...) did; NodeUnreachable says what is wrong."""
@@ -164,7 +182,8 @@ class Node(OriginalNodeMethods):
             for path in hostkeys_paths(getattr(self, key))
             if not (key == "rsync_private_key" and path == self.ssh_private_key)
         ]
-        return [(key, path) for key, path in named if not Path(path).is_file()]
+        # os.path.isfile: False, not an error, for a name too long.
+        return [(key, path) for key, path in named if not os.path.isfile(path)]
 
     def __repr__(self) -> str:
         where = "local" if self.local else f"{self.ssh_username or ''}@{self.ssh_hostname}"

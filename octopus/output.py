@@ -20,6 +20,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from octopus.localfiles import local_file_errors, make_folder
+
 
 def make_console(stream: IO[str] | None = None) -> Console:
     """A console that uses colour only on a terminal and does not wrap tables in logs."""
@@ -61,8 +63,9 @@ class StageOutput:
         self._lock = threading.Lock()
         self._log: IO[str] | None = None
         if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = log_path.open("a", encoding="utf-8")
+            make_folder(log_path.parent)
+            with local_file_errors(log_path):
+                self._log = log_path.open("a", encoding="utf-8")
 
     def line(self, node: str, text: str, stream: str = "out") -> None:
         """Print one whole line from a node (stream 'err' is shown in red on a terminal)."""
@@ -85,10 +88,8 @@ class StageOutput:
                 else:  # a file, a pipe, cron: plain text, no rendering
                     self.console.file.write("".join(f"{node}: {text}\n" for text in texts))
                     self.console.file.flush()
-            if self._log is not None:
-                stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-                self._log.write("".join(f"{stamp} {node} {stream}: {text}\n" for text in texts))
-                self._log.flush()
+            stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+            self._write_log("".join(f"{stamp} {node} {stream}: {text}\n" for text in texts))
 
     def note(self, text: str) -> None:
         """A line that belongs to no node (stage headers, local steps)."""
@@ -96,8 +97,12 @@ class StageOutput:
         with self._lock:
             if not self.quiet:
                 self.console.print(Text(text), soft_wrap=True)
-            if self._log is not None:
-                self._log.write(f"{text}\n")
+            self._write_log(f"{text}\n")
+
+    def _write_log(self, text: str) -> None:
+        if self._log is not None:
+            with local_file_errors(self.log_path):
+                self._log.write(text)
                 self._log.flush()
 
     def progress(self, nodes: Sequence[str], enabled: bool = True) -> StageProgress:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Union, get_args, get_origin
+
+# Hints YAML fills with a list (a step's `tags: Iterable[str]` too).
+_LISTS = (list, tuple, set, frozenset, typing.Sequence, Sequence, Iterable)
 
 
 def type_name(annotation: Any) -> str:
@@ -19,7 +22,7 @@ def type_name(annotation: Any) -> str:
             names.remove("path")
         text = " or ".join(names)
         return f"{text} or null" if type(None) in args else text
-    if origin in (list, tuple, set, frozenset, typing.Sequence):
+    if origin in _LISTS:
         return f"list of {type_name(args[0])}" if args else "list"
     if origin is dict:
         return "mapping"
@@ -42,7 +45,7 @@ def matches(value: Any, annotation: Any) -> bool:
         return any(matches(value, a) for a in args)
     if annotation is type(None):
         return value is None
-    if origin in (list, tuple, set, frozenset, typing.Sequence):
+    if origin in _LISTS:
         if not isinstance(value, (list, tuple, set, frozenset)):
             return False
         return not args or all(matches(v, args[0]) for v in value)

@@ -1,4 +1,9 @@
-"""YAML loading that keeps line numbers and rejects duplicate keys, so errors can point."""
+"""YAML loading that keeps line numbers and rejects duplicate keys, so errors can point.
+
+Whatever the file holds (binary bytes, a key that is a list, nesting a thousand levels deep,
+an alias bomb, a number too long to convert), the result is either data or one ConfigError
+naming the file and, where known, the line: the validators after it only see plain values.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,43 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from octopus.errors import ConfigError
 
+# Deeper than any configuration needs; PyYAML composes recursively, so this also keeps a
+# hostile file far from Python's recursion limit.
+MAX_DEPTH = 64
+# Values in a document once aliases are expanded: a real file has hundreds; "billion laughs"
+# (aliases of aliases of lists) would have 10**9 and exhaust memory when walked.
+MAX_VALUES = 100_000
+
 
 class LineDict(dict[Any, Any]):
-    """A mapping read from YAML that remembers the line of each key (1-based) and of itself."""
+    """A mapping read from YAML that remembers the line of each key (1-based) and of itself,
+    and the text of each scalar value as written (YAML reads `3.10` as the number 3.1)."""
 
     line: int | None = None
-    key_lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[Any, int] = {}
+        self.value_texts: dict[Any, str] = {}
 
     def line_of(self, key: Any) -> int | None:
         return self.key_lines.get(key, self.line)
+
+    def text_of(self, key: Any) -> str | None:
+        """The value of `key` as the file spells it, when it is a scalar."""
+        return self.value_texts.get(key)
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _kind(value: Any) -> str:
+    return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -29,15 +58,71 @@ class _StrictLoader(yaml.SafeLoader):
     """
 
     source: str = "<yaml>"
+    _depth: int = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise ConfigError(
+                    f"nested more than {MAX_DEPTH} levels deep; flatten it",
+                    file=self.source,
+                    line=event.start_mark.line + 1,
+                )
+            node: Node | None = super().compose_node(parent, index)
+            return node
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Node | None:
+        node: Node | None = super().compose_document()
+        if node is not None:
+            _count_values(node, {}, self.source)
+        return node
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # e.g. a date like 2024-13-45
+            value = f" {node.value!r}" if isinstance(node, ScalarNode) else ""
+            raise ConfigError(
+                f"invalid value{value}: {exc}",
+                file=self.source,
+                line=_line(node),
+            ) from None
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > 1000:
+            raise ConfigError(
+                f"a number with {digits} digits is too large; quote it if it is text",
+                file=self.source,
+                line=_line(node),
+            )
+        return int(super().construct_yaml_int(node))
+
+    def construct_yaml_str(self, node: ScalarNode) -> str:
+        value = str(self.construct_scalar(node))
+        if "\0" in value:
+            raise ConfigError(
+                "text contains a NUL character (\\0); remove it", file=self.source, line=_line(node)
+            )
+        return value
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()
-        mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {}
+        mapping.line = _line(node)
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
+            line = _line(key_node)
+            try:
+                hash(key)
+            except TypeError:
+                raise ConfigError(
+                    f"a key must be text, not {_kind(key)}", file=self.source, line=line
+                ) from None
             if key in mapping:
                 raise ConfigError(
                     f"'{key}' is given twice (first on line {mapping.key_lines[key]}); keep one",
@@ -46,6 +131,8 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             mapping[key] = self.construct_object(value_node, deep=deep)
             mapping.key_lines[key] = line
+            if isinstance(value_node, ScalarNode):
+                mapping.value_texts[key] = str(value_node.value)
         return mapping
 
 
@@ -53,26 +140,94 @@ _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _StrictLoader.construct_mapping,
 )
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:str", _StrictLoader.construct_yaml_str)
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file; a missing file or a syntax error becomes one ConfigError line."""
+def _count_values(node: Node, sizes: dict[int, int], source: str, total: int = 0) -> int:
+    """How many values `node` stands for with its aliases expanded (memoised per node, so a
+    bomb is measured without being expanded); ConfigError past MAX_VALUES or on a cycle."""
+    known = sizes.get(id(node))
+    if known is not None:
+        if known < 0:
+            raise ConfigError(
+                "an alias refers to a value that contains it", file=source, line=_line(node)
+            )
+        return known
+    sizes[id(node)] = -1
+    size = 1
+    if isinstance(node, SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        size += _count_values(child, sizes, source, total + size)
+        if total + size > MAX_VALUES:
+            raise ConfigError(
+                f"holds more than {MAX_VALUES} values once aliases are expanded; "
+                "write the values out or use fewer aliases",
+                file=source,
+                line=_line(node),
+            )
+    sizes[id(node)] = size
+    return size
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text read from `source`; anything wrong becomes one ConfigError line."""
+    loader: _StrictLoader | None = None
     try:
-        text = path.read_text(encoding="utf-8")
+        loader = _StrictLoader(text)  # checks every character first
+        loader.source = source
+        return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigError(
+            f"invalid YAML: control character #x{exc.character:04x} is not allowed; remove it",
+            file=source,
+            line=line,
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(
+            f"invalid YAML: {problem}", file=source, line=mark.line + 1 if mark else None
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply; flatten it", file=source) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def read_text(path: Path) -> str:
+    """A configuration file's text; a missing, unreadable or non-UTF-8 file is a ConfigError."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror}", file=str(path)) from None
-    loader = _StrictLoader(text)
-    loader.source = str(path)
+    return decode(data, str(path))
+
+
+def decode(data: bytes, source: str) -> str:
+    """A configuration file's bytes as text; anything but UTF-8 is a ConfigError."""
     try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", file=str(path), line=line) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None
-    finally:
-        loader.dispose()
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8",
+            file=source,
+            line=data[: exc.start].count(b"\n") + 1,
+        ) from None
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file; a missing file or a syntax error becomes one ConfigError line."""
+    return parse_yaml(read_text(path), str(path))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from octopus.cli.config import octopus_settings
 from octopus.errors import ConfigError
 from octopus.experiment import Experiment
-from octopus.inventory import DEFAULT_INVENTORY, load_inventory
+from octopus.inventory import load_inventory
 from octopus.loader import load_experiment
 from octopus.node import Node
 
@@ -19,10 +20,6 @@ COMMON_HELP = {
     "parallel": "how many nodes to work on at once",
     "dry_run": "print what would run on each node and change nothing",
 }
-
-
-def _octopus_config(config: Any) -> Any:
-    return config.get("octopus", {}) if hasattr(config, "get") else {}
 
 
 @dataclass(frozen=True)
@@ -40,16 +37,14 @@ class Common:
     @property
     def inventory_path(self) -> str:
         """--inventory, else the Invoke config key octopus.inventory, else nodes.yaml."""
-        configured = _octopus_config(self.config).get("inventory")
-        return self.inventory or str(configured or DEFAULT_INVENTORY)
+        return self.inventory or octopus_settings(self.config).inventory
 
     @property
     def parallel_nodes(self) -> int | None:
         """--parallel, else octopus.parallel from the config, else the engine's default."""
         if self.parallel:
             return int(self.parallel)
-        value = _octopus_config(self.config).get("parallel")
-        return int(value) if value else None
+        return octopus_settings(self.config).parallel or None
 
     def experiment(self) -> Experiment:
         if not self.exp:

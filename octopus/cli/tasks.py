@@ -17,11 +17,13 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 from rich.text import Text
 
+from octopus.cli.config import invoke_config_error
 from octopus.cli.options import COMMON_HELP, Common
-from octopus.errors import OctopusError
+from octopus.errors import OctopusError, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import DEFAULT_INVENTORY, select_nodes
+from octopus.localfiles import local_file_errors
 from octopus.output import make_console
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
@@ -47,8 +49,9 @@ def octopus_task(
     help: dict[str, str] | None = None, name: str | None = None, exp: bool = True
 ) -> Callable[[Callable[..., int | None]], Task[Any]]:
     """An Invoke task from `body(c, common, **own options)`: the common options are added to
-    its command line, octopus' errors become one line and their exit code (2 for bad input),
-    and the body's return value is the exit code."""
+    its command line, octopus' errors become one line and their exit code (2 for bad input;
+    a local file that cannot be written is one too), and the body's return value is the exit
+    code."""
     common_params = [p for p in _COMMON if exp or p.name != "exp"]
 
     def decorate(body: Callable[..., int | None]) -> Task[Any]:
@@ -58,7 +61,8 @@ def octopus_task(
         def wrapper(c: Context, **kwargs: Any) -> None:
             common = Common(c.config, **{p.name: kwargs.pop(p.name) for p in common_params})
             try:
-                code = body(c, common, **kwargs)
+                with local_file_errors(action="access"):
+                    code = body(c, common, **kwargs)
             except OctopusError as exc:
                 raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
             except KeyboardInterrupt:  # Ctrl-C between stages (during one, the stage ends it)
@@ -230,6 +234,10 @@ def print_(c: Context, exp: str | None = None) -> None:
     except OctopusError as exc:
         raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
 
+
+# `inv` loads a project's invoke.yaml after importing its tasks.py (and so this module) and
+# before any task runs: a file it cannot parse or merge can only be caught on the way out.
+one_line_errors(invoke_config_error)
 
 ns = Collection(
     nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run

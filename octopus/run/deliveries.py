@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.run.atomic import write_atomically
+from octopus.localfiles import write_atomically
 from octopus.run.manifest import Manifest
 from octopus.run.plan import Plan
 

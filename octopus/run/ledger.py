@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from octopus.run.atomic import write_atomically
+from octopus.localfiles import write_atomically
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.manifest import Manifest

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from octopus.errors import ConfigError
+from octopus.limits import MAX_WORKERS_PER_NODE
 from octopus.node import Node
 
 PLACEHOLDER_JOB_ID = "[job_id]"
@@ -31,6 +33,11 @@ def make_workers(
     workers = []
     for node in nodes:
         count = per_node if per_node is not None else node.num_workers
+        if count > MAX_WORKERS_PER_NODE:  # checked where it enters; kept here for safety
+            raise ConfigError(
+                f"{count} workers on node '{node.name}' is more than {MAX_WORKERS_PER_NODE}",
+                key="screens_per_node",
+            )
         for index in range(count):
             workers.append(
                 Worker(

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.errors import ConfigError
 from octopus.launchers.registry import launcher_for
+from octopus.localfiles import make_folder
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import UPLOAD_PREFIX, send_files
 from octopus.remote.shell import quote_path
 from octopus.results import StageReport
-from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, script_name
+from octopus.run.lock import holding_records
 from octopus.run.manifest import Manifest
 from octopus.stages.deliverables import (
     commit_deliverables,
@@ -164,7 +165,7 @@ def _run(
                 f"would write {script_name(part.worker.job_id)}: {len(part.ids)} command(s)",
             )
     else:
-        root.mkdir(parents=True, exist_ok=True)
+        make_folder(root)
         staging = staging_folder(root)
     output.note(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"

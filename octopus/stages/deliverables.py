@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers.registry import worker_script
+from octopus.localfiles import local_file_errors, make_folder, write_file
 from octopus.node import Node
 from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, script_name
 from octopus.run.manifest import Manifest, new_delivery_id
@@ -68,17 +69,16 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
 def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
     """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; returns the whole manifest's
     data, written once the nodes said which of them took the delivery."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     for part in manifest.plan.parts:
         node_dir = folder / part.worker.node
-        node_dir.mkdir(exist_ok=True)
-        path = node_dir / script_name(part.worker.job_id)
-        path.write_text(worker_script(manifest, part), newline="\n")
-        path.chmod(0o755)
+        make_folder(node_dir)
+        script = worker_script(manifest, part)
+        write_file(node_dir / script_name(part.worker.job_id), script, executable=True)
     data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
     for node, text in Manifest.node_shares(data).items():
-        (folder / node / DELIVERY_ID_FILE).write_text(manifest.delivery + "\n")
-        (folder / node / MANIFEST).write_text(text)
+        write_file(folder / node / DELIVERY_ID_FILE, manifest.delivery + "\n")
+        write_file(folder / node / MANIFEST, text)
     return data
 
 
@@ -86,12 +86,13 @@ def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:
     """Replace the folders of the nodes that took the delivery, then the record of every
     node's delivery (written to the staging folder); the other nodes' folders keep their
     previous delivery, as the nodes themselves do."""
-    for name in nodes:
-        final = root / name
-        if final.exists():
-            shutil.rmtree(final)
-        (staging / name).rename(final)
-    (staging / MANIFEST).replace(root / MANIFEST)
+    with local_file_errors(root):
+        for name in nodes:
+            final = root / name
+            if final.exists():
+                shutil.rmtree(final)
+            (staging / name).rename(final)
+        (staging / MANIFEST).replace(root / MANIFEST)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -105,7 +106,8 @@ def staging_folder(root: Path) -> Path:
         pid = old.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if not (pid.isdigit() and _alive(int(pid))):
             shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
+    with local_file_errors(root):
+        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=root))
 
 
 def _alive(pid: int) -> bool:

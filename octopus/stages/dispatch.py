@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from octopus.experiment_task import ExperimentTask
 from octopus.inventory import select_nodes as choose_nodes
+from octopus.localfiles import local_file_errors
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
@@ -92,7 +93,23 @@ def run_experiment_task(
     options: StageOptions | None = None,
     output: StageOutput | None = None,
 ) -> Report | None:
-    """`run_task` on the experiment's nodes narrowed by names and tags, with a stage log."""
+    """`run_task` on the experiment's nodes narrowed by names and tags, with a stage log.
+
+    A local file that cannot be written or read (full disk, permission denied) ends the
+    stage with LocalFileError naming it, wherever in the stage it happened."""
+    with local_file_errors(action="access"):
+        return _run_experiment_task(experiment, task, nodes, tags, inventory, options, output)
+
+
+def _run_experiment_task(
+    experiment: Experiment,
+    task: ExperimentTask | str,
+    nodes: str | Iterable[str] | None,
+    tags: str | Iterable[str] | None,
+    inventory: str | Path | None,
+    options: StageOptions | None,
+    output: StageOutput | None,
+) -> Report | None:
     options = options or StageOptions()
     task = ExperimentTask(str(task))
     if task is ExperimentTask.PRINT:

@@ -11,9 +11,9 @@ from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
-from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.ledger import Ledger
+from octopus.run.lock import holding_records
 from octopus.run.status import NodeStatus, parse_status, status_command
 from octopus.stages import steps
 from octopus.stages.engine import Fanout

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError, OctopusError
 from octopus.launchers.registry import launcher_of, worker_script
+from octopus.localfiles import make_folder, write_file
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import send_files
 from octopus.remote.shell import quote_path
 from octopus.results import NodeResult, Outcome, StageReport
-from octopus.run.atomic import holding_records
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
+from octopus.run.lock import holding_records
 from octopus.run.manifest import Manifest
 from octopus.run.plan import WorkerPlan
 from octopus.run.start_policy import (
@@ -135,10 +136,9 @@ class _StartWorkers(Step):
     def _upload(self, ctx: StepContext, manifest: Manifest, scripts: dict[str, str]) -> None:
         """Write the new scripts beside the delivered ones here, then send just those."""
         local = self.folder / ctx.name
-        local.mkdir(parents=True, exist_ok=True)
+        make_folder(local)
         for name, text in scripts.items():
-            (local / name).write_text(text, newline="\n")
-            (local / name).chmod(0o755)
+            write_file(local / name, text, executable=True)
         send_files(ctx.connection(), local, manifest.run_dir, list(scripts), ctx.timeout)
 
 

@@ -3,6 +3,7 @@ files use, and a step built from YAML has each argument checked against its cons
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ def step_class(name: str) -> type[Step] | type[LocalStep]:
         ) from None
 
 
+@functools.cache  # resolving hints costs more than building the step; the result is read-only
 def _parameters(cls: type) -> tuple[dict[str, inspect.Parameter], dict[str, Any]]:
     """The constructor's parameters and type hints, walking up while it passes **kwargs on."""
     params: dict[str, inspect.Parameter] = {}

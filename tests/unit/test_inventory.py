@@ -77,7 +77,7 @@ def test_wrong_type_names_expected_type(tmp_path: Path):
 
 def test_unquoted_python_version_gets_a_quoting_hint(tmp_path: Path):
     path = write(tmp_path, "nodes:\n  a:\n    ssh_hostname: x\n    python_version: 3.10\n")
-    assert "write it in quotes: '3.1'" in str(error_of(path))
+    assert "write it in quotes: '3.10'" in str(error_of(path))
 
 
 def test_missing_key_file(tmp_path: Path):

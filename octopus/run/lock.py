@@ -1,38 +1,21 @@
-"""Local record files written whole or not at all, and one writer at a time.
+"""One process at a time changes an experiment's local records.
 
-A record (manifest, ledger) is written to a temporary file of its own beside it, then renamed
-over it: a reader sees the old file or the new one, never half of one, even when the writer
-is killed midway or the disk fills. Two processes that read, change and write a record (two
-monitors from cron) hold its lock, so neither loses what the other merged.
+Records are written whole (localfiles.write_atomically), but two processes that read, change
+and write them (two monitors from cron, a monitor during a deliver) would each write what
+they read plus their own news, and the later one would drop the other's: so they hold the
+experiment's lock, and take turns.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from octopus.localfiles import local_file_errors, make_folder
 from octopus.run.layout import ExperimentPaths
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename (the data on disk before the rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -40,8 +23,10 @@ def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[No
     """Hold an exclusive lock on `path` (created if needed) while the block runs; another
     process asking for it waits (`on_wait` is called first, to say so). The kernel drops the
     lock when its holder dies, kill -9 included."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
+    make_folder(path.parent)
+    with local_file_errors(path):
+        handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed by the block below)
+    with handle as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
