@@ -22,7 +22,6 @@ from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, script_name
-from octopus.run.lock import holding_records
 from octopus.run.manifest import Manifest
 from octopus.stages.deliverables import (
     commit_deliverables,
@@ -32,6 +31,7 @@ from octopus.stages.deliverables import (
 )
 from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
+from octopus.stages.records import changes_records
 from octopus.stages.worker_control import FindRunningWorkers
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
@@ -136,19 +136,11 @@ def check_replan(
     )
 
 
+@changes_records
 def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> StageReport:
     """Plan, write the deliverables and upload them; the report per node."""
-    if options.dry_run:
-        return _run(experiment, nodes, options, output)
-    with holding_records(experiment.paths):  # one process at a time changes the records
-        return _run(experiment, nodes, options, output)
-
-
-def _run(
-    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
-) -> StageReport:
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)

@@ -21,7 +21,6 @@ from octopus.results import NodeResult, Outcome, StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
-from octopus.run.lock import holding_records
 from octopus.run.manifest import Manifest
 from octopus.run.plan import WorkerPlan
 from octopus.run.start_policy import (
@@ -35,6 +34,7 @@ from octopus.run.status import NodeStatus
 from octopus.stages.engine import Fanout
 from octopus.stages.monitor import ReadStatus
 from octopus.stages.options import StageOptions
+from octopus.stages.records import changes_records
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 from octopus.steps.venvs import venv_folder
@@ -142,20 +142,12 @@ class _StartWorkers(Step):
         send_files(ctx.connection(), local, manifest.run_dir, list(scripts), ctx.timeout)
 
 
+@changes_records
 def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> StageReport:
     """Start (or resume, retry, rebalance) the delivered workers on the nodes; each node's
     result carries what it started (`Started`)."""
-    if options.dry_run:
-        return _run(experiment, nodes, options, output)
-    with holding_records(experiment.paths):  # one process at a time changes the records
-        return _run(experiment, nodes, options, output)
-
-
-def _run(
-    experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
-) -> StageReport:
     paths = experiment.paths
     if options.dry_run and not paths.manifest.is_file():
         output.note("start: nothing is delivered yet; after deliver, each worker script starts")

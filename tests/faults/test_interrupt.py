@@ -42,6 +42,29 @@ def start_inv(root: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def interrupt(
+    proc: subprocess.Popen[str], ready: Callable[[], object], times: int = 1
+) -> tuple[str, str, float]:
+    """Once `ready()` returned, Ctrl-C `times` times (50 ms apart); (stdout, stderr, seconds
+    from the last SIGINT to the exit). The process is killed if it outlives the test."""
+    try:
+        ready()
+        for _ in range(times - 1):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        return out, err, time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def connecting() -> None:
+    time.sleep(2.5)  # the client is inside its connect to the silent node by now
+
+
 def alive(host: TestHost, pid: int) -> bool:
     """Whether a process runs on the host (PIDs as the host sees them)."""
     return host.exec(f"kill -0 {pid} 2>/dev/null && echo yes || true").strip() == "yes"
@@ -55,17 +78,14 @@ def test_ctrl_c_during_setup_ends_remote_commands(
         host.exec("rm -f step.pid after-step")
     root = project(cluster, tmp_path, cluster.hosts)
     proc = start_inv(root, "setup", "--exp", "slow")
-    try:
+    pids: list[tuple[TestHost, int]] = []
+
+    def steps_running() -> None:
         assert wait_for(lambda: all((h.home / "step.pid").exists() for h in cluster.hosts), 20)
         time.sleep(0.3)
-        pids = [(h, int((h.home / "step.pid").read_text())) for h in cluster.hosts]
-        began = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
-        took = time.monotonic() - began
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        pids.extend((h, int((h.home / "step.pid").read_text())) for h in cluster.hosts)
+
+    out, err, took = interrupt(proc, steps_running)
     gone = wait_for(lambda: not any(alive(h, pid) for h, pid in pids), timeout=3)
     record_fault(
         FaultRow(
@@ -102,30 +122,12 @@ def test_a_second_ctrl_c_quits_while_a_node_is_connecting(make_cluster, tmp_path
     )
     (tmp_path / "tasks.py").write_text("from octopus.tasks import ns\n")
     proc = start_inv(tmp_path, "setup", "--exp", "slow")
-    try:
-        time.sleep(2.5)  # connecting by now
-        began = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-        took = time.monotonic() - began
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    out, err, took = interrupt(proc, connecting)
     assert proc.returncode == 130 and took < 2.0, (took, out, err)
     assert "silent" in out and "interrupted" in out
 
     proc = start_inv(tmp_path, "setup", "--exp", "slow")
-    try:
-        time.sleep(2.5)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-        began = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-        took = time.monotonic() - began
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    out, err, took = interrupt(proc, connecting, times=2)
     assert proc.returncode == 130 and took < 1.0, (took, out, err)
 
 
@@ -169,18 +171,8 @@ def test_ctrl_c_stops_every_task(make_cluster, tmp_path: Path, record_fault):
     for task, node in tasks.items():
         host.exec("rm -f step.pid")
         proc = start_inv(tmp_path, task, "--exp", "each", "--nodes", node)
-        try:
-            if "silent" not in node:
-                assert wait_for(lambda: (host.home / "step.pid").exists(), 30), task
-            else:
-                time.sleep(2.5)  # connecting to the silent node
-            began = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=15)
-            took = time.monotonic() - began
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        step_started = lambda: wait_for(lambda: (host.home / "step.pid").exists(), 30)  # noqa: E731
+        out, err, took = interrupt(proc, connecting if "silent" in node else step_started)
         slowest = max(slowest, took)
         outcomes.append(f"{task} {proc.returncode}")
         assert proc.returncode == 130 and took < 2.0, (task, took, out, err)

@@ -51,7 +51,7 @@ def test_a_job_of_two_parallel_tasks(slurm, workdir: Path):
     assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
     script = (workdir / "deliverables" / "par" / "h1" / "run_exp_s0.sh").read_text()
     for line in (
-        "#SBATCH --job-name=oct-par-s0",
+        f"#SBATCH --job-name={exp.paths.worker_session(0)}",
         "#SBATCH --ntasks=2",
         "#SBATCH --cpus-per-task=1",
         "#SBATCH -e job_0.err",
