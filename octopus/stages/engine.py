@@ -18,6 +18,7 @@ from octopus.node import Node
 from octopus.output import StageOutput, StageProgress
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.results import Outcome, StageReport
+from octopus.stages.connection_pool import kept_pool
 from octopus.stages.interrupt import GRACE_SECONDS, INTERRUPT
 from octopus.stages.node_run import NodeRun, classify_failure
 from octopus.stages.node_threads import run_each
@@ -26,6 +27,9 @@ from octopus.steps.context import StepContext
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
+
+# Outcomes after which a kept connection is not trusted for the next stage.
+LOST_CONNECTION = (Outcome.UNREACHABLE, Outcome.INTERRUPTED)
 
 # Threads mostly wait on the network; 32 keeps a 100-node fan-out to about three rounds of
 # logins without making the test hosts' sshd (which shares our CPUs here) the bottleneck.
@@ -65,6 +69,8 @@ class Fanout:
             [r.name for r in self.runs], enabled=not dry_run
         )
         self._signals = contextlib.ExitStack()
+        # Inside `inv run`, connections outlive the stage (connection_pool.py).
+        self._kept = kept_pool()
 
     def __enter__(self) -> Fanout:
         self._progress.__enter__()
@@ -80,9 +86,13 @@ class Fanout:
     ) -> None:
         self._signals.close()
         for run in self.runs:
-            if run.conn is not None:
+            if run.conn is None:
+                continue
+            if self._kept is None:
                 INTERRUPT.release(run.conn)
                 run.conn.close()
+            elif run.result is not None and run.result.outcome in LOST_CONNECTION:
+                self._kept.drop(run.node)  # the next stage connects again, once
         self._progress.__exit__(kind, exc, tb)
 
     @property
@@ -160,6 +170,9 @@ class Fanout:
             return True
         self._progress.update(run.name, "connecting")
         try:
+            if self._kept is not None:
+                run.conn = self._kept.connect(run.node)
+                return True
             run.conn = open_connection(run.node)
         except NodeUnreachable as exc:
             run.stop(*self._unless_interrupted(Outcome.UNREACHABLE, exc.reason))

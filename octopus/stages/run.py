@@ -13,6 +13,7 @@ from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
 from octopus.run.events import CommandState
+from octopus.stages.connection_pool import keeping_connections
 from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
 from octopus.stages.options import StageOptions
@@ -113,46 +114,60 @@ def run_experiment(
     do, and nothing is waited for.
     """
     output = StageOutput(log_path=None if options.dry_run else experiment.paths.stage_log("run"))
-    code = 0
     try:
-        for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
-            report = run_task(experiment, stage, nodes, options, output)
-            if not isinstance(report, StageReport) or report.ok:
-                continue
-            going = {r.node for r in report.results if r.ok}
-            if strict or report.local_failures or not going:
-                output.note(f"{stage} failed; stopping here")
-                return report.exit_code
-            dropped = [r.node for r in report.results if not r.ok]
-            output.note(f"{stage}: going on without {', '.join(dropped)} (--strict stops here)")
-            before, nodes = nodes, [n for n in nodes if n.name in going]
-            code = 1
-            if stage is ExperimentTask.DELIVER_SCRIPTS:
-                # Their share of the commands would wait forever: plan everything again over
-                # the nodes that took the delivery, and drop the others from the record.
-                output.note(f"deliver: planning every command again over {', '.join(going)}")
-                replan = dataclasses.replace(
-                    options, replan=True, all_nodes=tuple(n.name or "" for n in before)
-                )
-                again = run_task(experiment, stage, nodes, replan, output)
-                if again is None or not again.ok:
-                    output.note(f"{stage} failed again; stopping here")
-                    return again.exit_code if again is not None else 1
-        if not options.dry_run:
-            status = wait_for_commands(
-                experiment,
-                nodes,
-                output=output,
-                parallel=options.parallel,
-                interval=interval,
-                timeout=timeout,
-            )
-            print_monitor(status, output.console)
-            code = max(code, status.exit_code)
-        for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
-            report = run_task(experiment, stage, nodes, options, output)
-            if report is not None:
-                code = max(code, report.exit_code)
+        with keeping_connections():  # one login per node for the whole run
+            code = _run_stages(experiment, nodes, options, output, interval, timeout, strict)
     finally:
         output.close()
     return 0 if options.dry_run else code
+
+
+def _run_stages(
+    experiment: Experiment,
+    nodes: list[Node],
+    options: StageOptions,
+    output: StageOutput,
+    interval: float,
+    timeout: float | None,
+    strict: bool,
+) -> int:
+    code = 0
+    for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
+        report = run_task(experiment, stage, nodes, options, output)
+        if not isinstance(report, StageReport) or report.ok:
+            continue
+        going = {r.node for r in report.results if r.ok}
+        if strict or report.local_failures or not going:
+            output.note(f"{stage} failed; stopping here")
+            return report.exit_code
+        dropped = [r.node for r in report.results if not r.ok]
+        output.note(f"{stage}: going on without {', '.join(dropped)} (--strict stops here)")
+        before, nodes = nodes, [n for n in nodes if n.name in going]
+        code = 1
+        if stage is ExperimentTask.DELIVER_SCRIPTS:
+            # Their share of the commands would wait forever: plan everything again over
+            # the nodes that took the delivery, and drop the others from the record.
+            output.note(f"deliver: planning every command again over {', '.join(going)}")
+            replan = dataclasses.replace(
+                options, replan=True, all_nodes=tuple(n.name or "" for n in before)
+            )
+            again = run_task(experiment, stage, nodes, replan, output)
+            if again is None or not again.ok:
+                output.note(f"{stage} failed again; stopping here")
+                return again.exit_code if again is not None else 1
+    if not options.dry_run:
+        status = wait_for_commands(
+            experiment,
+            nodes,
+            output=output,
+            parallel=options.parallel,
+            interval=interval,
+            timeout=timeout,
+        )
+        print_monitor(status, output.console)
+        code = max(code, status.exit_code)
+    for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
+        report = run_task(experiment, stage, nodes, options, output)
+        if report is not None:
+            code = max(code, report.exit_code)
+    return code
