@@ -5,6 +5,7 @@ traceback from deep inside a stage."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -66,3 +67,10 @@ def write_atomically(path: Path, text: str) -> None:
             with suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def compact_json(data: object) -> str:
+    """JSON for a record: no indent and no spaces, so Python's C encoder writes it (an
+    indent makes json fall back to its pure-Python encoder, several times slower on a plan
+    or a ledger of a million commands)."""
+    return json.dumps(data, separators=(",", ":"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.localfiles import write_atomically
+from octopus.localfiles import compact_json, write_atomically
 from octopus.run.manifest import Manifest
 from octopus.run.plan import Plan
 
@@ -105,7 +105,7 @@ class Deliveries:
 
     def write(self, path: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write atomically, so a crash never leaves half a record."""
-        write_atomically(path, json.dumps(self.as_dict(known), indent=1))
+        write_atomically(path, compact_json(self.as_dict(known)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deliveries:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from octopus.localfiles import write_atomically
+from octopus.localfiles import compact_json, write_atomically
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.manifest import Manifest
@@ -184,7 +184,7 @@ class Ledger:
         }
 
     def save(self, path: Path) -> None:
-        write_atomically(path, json.dumps(self.as_dict(), indent=1))
+        write_atomically(path, compact_json(self.as_dict()))
 
 
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
+from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
 from octopus.run.plan import Plan, WorkerPlan
 
@@ -87,9 +88,8 @@ class Manifest:
         for command in plan["commands"]:
             shares[command["node"]]["commands"].append(command)
         return {
-            node: json.dumps(
-                {**data, "launchers": {node: data["launchers"][node]}, "plan": {**plan, **share}},
-                indent=1,
+            node: compact_json(
+                {**data, "launchers": {node: data["launchers"][node]}, "plan": {**plan, **share}}
             )
             for node, share in shares.items()
         }

@@ -94,16 +94,21 @@ class Plan:
             "prefix": self.prefix,
             "seed": self.seed,
             "workers": [asdict(p.worker) for p in self.parts],
+            # Straight from the parallel lists, no Entry per command: a million commands
+            # are a million dicts, and nothing more.
             "commands": [
                 {
-                    "id": e.id,
-                    "node": e.node,
-                    "worker": e.job_id,
-                    "position": e.position,
-                    "command": e.command,
-                    "command_index": e.command_index,
+                    "id": ident,
+                    "node": p.worker.node,
+                    "worker": p.worker.job_id,
+                    "position": position,
+                    "command": text,
+                    "command_index": index,
                 }
-                for e in self.entries
+                for p in self.parts
+                for position, (ident, text, index) in enumerate(
+                    zip(p.ids, p.commands, p.command_indices, strict=True)
+                )
             ],
         }
 
