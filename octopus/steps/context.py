@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
+from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
 from octopus.errors import OctopusError
@@ -75,6 +77,8 @@ class StepContext:
         """Run a command on the node, its output shown line by line; a failure raises StepFailed."""
         out = self.output.writer(self.name, "out")
         err = self.output.writer(self.name, "err")
+        limit = timeout or self.timeout
+        began = time.monotonic()
         try:
             result = self.connection().run(
                 command,
@@ -82,11 +86,17 @@ class StepContext:
                 warn=True,
                 out_stream=out if show else None,
                 err_stream=err if show else None,
-                timeout=timeout or self.timeout,
+                timeout=limit,
             )
+        except CommandTimedOut:
+            raise StepFailed(f"timed out after {limit:g}s (the step's timeout)") from None
         finally:
             out.finish()
             err.finish()
+        # Invoke says "timed out" only when its timer thread is done closing the channel; a
+        # channel closed by it a moment earlier ends the command without an exit status.
+        if limit and result.exited == -1 and time.monotonic() - began >= limit:
+            raise StepFailed(f"timed out after {limit:g}s (the step's timeout)")
         if not result.ok and not warn:
             raise StepFailed.of(result)
         return result
