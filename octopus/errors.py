@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable
 from difflib import get_close_matches
 from types import TracebackType
 
+# 128 + SIGINT, what shells report for a command that Ctrl-C ended.
+INTERRUPTED_EXIT = 130
+
 
 class OctopusError(Exception):
     """Base of every error octopus raises on purpose; `exit_code` is what the task exits with."""

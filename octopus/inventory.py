@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
 from octopus.node import Node, node_fields
+from octopus.run.layout import INVENTORY_FILE
 from octopus.schema import matches, type_name
 from octopus.yamlfile import LineDict, load_yaml
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
 
-DEFAULT_INVENTORY = "nodes.yaml"
+DEFAULT_INVENTORY = INVENTORY_FILE
 TOP_LEVEL_KEYS = ("defaults", "nodes")
 PATH_KEYS = ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key")
 

@@ -18,7 +18,7 @@ from invoke.config import AmbiguousMergeError, Config
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
 
 from octopus.errors import ConfigError, did_you_mean, raise_all
-from octopus.inventory import DEFAULT_INVENTORY
+from octopus.run.layout import INVENTORY_FILE as DEFAULT_INVENTORY
 from octopus.yamlfile import LineDict, decode, parse_yaml
 
 SECTION = "octopus"

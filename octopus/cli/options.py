@@ -1,25 +1,27 @@
-"""Options every task shares, and where their defaults come from (flags, then Invoke config)."""
+"""Options every task shares, where their defaults come from (flags, then Invoke config), and
+what a task does with them: load the experiment and nodes, run a stage, report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
+
 from octopus.cli.config import octopus_settings
 from octopus.errors import ConfigError
 from octopus.experiment import Experiment
-from octopus.inventory import load_inventory
+from octopus.experiment_task import ExperimentTask
+from octopus.facts import facts_command
+from octopus.inventory import load_inventory, select_nodes
 from octopus.loader import load_experiment
 from octopus.node import Node
-
-COMMON_HELP = {
-    "exp": "experiment: a name in experiments/ or a path to .py/.yaml",
-    "inventory": "inventory file (default: octopus.inventory config, then nodes.yaml)",
-    "nodes": "comma-separated node names to use (default: all)",
-    "tags": "comma-separated tags: use only nodes carrying one of them",
-    "parallel": "how many nodes to work on at once",
-    "dry_run": "print what would run on each node and change nothing",
-}
+from octopus.output import make_console
+from octopus.results import exit_code_for
+from octopus.stages.dispatch import run_experiment_task
+from octopus.stages.options import StageOptions
+from octopus.views.nodes import nodes_json, print_nodes
+from octopus.views.tables import print_commands
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,54 @@ class Common:
     def selected_nodes(self) -> list[Node]:
         """The inventory's nodes the options ask for; ConfigError on any problem."""
         return load_inventory(self.inventory_path).select(self.nodes, self.tags)
+
+    def stage(self, stage: ExperimentTask, **flags: Any) -> int:
+        """Load the experiment, run one stage on the selected nodes; its exit code."""
+        report = run_experiment_task(
+            self.experiment(),
+            stage,
+            nodes=self.nodes,
+            tags=self.tags,
+            inventory=self.inventory_path,
+            options=StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run, **flags),
+        )
+        return 0 if report is None or report.ok else report.exit_code
+
+    def probe_nodes(self, as_json: bool) -> int:
+        """`inv nodes`: each selected node's facts (what would run, in a dry run)."""
+        chosen = self.selected_nodes()
+        out = make_console()
+        if self.dry_run:
+            for node in chosen:
+                where = "locally" if node.local else f"on {node.ssh_hostname}"
+                out.print(
+                    Text.assemble(
+                        (f"{node.name}", "bold"), f": would run {where}: {facts_command(node)}"
+                    ),
+                    soft_wrap=True,
+                )
+            return 0
+        # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
+        from octopus.stages.nodes import probe_nodes
+
+        results = probe_nodes(chosen, self.parallel_nodes)
+        if as_json:
+            print(nodes_json(results))
+        else:
+            print_nodes(results, chosen, out)
+        return exit_code_for(results)
+
+    def run_all(self, interval: float, timeout: float, strict: bool) -> int:
+        """`inv run`: the whole lifecycle on the selected nodes."""
+        # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
+        from octopus.stages.run import run_experiment
+
+        experiment = self.experiment()
+        chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
+        options = StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run)
+        return run_experiment(
+            experiment, chosen, options, interval=interval, timeout=timeout or None, strict=strict
+        )
+
+    def print_commands(self) -> None:
+        print_commands(self.experiment().experiment_commands)

@@ -1,7 +1,9 @@
 """The Invoke collection: thin tasks that parse options, call a stage and report.
 
 Use it from a project's tasks.py with ``from octopus.tasks import ns`` (and add tasks to it or
-compose it into a bigger Collection, as with any Invoke collection).
+compose it into a bigger Collection, as with any Invoke collection). This module declares
+the tasks only: what they do is in `options.Common`, loaded when a task runs, so that
+`inv --list` and `inv --help` load no stage, node or SSH code.
 """
 
 from __future__ import annotations
@@ -9,28 +11,21 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
-from rich.text import Text
 
 from octopus.cli.config import invoke_config_error
-from octopus.cli.options import COMMON_HELP, Common
-from octopus.errors import OctopusError, one_line_errors
+from octopus.cli.help_texts import COMMON_HELP
+from octopus.errors import INTERRUPTED_EXIT, OctopusError, one_line_errors
 from octopus.experiment_task import ExperimentTask
-from octopus.facts import facts_command
-from octopus.inventory import DEFAULT_INVENTORY, select_nodes
-from octopus.localfiles import local_file_errors
-from octopus.output import make_console
-from octopus.results import exit_code_for
-from octopus.stages.dispatch import run_experiment_task
-from octopus.stages.interrupt import INTERRUPTED_EXIT
-from octopus.stages.options import StageOptions
-from octopus.views.nodes import nodes_json, print_nodes
-from octopus.views.tables import print_commands
+from octopus.run.layout import INVENTORY_FILE
+
+if TYPE_CHECKING:
+    from octopus.cli.options import Common
 
 _COMMON = [
     inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
@@ -43,6 +38,27 @@ _COMMON = [
         ("dry_run", False),
     )
 ]
+
+
+def _common(config: Any, values: dict[str, Any]) -> Common:
+    # Loaded when a task runs (module docstring): the stages, nodes and SSH come with it.
+    from octopus.cli.options import Common
+
+    return Common(config, **values)
+
+
+def _one_line(call: Callable[[], int | None]) -> int | None:
+    """Run a task's body: octopus' errors become one line and their exit code."""
+    # Loaded when a task runs (module docstring).
+    from octopus.localfiles import local_file_errors
+
+    try:
+        with local_file_errors(action="access"):
+            return call()
+    except OctopusError as exc:
+        raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+    except KeyboardInterrupt:  # Ctrl-C between stages (during one, the stage ends it)
+        raise Exit("octopus: interrupted (Ctrl-C)", code=INTERRUPTED_EXIT) from None
 
 
 def octopus_task(
@@ -59,14 +75,8 @@ def octopus_task(
 
         @functools.wraps(body)
         def wrapper(c: Context, **kwargs: Any) -> None:
-            common = Common(c.config, **{p.name: kwargs.pop(p.name) for p in common_params})
-            try:
-                with local_file_errors(action="access"):
-                    code = body(c, common, **kwargs)
-            except OctopusError as exc:
-                raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
-            except KeyboardInterrupt:  # Ctrl-C between stages (during one, the stage ends it)
-                raise Exit("octopus: interrupted (Ctrl-C)", code=INTERRUPTED_EXIT) from None
+            values = {p.name: kwargs.pop(p.name) for p in common_params}
+            code = _one_line(lambda: body(c, _common(c.config, values), **kwargs))
             if code:
                 raise Exit(code=code)
 
@@ -87,22 +97,9 @@ def octopus_task(
     return decorate
 
 
-def _stage(common: Common, stage: ExperimentTask, **flags: Any) -> int:
-    """Load the experiment, run one stage on the selected nodes; its exit code."""
-    report = run_experiment_task(
-        common.experiment(),
-        stage,
-        nodes=common.nodes,
-        tags=common.tags,
-        inventory=common.inventory_path,
-        options=StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run, **flags),
-    )
-    return 0 if report is None or report.ok else report.exit_code
-
-
 def _steps_task(stage: ExperimentTask, doc: str, name: str | None = None) -> Task[Any]:
     def body(c: Context, common: Common) -> int:
-        return _stage(common, stage)
+        return common.stage(stage)
 
     body.__doc__ = doc
     body.__name__ = str(stage)
@@ -128,27 +125,7 @@ select_nodes_task = _steps_task(
 @octopus_task(help={"json": "print the facts as JSON instead of a table"}, exp=False)
 def nodes(c: Context, common: Common, json_: bool = False) -> int:
     """Check the selected nodes: reachable, host key accepted, tools, CPUs, sockets, GPUs."""
-    chosen = common.selected_nodes()
-    out = make_console()
-    if common.dry_run:
-        for node in chosen:
-            where = "locally" if node.local else f"on {node.ssh_hostname}"
-            out.print(
-                Text.assemble(
-                    (f"{node.name}", "bold"), f": would run {where}: {facts_command(node)}"
-                ),
-                soft_wrap=True,
-            )
-        return 0
-    # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
-    from octopus.stages.nodes import probe_nodes
-
-    results = probe_nodes(chosen, common.parallel_nodes)
-    if json_:
-        print(nodes_json(results))
-    else:
-        print_nodes(results, chosen, out)
-    return exit_code_for(results)
+    return common.probe_nodes(json_)
 
 
 @octopus_task(
@@ -159,7 +136,7 @@ def nodes(c: Context, common: Common, json_: bool = False) -> int:
 )
 def deliver(c: Context, common: Common, force: bool = False, replan: bool = False) -> int:
     """Write one script per worker under deliverables/<exp>/ and send each node its scripts."""
-    return _stage(common, ExperimentTask.DELIVER_SCRIPTS, force=force, replan=replan)
+    return common.stage(ExperimentTask.DELIVER_SCRIPTS, force=force, replan=replan)
 
 
 @octopus_task(
@@ -179,8 +156,7 @@ def start(
     force: bool = False,
 ) -> int:
     """Start the delivered worker scripts (screen, process, ...), or resume them."""
-    return _stage(
-        common,
+    return common.stage(
         ExperimentTask.START,
         resume=resume,
         retry_failed=retry_failed,
@@ -201,7 +177,7 @@ def monitor(c: Context, common: Common, json_: bool = False, offline: bool = Fal
     Made for cron too: no prompts, plain text when not on a terminal, exit 0 when nothing
     failed or was lost, 1 when something did, 2 on bad input.
     """
-    return _stage(common, ExperimentTask.MONITOR, offline=offline, as_json=json_)
+    return common.stage(ExperimentTask.MONITOR, offline=offline, as_json=json_)
 
 
 @octopus_task(
@@ -215,24 +191,13 @@ def run(
     c: Context, common: Common, interval: float = 2.0, timeout: float = 0, strict: bool = False
 ) -> int:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
-    # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
-    from octopus.stages.run import run_experiment
-
-    experiment = common.experiment()
-    chosen = select_nodes(experiment, common.nodes, common.tags, common.inventory_path)
-    options = StageOptions(parallel=common.parallel_nodes, dry_run=common.dry_run)
-    return run_experiment(
-        experiment, chosen, options, interval=interval, timeout=timeout or None, strict=strict
-    )
+    return common.run_all(interval, timeout, strict)
 
 
 @task(help={"exp": COMMON_HELP["exp"]})
 def print_(c: Context, exp: str | None = None) -> None:
     """Print the experiment's commands, one per line."""
-    try:
-        print_commands(Common(c.config, exp=exp).experiment().experiment_commands)
-    except OctopusError as exc:
-        raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
+    _one_line(lambda: _common(c.config, {"exp": exp}).print_commands())
 
 
 # `inv` loads a project's invoke.yaml after importing its tasks.py (and so this module) and
@@ -243,4 +208,4 @@ ns = Collection(
     nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run
 )
 ns.add_task(print_, name="print")
-ns.configure({"octopus": {"inventory": DEFAULT_INVENTORY, "parallel": 0}})
+ns.configure({"octopus": {"inventory": INVENTORY_FILE, "parallel": 0}})

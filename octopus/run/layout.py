@@ -26,8 +26,10 @@ MANIFEST = "manifest.json"
 LEDGER = "ledger.json"
 RECORDS_LOCK = ".records.lock"
 REMOTE_ROOT = ".octopus"
+# The inventory a project keeps beside its tasks.py.
+INVENTORY_FILE = "nodes.yaml"
 # Files that mark a folder as an octopus project (see project_root).
-PROJECT_MARKERS = ("nodes.yaml", "tasks.py")
+PROJECT_MARKERS = (INVENTORY_FILE, "tasks.py")
 
 # Inside a delivery folder on a node (and beside each node's scripts here).
 DELIVERY_ID_FILE = "DELIVERY"

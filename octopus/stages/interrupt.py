@@ -20,12 +20,11 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from octopus.errors import OctopusError
+from octopus.errors import INTERRUPTED_EXIT, OctopusError
 from octopus.remote.connector import Connector
 
 # How long the nodes get to notice their closed connections and report, after Ctrl-C.
 GRACE_SECONDS = 1.0
-INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells report for a command Ctrl-C ended
 
 
 class Interrupted(OctopusError):

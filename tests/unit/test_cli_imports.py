@@ -1,0 +1,29 @@
+"""`inv --list` and `inv --help` load the task declarations only: no SSH, no stage, no node
+code (they are loaded when a task runs), so listing tasks is about as quick as Invoke's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("paramiko", "fabric", "rich", "octopus.node", "octopus.stages.engine", "octopus.step")
+
+
+def test_the_collection_loads_without_the_ssh_stack():
+    probe = (
+        "import sys, octopus.tasks; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_the_package_names_still_load_on_first_use():
+    probe = (
+        "import octopus; from octopus import Cmd, Node, Experiment, SetupVenv, ExperimentTask; "
+        "from octopus import *; print(Cmd.__name__, KillAllScreens.__name__, octopus.__version__)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Cmd", "KillAllScreens", "0.1.0"]
