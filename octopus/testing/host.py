@@ -13,7 +13,7 @@ from pathlib import Path
 
 from octopus.testing.errors import HarnessError
 from octopus.testing.machine import TEST_USER
-from octopus.testing.process import inner_pid
+from octopus.testing.process import inner_pid, keygen
 
 
 @dataclass
@@ -166,6 +166,26 @@ class TestHost:
             if time.monotonic() > deadline:
                 raise HarnessError(f"{self.name}: sshd did not come back")
             time.sleep(0.05)
+
+    def change_host_key(self) -> None:
+        """Give the host a new key, the old one kept aside, and restart its sshd alone (a host
+        made with init): clients that know the old key see it change."""
+        self.stop_sshd()
+        for key in self._key_files():
+            key.rename(key.with_name(key.name + ".old"))
+        if keygen(self.host_key, self.name).wait() != 0:
+            raise HarnessError("ssh-keygen failed")
+        self.start_sshd()
+
+    def restore_host_key(self) -> None:
+        """Undo change_host_key: the old key back, sshd restarted alone."""
+        self.stop_sshd()
+        for key in self._key_files():
+            key.with_name(key.name + ".old").replace(key)
+        self.start_sshd()
+
+    def _key_files(self) -> list[Path]:
+        return [self.host_key, self.host_key.with_name(self.host_key.name + ".pub")]
 
     def _accepts(self) -> bool:
         try:
