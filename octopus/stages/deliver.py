@@ -68,9 +68,12 @@ class _Upload(Step):
                 ctx.connection(), self.folder / ctx.name, self.manifest.run_dir, None, ctx.timeout
             )
         except Exception:
-            # Best effort (the connection may be gone): no half delivery stays on the node.
-            with contextlib.suppress(Exception):
-                ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
+            # Best effort: no half delivery stays on the node. Only over the connection still
+            # open: a new one to a node gone silent would first wait out connect_timeout, and
+            # the next upload removes what is left anyway.
+            if ctx.connection().is_active():
+                with contextlib.suppress(Exception):
+                    ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
             raise
 
 
