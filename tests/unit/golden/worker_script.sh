@@ -12,10 +12,12 @@ octopus_event() {
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
 }
 # A command's start or end that cannot be recorded (a full disk) stops the worker: a command
-# run with no record would show as lost and run again on --resume.
+# run with no record would show as lost and run again on --resume. Parallel commands (Slurm
+# tasks) leave the stop mark for the others, as a failure under stop_on_error does.
 octopus_record() {
   octopus_event "$@" && return 0
   echo "octopus: cannot write $OCTOPUS_STATE: this worker stops" >&2
+  touch "$OCTOPUS_STATE.stop" 2>/dev/null
   exit 1
 }
 # octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its
