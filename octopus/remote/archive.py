@@ -3,6 +3,7 @@ the number of files (a delivery of a thousand worker scripts costs one upload)."
 
 from __future__ import annotations
 
+import contextlib
 import io
 import secrets
 import tarfile
@@ -40,7 +41,10 @@ def send_files(
     with tempfile.NamedTemporaryFile(suffix=".tar.gz") as tmp:
         tmp.write(tar_folder(folder, names))
         tmp.flush()
-        conn.put(tmp.name, f"{remote_dir}/{archive}")
+        try:
+            conn.put(tmp.name, f"{remote_dir}/{archive}")
+        except OSError as exc:
+            raise _explained(conn, remote_dir, tmp.tell(), exc) from exc
     # The archive goes whether or not it unpacked (a full disk): the status is tar's.
     conn.run(
         f'cd "$HOME"/{remote} && {{ tar -xzf {archive}; octopus_rc=$?; rm -f {archive}; '
@@ -48,3 +52,17 @@ def send_files(
         hide=True,
         timeout=timeout,
     )
+
+
+def _explained(conn: Connector, remote_dir: str, size: int, exc: OSError) -> OSError:
+    """SFTP reports a full disk as a bare failure ("size mismatch in put", "Failure"): when the
+    node's free space is short of the archive, say that instead."""
+    command = f"df -Pk \"$HOME\"/{quote_path(remote_dir)} | awk 'NR == 2 {{ print $4 }}'"
+    with contextlib.suppress(Exception):
+        free = conn.run(command, hide=True, warn=True).stdout.strip()
+        if free.isdigit() and int(free) * 1024 < size:
+            return OSError(
+                f"no space left on the node: the upload needs {size} bytes, "
+                f"{free} KB free in ~/{remote_dir}"
+            )
+    return exc

@@ -82,6 +82,8 @@ def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
         events = f'"$HOME"/{quote_path(run)}/{events_file(job)}'
         # The newline first: a last line a crash cut short must not swallow the marker.
         lines.append(f'printf "\\n{MARK} events {job}\\n"; cat {events} 2>/dev/null; true')
+    # Read whole, the command exits 0: any other status is a read cut short (ReadStatus).
+    lines.append("true")
     return "\n".join(lines)
 
 

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 
 class _Upload(Step):
     """Sends the node's folder as one archive into a new delivery folder (not current yet);
-    a failed upload removes what it left, and earlier uploads' leftover archives go too."""
+    a failed upload removes what it left. When it could not (the connection was gone), the
+    next upload does: a folder still holding an archive never unpacked whole, so it never
+    became current, and it goes with the archive."""
 
     label = "upload scripts"
 
@@ -56,15 +58,23 @@ class _Upload(Step):
 
     def execute(self, ctx: StepContext) -> None:
         run_root = quote_path(self.manifest.run_root)
-        ctx.run(f'rm -f "$HOME"/{run_root}/deliveries/*/{UPLOAD_PREFIX}*', show=False, warn=True)
+        ctx.run(
+            f'for d in "$HOME"/{run_root}/deliveries/*/; do '
+            f'for a in "$d"{UPLOAD_PREFIX}*; do [ -e "$a" ] && rm -rf "$d"; break; done; done',
+            show=False,
+            warn=True,
+        )
         try:
             send_files(
                 ctx.connection(), self.folder / ctx.name, self.manifest.run_dir, None, ctx.timeout
             )
         except Exception:
-            # Best effort (the connection may be gone): no half delivery stays on the node.
-            with contextlib.suppress(Exception):
-                ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
+            # Best effort: no half delivery stays on the node. Only over the connection still
+            # open: a new one to a node gone silent would first wait out connect_timeout, and
+            # the next upload removes what is left anyway.
+            if ctx.connection().is_active():
+                with contextlib.suppress(Exception):
+                    ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
             raise
 
 

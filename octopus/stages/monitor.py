@@ -19,7 +19,7 @@ from octopus.stages import steps
 from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
 from octopus.steps.base import Step
-from octopus.steps.context import StepContext
+from octopus.steps.context import StepContext, StepFailed
 from octopus.views.monitor import print_json, print_json_error, print_monitor
 from octopus.views.tables import print_stage
 
@@ -51,6 +51,10 @@ class ReadStatus(Step):
         launcher = launcher_of(manifest, ctx.name)
         command = status_command(manifest, ctx.name, launcher)
         result = ctx.run(command, show=False, warn=True, timeout=STATUS_TIMEOUT)
+        if not result.ok:
+            # The read was cut (the connection lost mid-read, the command killed): half a
+            # state would pass for the whole, its unread commands shown as never started.
+            raise StepFailed.of(result, "reading the node's state")
         status = parse_status(manifest, ctx.name, result.stdout, launcher)
         if self.require_delivery and status.delivery is None and manifest.workers_on(ctx.name):
             raise OctopusError(

@@ -43,6 +43,8 @@ class TestCluster:
     session_env: dict[str, str] = field(default_factory=dict)
     port: int = 22
     host_certificates: bool = False
+    # PID 1 of each host is a small init with sshd as its child (TestHost.stop_sshd).
+    init: bool = False
     hosts: list[TestHost] = field(default_factory=list)
     state: Path | None = None
     octet: int | None = None
@@ -124,6 +126,7 @@ class TestCluster:
                 netns=f"oct{self.octet}h{i}",
                 root=self._state() / f"h{i}",
                 port=self.port,
+                init=self.init,
             )
             for i in range(1, self.count + 1)
         ]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
+import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from octopus.testing.errors import HarnessError
 from octopus.testing.machine import TEST_USER
-from octopus.testing.process import inner_pid
+from octopus.testing.process import inner_pid, keygen
 
 
 @dataclass
@@ -26,6 +29,7 @@ class TestHost:
     root: Path
     port: int = 22
     process: subprocess.Popen[bytes] | None = None
+    init: bool = False  # PID 1 is a shell, sshd its child: sshd can stop alone (sshd.py)
 
     @property
     def home(self) -> Path:
@@ -124,3 +128,68 @@ class TestHost:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
+
+    def mount_tmpfs(self, path: str, size: str) -> None:
+        """Mount a tmpfs of `size` (as mount(8) reads it: 512k, 1m) owned by the login user
+        over `path` in its home, inside the host only: a small disk that fills up. From
+        outside, `home` still shows the folder beneath; read the tmpfs with `exec`."""
+        inside = shlex.quote(f"/home/{TEST_USER}/{path}")
+        account = pwd.getpwnam(TEST_USER)
+        self.exec(f"mkdir -p {inside}")
+        options = f"size={size},mode=0755,uid={account.pw_uid},gid={account.pw_gid}"
+        self.exec(f"mount -t tmpfs -o {options} octopus-test {inside}", user="root")
+
+    def umount(self, path: str) -> None:
+        """Undo mount_tmpfs: what was written on that small disk goes with it."""
+        self.exec(f"umount {shlex.quote(f'/home/{TEST_USER}/{path}')}", user="root")
+
+    def stop_sshd(self) -> None:
+        """Kill -9 the host's sshd alone (a host made with init): new logins are refused,
+        the sessions it already forked and every other process of the host go on."""
+        if not self.init:
+            raise HarnessError(f"{self.name}: sshd is PID 1 here; start the cluster with init")
+        self.exec(f"kill -9 $(cat {shlex.quote(str(self.root / 'sshd.pid'))})", user="root")
+        deadline = time.monotonic() + 10
+        while self._accepts():
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{self.name}: sshd still accepts after kill -9")
+            time.sleep(0.05)
+
+    def start_sshd(self, timeout: float = 10) -> None:
+        """Start the host's sshd again after stop_sshd, with its config and host key as they
+        are now (a new key makes a changed host key)."""
+        files = [str(self.root / n) for n in ("sshd_config", "sshd.log", "sshd.pid")]
+        argv = ["/usr/sbin/sshd", "-f", files[0], "-E", files[1], "-o", f"PidFile={files[2]}"]
+        self.exec(shlex.join(argv), user="root")
+        deadline = time.monotonic() + timeout
+        while not self._accepts():
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{self.name}: sshd did not come back")
+            time.sleep(0.05)
+
+    def change_host_key(self) -> None:
+        """Give the host a new key, the old one kept aside, and restart its sshd alone (a host
+        made with init): clients that know the old key see it change."""
+        self.stop_sshd()
+        for key in self._key_files():
+            key.rename(key.with_name(key.name + ".old"))
+        if keygen(self.host_key, self.name).wait() != 0:
+            raise HarnessError("ssh-keygen failed")
+        self.start_sshd()
+
+    def restore_host_key(self) -> None:
+        """Undo change_host_key: the old key back, sshd restarted alone."""
+        self.stop_sshd()
+        for key in self._key_files():
+            key.with_name(key.name + ".old").replace(key)
+        self.start_sshd()
+
+    def _key_files(self) -> list[Path]:
+        return [self.host_key, self.host_key.with_name(self.host_key.name + ".pub")]
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection((self.address, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False

@@ -2,6 +2,8 @@
 
 sshd runs as PID 1 of its own PID, UTS and mount namespaces inside the host's network
 namespace, with the host's own /home, /tmp and /run/screen bind-mounted over the real ones.
+A host made with `init` runs a small shell as PID 1 instead, with sshd as its child: sshd can
+then die or restart alone while the host's other processes (its workers) go on.
 """
 
 from __future__ import annotations
@@ -27,6 +29,20 @@ mount --bind "$root/home" /home
 mount --bind "$root/tmp" /tmp
 mount --bind "$root/run_screen" /run/screen
 exec /usr/sbin/sshd -D -f "$root/sshd_config" -E "$root/sshd.log"
+"""
+
+# PID 1 of a host with `init`: starts sshd, then reaps whatever is orphaned to it (a shell's
+# wait for its `sleep` reaps any child), so dead processes do not linger as zombies.
+INIT_SCRIPT = r"""
+set -e
+hostname "$1"
+root="$2"
+mount --bind "$root/home" /home
+mount --bind "$root/tmp" /tmp
+mount --bind "$root/run_screen" /run/screen
+/usr/sbin/sshd -D -f "$root/sshd_config" -E "$root/sshd.log" -o PidFile="$root/sshd.pid" &
+set +e
+while :; do wait; sleep 1; done
 """
 
 
@@ -112,7 +128,7 @@ def _spawn(host: TestHost, log: IO[bytes]) -> subprocess.Popen[bytes]:
             "--kill-child",
             "sh",
             "-c",
-            INNER_SCRIPT,
+            INIT_SCRIPT if host.init else INNER_SCRIPT,
             "sh",
             host.name,
             str(host.root),

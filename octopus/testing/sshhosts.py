@@ -3,7 +3,8 @@
 One host = a network namespace with a veth on a private bridge, and an sshd that is PID 1 of
 its own PID, UTS and mount namespaces: its own hostname, process list, /home, /tmp and
 /run/screen. Killing that sshd takes every process of the host with it, which is how a node
-crash looks. The design and the traps it avoids are in docs/ssh.md.
+crash looks; with `init=True` a small shell is PID 1 instead, so sshd can die alone. The
+design and the traps it avoids are in docs/ssh.md.
 
 This module is the public face of the harness; the parts live beside it:
 `cluster` (TestCluster: N hosts and the client's known_hosts/ssh_config), `host` (TestHost),

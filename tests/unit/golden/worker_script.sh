@@ -11,6 +11,15 @@ octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
 octopus_event() {
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
 }
+# A command's start or end that cannot be recorded (a full disk) stops the worker: a command
+# run with no record would show as lost and run again on --resume. Parallel commands (Slurm
+# tasks) leave the stop mark for the others, as a failure under stop_on_error does.
+octopus_record() {
+  octopus_event "$@" && return 0
+  echo "octopus: cannot write $OCTOPUS_STATE: this worker stops" >&2
+  touch "$OCTOPUS_STATE.stop" 2>/dev/null
+  exit 1
+}
 # octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its
 # `exit`, `cd` or `set -e` stay there, a syntax error in it fails it alone, and its shell
 # options hold (errexit is never in an ignored context: no && || or `if` around it). The
@@ -22,15 +31,26 @@ octopus_run() {
   octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
   octopus_try=0
   while :; do
-    octopus_event start "$1" "$(hostname)"
+    octopus_record start "$1" "$(hostname)"
+    # The exit code comes back on descriptor 3 while the output goes through tee to the
+    # worker's output (descriptor 4): no file carries it, so a full disk cannot blank it.
+    # On a full disk tee can write nowhere and quits: cat then drains the output, so the
+    # command is not killed by SIGPIPE, and a failed tee cannot end a `set -e` worker.
     {
-      set +e
-      if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_limited "$2"; else octopus_eval "$2"; fi
-      echo $? > "$octopus_rcfile"
-    } | tee -a "$OCTOPUS_RUN/logs/$1.log"
-    octopus_rc=$(cat "$octopus_rcfile" 2>/dev/null || echo 255)
-    rm -f "$octopus_rcfile"
-    octopus_event end "$1" "$octopus_rc"
+      octopus_rc=$(
+        {
+          {
+            set +e
+            if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_limited "$2" 3>&- 4>&-
+            else octopus_eval "$2" 3>&- 4>&-; fi
+            echo $? >&3
+          } | { tee -a "$OCTOPUS_RUN/logs/$1.log" >&4; cat >/dev/null; }
+        } 3>&1
+        true
+      )
+    } 4>&1
+    [ -n "$octopus_rc" ] || octopus_rc=255
+    octopus_record end "$1" "$octopus_rc"
     octopus_try=$((octopus_try + 1))
     # Retried as GNU parallel's --retries does: a failed command runs again, up to N more times.
     if [ "$octopus_rc" = 0 ] || [ "$octopus_try" -gt "$OCTOPUS_RETRIES" ]; then break; fi
@@ -84,6 +104,10 @@ rm -f "$OCTOPUS_STATE.stop"
 # `inv start` names the experiment's venv (SetupVenv, SetupUvVenv) when the node has one.
 if [ -n "${OCTOPUS_VENV:-}" ] && [ -f "$OCTOPUS_VENV/bin/activate" ]; then
   . "$OCTOPUS_VENV/bin/activate"
+fi
+# A line cut short (a crash or a full disk mid-write) must not swallow this run's first one.
+if [ -s "$OCTOPUS_STATE" ] && [ -n "$(tail -c 1 "$OCTOPUS_STATE")" ]; then
+  echo >> "$OCTOPUS_STATE"
 fi
 octopus_event worker-start - $$
 set -x; cd ~/zero-shot
