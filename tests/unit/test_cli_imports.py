@@ -10,10 +10,7 @@ HEAVY = ("paramiko", "fabric", "rich", "octopus.node", "octopus.stages.engine", 
 
 
 def test_the_collection_loads_without_the_ssh_stack():
-    probe = (
-        "import sys, octopus.tasks; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    probe = f"import sys, octopus.tasks; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
