@@ -18,7 +18,9 @@ from rich.console import Console
 
 from octopus import Experiment, ExperimentTask, Node
 from octopus.results import StageReport
+from octopus.run import ledger_store
 from octopus.run.deliveries import Deliveries
+from octopus.run.ledger_store import status_of
 from octopus.run.manifest import Manifest
 from octopus.testing.sshhosts import TestCluster
 
@@ -60,6 +62,13 @@ def latest_delivery(path: Path) -> Manifest:
     manifest = Deliveries.read(path).latest
     assert manifest is not None
     return manifest
+
+
+def ledger_states(path: Path) -> list[tuple[str, str]]:
+    """(node, state) of every command in an experiment's ledger (deliverables/<exp>/...)."""
+    stored = ledger_store.read(path)
+    assert stored is not None, f"no ledger at {path}"
+    return [(status_of(row).node, status_of(row).state.value) for row in stored[1]]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> bool:

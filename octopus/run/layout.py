@@ -23,7 +23,10 @@ MARK = "@@octopus"
 SESSION_PREFIX = "oct"
 DELIVERABLES = "deliverables"
 MANIFEST = "manifest.json"
-LEDGER = "ledger.json"
+LEDGER = "ledger.sqlite"
+# The ledger of earlier versions, read once, then kept under the second name.
+LEGACY_LEDGER = "ledger.json"
+IMPORTED_LEDGER = "ledger.json.imported"
 RECORDS_LOCK = ".records.lock"
 REMOTE_ROOT = ".octopus"
 # The inventory a project keeps beside its tasks.py.

@@ -1,7 +1,8 @@
 """The experiment's status on the user's machine, merged from every monitor run.
 
-Kept in deliverables/<exp>/ledger.json, so the state of all commands is known even while
-some nodes are unreachable, and `inv monitor --offline` can show it without connecting.
+Kept in deliverables/<exp>/ledger.sqlite (ledger_store.py), so the state of all commands is
+known even while some nodes are unreachable, and `inv monitor --offline` can show it without
+connecting.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from octopus.localfiles import compact_json, write_atomically
+from octopus.localfiles import local_file_errors
+from octopus.run import ledger_store
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
+from octopus.run.layout import IMPORTED_LEDGER, LEGACY_LEDGER
 from octopus.run.manifest import Manifest
 
 
@@ -52,6 +55,10 @@ class Ledger:
     possible_duplicates: dict[int, list[str]] = field(default_factory=dict)
     # Why the saved ledger could not be read ("" when it could, or there was none).
     damaged: str = ""
+    # The rows as they are on disk (None: unknown, the next save writes them all), and a
+    # ledger.json of earlier versions that this one was read from.
+    _stored: dict[int, ledger_store.Row] | None = field(default=None, repr=False)
+    _imported_from: Path | None = field(default=None, repr=False)
 
     @classmethod
     def fresh(cls, record: Deliveries | Manifest) -> Ledger:
@@ -73,44 +80,59 @@ class Ledger:
     def load(cls, path: Path, record: Deliveries | Manifest) -> Ledger:
         """What is known of the record's deliveries: the saved state of every node that
         still holds the delivery it was saved for, fresh for the others (and for all when
-        the file is damaged, which `damaged` then says)."""
+        the file is damaged, which `damaged` then says). `path` is the SQLite ledger; a
+        ledger.json beside it from earlier versions is read when there is none yet."""
         ledger = cls.fresh(record)
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+            stored = ledger_store.read(path)
+        except ledger_store.StoreDamaged as exc:
+            ledger.damaged = str(exc)
             return ledger
-        except (ValueError, UnicodeDecodeError) as exc:
-            ledger.damaged = f"{path} is damaged ({exc})"
+        if stored is None:
+            legacy = path.with_name(LEGACY_LEDGER)
+            data = _read_json(legacy, ledger)
+            if data is None:
+                return ledger
+            try:
+                rows = [ledger_store.row_of(CommandStatus.from_dict(c)) for c in data["commands"]]
+            except (TypeError, KeyError, ValueError) as exc:
+                ledger.damaged = f"{legacy} is damaged ({exc!r})"
+                return ledger
+            ledger._overlay(data, rows)
+            ledger._imported_from, ledger._stored = legacy, None  # none of it is in SQLite yet
             return ledger
-        if not isinstance(data, dict):
-            ledger.damaged = f"{path} is damaged (not a JSON object)"
-            return ledger
+        data, rows = stored
+        ledger._overlay(data, rows)
+        return ledger
+
+    def _overlay(self, data: dict[str, Any], rows: list[ledger_store.Row]) -> None:
+        """Take the saved state of the nodes whose delivery did not change."""
         saved = data.get("deliveries")
         if not isinstance(saved, dict):  # written for one delivery of every node
-            saved = {node: data.get("delivery") for node in ledger.deliveries}
-        same = {n for n, delivery in ledger.deliveries.items() if saved.get(n) == delivery}
-        kept: set[int] = set()
-        for raw in data.get("commands", []):
-            status = CommandStatus.from_dict(raw)
-            planned = ledger.commands.get(status.id)  # fresh: where its delivery put it
+            saved = {node: data.get("delivery") for node in self.deliveries}
+        same = {n for n, delivery in self.deliveries.items() if saved.get(n) == delivery}
+        kept: dict[int, ledger_store.Row] = {}
+        for row in rows:
+            planned = self.commands.get(row[0])  # fresh: where its delivery put it
             if planned is not None and planned.node in same:
-                ledger.commands[status.id] = status
-                kept.add(status.id)
-        ledger.nodes = {
+                self.commands[row[0]] = ledger_store.status_of(row)
+                kept[row[0]] = row
+        if len(kept) == len(rows) == len(self.commands):
+            self._stored = kept  # the rows on disk are these: a save writes what changes
+        self.nodes = {
             name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items() if name in same
         }
-        ledger.workers = {
+        self.workers = {
             key: info
             for key, info in data.get("workers", {}).items()
             if key.rsplit("/", 1)[0] in same
         }
-        ledger.duplicates = {
+        self.duplicates = {
             int(k): v for k, v in data.get("duplicates", {}).items() if int(k) in kept
         }
-        ledger.possible_duplicates = {
+        self.possible_duplicates = {
             int(k): v for k, v in data.get("possible_duplicates", {}).items() if int(k) in kept
         }
-        return ledger
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
         """Take a node's fresh statuses; None means it could not be read (kept as before).
@@ -173,18 +195,48 @@ class Ledger:
     def statuses(self) -> list[CommandStatus]:
         return [self.commands[i] for i in sorted(self.commands)]
 
-    def as_dict(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """Everything but the commands: small, kept as one JSON value."""
         return {
             "deliveries": self.deliveries,
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
             "workers": self.workers,
             "duplicates": {str(k): v for k, v in sorted(self.duplicates.items())},
             "possible_duplicates": {str(k): v for k, v in sorted(self.possible_duplicates.items())},
-            "commands": [s.as_dict() for s in self.statuses()],
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "commands": [s.as_dict() for s in self.statuses()]}
+
     def save(self, path: Path) -> None:
-        write_atomically(path, compact_json(self.as_dict()))
+        """Write what changed since the load (every command when the set of commands did,
+        or the file had none), in one transaction."""
+        rows = [ledger_store.row_of(s) for s in self.statuses()]
+        stored = self._stored or {}
+        every_row = self._stored is None or len(stored) != len(rows)
+        changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
+        ledger_store.write(path, self.summary(), changed, every_row=every_row)
+        self._stored = {row[0]: row for row in rows}
+        if self._imported_from is not None:
+            with local_file_errors(self._imported_from):
+                self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))
+            self._imported_from = None
+
+
+def _read_json(path: Path, ledger: Ledger) -> dict[str, Any] | None:
+    """A ledger.json of earlier versions, or None (with `damaged` said when it is)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError) as exc:
+        ledger.damaged = f"{path} is damaged ({exc})"
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("commands", []), list):
+        ledger.damaged = f"{path} is damaged (not a ledger)"
+        return None
+    data.setdefault("commands", [])
+    return data
 
 
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:

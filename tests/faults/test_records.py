@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import wait_for, write_inventory
+from tests.conftest import ledger_states, wait_for, write_inventory
 from tests.faults.conftest import FaultRow
 
 COMMANDS = 400
@@ -41,7 +41,7 @@ def test_two_monitors_at_once_and_monitors_killed_mid_write(
     for task in ("deliver", "start"):
         done = octopus(tmp_path, task, "--exp", "many")
         assert done.wait(60) == 0, done.communicate()
-    ledger = tmp_path / "deliverables" / "many" / "ledger.json"
+    ledger = tmp_path / "deliverables" / "many" / "ledger.sqlite"
     began = time.monotonic()
     crashed = 0
     for _ in range(4):  # two at once, each round
@@ -58,7 +58,7 @@ def test_two_monitors_at_once_and_monitors_killed_mid_write(
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         killed += 1
-        assert isinstance(json.loads(ledger.read_text()), dict)  # never half a file
+        assert len(ledger_states(ledger)) == COMMANDS  # never half a record
 
     def all_done() -> bool:
         proc = octopus(tmp_path, "monitor", "--exp", "many", "--json")

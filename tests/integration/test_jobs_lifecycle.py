@@ -13,7 +13,13 @@ from octopus import SCP, CombineCSVFiles, Experiment, ExperimentTask, Rsync
 from octopus.output import StageOutput
 from octopus.stages.monitor import monitor
 from octopus.views.monitor import as_json
-from tests.conftest import cluster_nodes, latest_delivery, run_quiet, wait_for_monitor
+from tests.conftest import (
+    cluster_nodes,
+    latest_delivery,
+    ledger_states,
+    run_quiet,
+    wait_for_monitor,
+)
 
 TASK = """\
 n=$1
@@ -157,5 +163,5 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
         rows = list(csv.DictReader(fh))
     assert sorted(int(r["n"]) for r in rows) == list(range(40))
     assert all(int(r["square"]) == int(r["n"]) ** 2 for r in rows)
-    ledger = json.loads((tmp_path / "deliverables" / "forty" / "ledger.json").read_text())
-    assert {c["state"] for c in ledger["commands"]} == {"done"}
+    states = ledger_states(tmp_path / "deliverables" / "forty" / "ledger.sqlite")
+    assert {state for _, state in states} == {"done"} and len(states) == 40

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 from octopus.run.deliveries import Deliveries
 from octopus.testing.sshhosts import TestCluster, TestHost
 from octopus.testing.wheels import build_wheel
-from tests.conftest import run_inv, wait_for
+from tests.conftest import ledger_states, run_inv, wait_for
 
 LEGACY = Path(__file__).parent / "legacy"
 
@@ -249,9 +248,8 @@ def test_one_experiment_per_node_sharing_a_folder(cluster: TestCluster, tmp_path
     assert wait_for(lambda: "8 done" in legacy("monitor").stdout, timeout=30)
     again = legacy("monitor").stdout
     assert "5 done" in again  # the first node's state was kept
-    ledger = json.loads((project / "deliverables" / "pernode" / "ledger.json").read_text())
-    states = {(c["node"], c["state"]) for c in ledger["commands"]}
-    assert states == {(a, "done"), (b, "done")} and len(ledger["commands"]) == 13
+    ledger = ledger_states(project / "deliverables" / "pernode" / "ledger.sqlite")
+    assert set(ledger) == {(a, "done"), (b, "done")} and len(ledger) == 13
 
     # A node no experiment delivered to: one line naming it and the fix, exit 2.
     hosts = f"{first.address},{second.address},{never.address}"

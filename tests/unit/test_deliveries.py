@@ -95,7 +95,7 @@ def test_the_ledger_keeps_what_it_saw_of_nodes_whose_delivery_did_not_change(
     ledger = Ledger.fresh(record)
     ledger.merge("a", [done(ledger.commands[0]), done(ledger.commands[1])])
     ledger.merge("b", [done(ledger.commands[2])])
-    path = tmp_path / "ledger.json"
+    path = tmp_path / "ledger.sqlite"
     ledger.save(path)
     record.take_over(delivery("D3", ["b"], 3, first_id=record.next_id(["b"])))
     again = Ledger.load(path, record)
@@ -118,7 +118,6 @@ def test_a_ledger_written_for_one_delivery_still_loads(tmp_path: Path) -> None:
     data = ledger.as_dict()
     data["delivery"] = "D1"  # the old form: one delivery for every node
     del data["deliveries"]
-    path = tmp_path / "ledger.json"
-    path.write_text(json.dumps(data))
-    again = Ledger.load(path, manifest)
+    (tmp_path / "ledger.json").write_text(json.dumps(data))  # beside, not yet imported
+    again = Ledger.load(tmp_path / "ledger.sqlite", manifest)
     assert {s.state for s in again.statuses() if s.node == "a"} == {CommandState.DONE}

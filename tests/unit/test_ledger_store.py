@@ -1,0 +1,91 @@
+"""The ledger in SQLite: written row by row where a monitor changed something, read back
+whole, imported once from an earlier ledger.json, and a damaged file said to be damaged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from octopus.node import Node
+from octopus.run import ledger_store
+from octopus.run.events import CommandState, CommandStatus
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
+from octopus.run.plan import build_plan
+
+
+def manifest(count: int = 6) -> Manifest:
+    nodes = [
+        Node(test_connection=False, ssh_hostname=n, num_parallel_screens_or_jobs=1) for n in "ab"
+    ]
+    plan = build_plan([f"cmd {i}" for i in range(count)], "", nodes)
+    return Manifest("e", "D1", plan, {"a": "screen", "b": "screen"}, ".octopus/e")
+
+
+def done(status: CommandStatus) -> CommandStatus:
+    return CommandStatus(
+        status.id, status.node, status.worker, status.command, CommandState.DONE, 0, 1.0, 2.0, 1
+    )
+
+
+def test_a_save_writes_only_the_rows_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.sqlite"
+    record = manifest()
+    ledger = Ledger.load(path, record)
+    ledger.save(path)  # the first save: every row
+    again = Ledger.load(path, record)
+    first_a = next(s for s in again.statuses() if s.node == "a")
+    again.merge("a", [done(first_a)])
+    writes: list[int] = []
+    original = ledger_store.write
+
+    def counting(
+        path: Path, meta: dict[str, object], rows: list[tuple[object, ...]], *, every_row: bool
+    ) -> None:
+        writes.append(len(rows))
+        original(path, meta, rows, every_row=every_row)
+
+    monkeypatch.setattr(ledger_store, "write", counting)
+    again.save(path)
+    assert writes == [1]  # one command changed: one row written
+    third = Ledger.load(path, record)
+    assert third.commands[first_a.id].state is CommandState.DONE
+    assert third.commands[first_a.id].ended == 2.0 and third.nodes["a"].reachable
+
+
+def test_an_earlier_ledger_json_is_imported_once(tmp_path: Path) -> None:
+    record = manifest()
+    old = Ledger.fresh(record)
+    first = old.statuses()[0]
+    old.merge(first.node, [done(first)])
+    data = old.as_dict()
+    (tmp_path / "ledger.json").write_text(json.dumps(data))
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger.load(path, record)
+    assert ledger.commands[first.id].state is CommandState.DONE
+    ledger.save(path)
+    assert not (tmp_path / "ledger.json").exists()
+    assert (tmp_path / "ledger.json.imported").exists()
+    assert Ledger.load(path, record).commands[first.id].state is CommandState.DONE
+
+
+def test_a_damaged_file_is_said_to_be_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"not a database, just bytes " * 100)
+    ledger = Ledger.load(path, manifest())
+    assert "is damaged" in ledger.damaged and str(path) in ledger.damaged
+    assert {s.state for s in ledger.statuses()} == {CommandState.PENDING}
+
+
+def test_a_new_delivery_rewrites_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    Ledger.load(path, manifest(6)).save(path)
+    bigger = manifest(9)
+    bigger.delivery = "D2"
+    Ledger.load(path, bigger).save(path)
+    stored = ledger_store.read(path)
+    assert stored is not None and len(stored[1]) == 9
