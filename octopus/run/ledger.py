@@ -66,14 +66,11 @@ class Ledger:
         if isinstance(record, Manifest):
             record = Deliveries.of_one(record)
         ledger = cls(deliveries=record.by_node)
-        for entry in record.plan.entries:
-            ledger.commands[entry.id] = CommandStatus(
-                id=entry.id,
-                node=entry.node,
-                worker=entry.job_id,
-                command=entry.command,
-                state=CommandState.PENDING,
-            )
+        pending = CommandState.PENDING
+        for part in record.plan.parts:  # the plan's lists, no Entry per command
+            node, job = part.worker.node, part.worker.job_id
+            for ident, text in zip(part.ids, part.commands, strict=True):
+                ledger.commands[ident] = CommandStatus(ident, node, job, text, pending)
         return ledger
 
     @classmethod
@@ -82,42 +79,58 @@ class Ledger:
         still holds the delivery it was saved for, fresh for the others (and for all when
         the file is damaged, which `damaged` then says). `path` is the SQLite ledger; a
         ledger.json beside it from earlier versions is read when there is none yet."""
-        ledger = cls.fresh(record)
+        if isinstance(record, Manifest):
+            record = Deliveries.of_one(record)
         try:
             stored = ledger_store.read(path)
         except ledger_store.StoreDamaged as exc:
+            ledger = cls.fresh(record)
             ledger.damaged = str(exc)
             return ledger
-        if stored is None:
-            legacy = path.with_name(LEGACY_LEDGER)
-            data = _read_json(legacy, ledger)
-            if data is None:
-                return ledger
-            try:
-                rows = [ledger_store.row_of(CommandStatus.from_dict(c)) for c in data["commands"]]
-            except (TypeError, KeyError, ValueError) as exc:
-                ledger.damaged = f"{legacy} is damaged ({exc!r})"
-                return ledger
-            ledger._overlay(data, rows)
-            ledger._imported_from, ledger._stored = legacy, None  # none of it is in SQLite yet
+        if stored is not None:
+            ledger = cls(deliveries=record.by_node)
+            ledger._overlay(stored[0], stored[1], _planned_nodes(record))
+            ledger._fill(record)
             return ledger
-        data, rows = stored
-        ledger._overlay(data, rows)
+        ledger = cls.fresh(record)
+        legacy = path.with_name(LEGACY_LEDGER)
+        data = _read_json(legacy, ledger)
+        if data is None:
+            return ledger
+        try:
+            rows = [ledger_store.row_of(CommandStatus.from_dict(c)) for c in data["commands"]]
+        except (TypeError, KeyError, ValueError) as exc:
+            ledger.damaged = f"{legacy} is damaged ({exc!r})"
+            return ledger
+        ledger._overlay(data, rows, _planned_nodes(record))
+        ledger._imported_from, ledger._stored = legacy, None  # none of it is in SQLite yet
         return ledger
 
-    def _overlay(self, data: dict[str, Any], rows: list[ledger_store.Row]) -> None:
-        """Take the saved state of the nodes whose delivery did not change."""
+    def _fill(self, record: Deliveries) -> None:
+        """Every planned command the saved state did not cover, pending where it was put."""
+        if len(self.commands) == sum(len(p.ids) for p in record.plan.parts):
+            return
+        for ident, status in Ledger.fresh(record).commands.items():
+            self.commands.setdefault(ident, status)
+        self.commands = dict(sorted(self.commands.items()))
+        self._stored = None  # the rows on disk are not these: the next save writes them all
+
+    def _overlay(
+        self, data: dict[str, Any], rows: list[ledger_store.Row], planned: dict[int, str]
+    ) -> None:
+        """Take the saved state of the nodes whose delivery did not change (`planned`: the
+        node each command's delivery put it on)."""
         saved = data.get("deliveries")
         if not isinstance(saved, dict):  # written for one delivery of every node
             saved = {node: data.get("delivery") for node in self.deliveries}
         same = {n for n, delivery in self.deliveries.items() if saved.get(n) == delivery}
         kept: dict[int, ledger_store.Row] = {}
+        status_of = ledger_store.status_of
         for row in rows:
-            planned = self.commands.get(row[0])  # fresh: where its delivery put it
-            if planned is not None and planned.node in same:
-                self.commands[row[0]] = ledger_store.status_of(row)
+            if planned.get(row[0]) in same:
+                self.commands[row[0]] = status_of(row)
                 kept[row[0]] = row
-        if len(kept) == len(rows) == len(self.commands):
+        if len(kept) == len(rows) == len(planned):
             self._stored = kept  # the rows on disk are these: a save writes what changes
         self.nodes = {
             name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items() if name in same
@@ -221,6 +234,11 @@ class Ledger:
             with local_file_errors(self._imported_from):
                 self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))
             self._imported_from = None
+
+
+def _planned_nodes(record: Deliveries) -> dict[int, str]:
+    """command id -> the node its delivery put it on."""
+    return {ident: part.worker.node for part in record.plan.parts for ident in part.ids}
 
 
 def _read_json(path: Path, ledger: Ledger) -> dict[str, Any] | None:

@@ -63,21 +63,16 @@ def row_of(status: CommandStatus) -> Row:
     )
 
 
+# The columns are CommandStatus' fields in its own order; only the state needs converting.
+_STATES = {state.value: state for state in CommandState}
+
+
 def status_of(row: Row) -> CommandStatus:
     ident, node, worker, command, state, exit_code, started, ended, attempts, log, session = row
     return CommandStatus(
-        ident,
-        node,
-        worker,
-        command,
-        CommandState(state),
-        exit_code,
-        started,
-        ended,
-        attempts,
-        log,
+        ident, node, worker, command, _STATES[state], exit_code, started, ended, attempts, log,
         session,
-    )
+    )  # fmt: skip
 
 
 def _open(path: Path) -> sqlite3.Connection:
