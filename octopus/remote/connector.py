@@ -1,4 +1,5 @@
-"""The one interface every connection offers, SSH or local: run, put, get, rsync, close.
+"""The one interface every connection offers, SSH or local: run, quick, put, get, rsync,
+close.
 
 Steps and stages hold a `Connector` and never branch on its type; pyinfra's connectors and
 Fabric's Connection are the models.
@@ -13,6 +14,7 @@ from invoke.runners import Result
 
 if TYPE_CHECKING:
     from octopus.node import Node
+    from octopus.remote.quick import Feed, QuickResult
     from octopus.remote.rsync import Transfer
 
 
@@ -33,6 +35,14 @@ class Connector(Protocol):
         ...
 
     def sudo(self, command: str, **kwargs: Any) -> Result: ...
+
+    def quick(
+        self, command: str, *, timeout: float | None = None, feed: Feed | None = None
+    ) -> QuickResult:
+        """Run one of octopus' own short commands, its output kept and never shown, without
+        Invoke's runner (remote/quick.py); QuickTimedOut after `timeout` seconds. `feed`
+        writes the command's stdin (an upload); without it the command reads nothing."""
+        ...
 
     def put(
         self, local: str | os.PathLike[str], remote: str | None = None, preserve_mode: bool = True

@@ -7,9 +7,12 @@ experiment moves between `local` and real nodes unchanged.
 from __future__ import annotations
 
 import getpass
+import io
 import os
 import shlex
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +20,7 @@ from fabric import Config
 from invoke.context import Context
 from invoke.runners import Result
 
+from octopus.remote.quick import Feed, QuickResult, QuickTimedOut
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingLocal
 
@@ -72,6 +76,33 @@ class LocalConnection:
 
     def sudo(self, command: str, **kwargs: Any) -> Result:
         return _finished(self._context.sudo(command, **kwargs))
+
+    def quick(
+        self, command: str, *, timeout: float | None = None, feed: Feed | None = None
+    ) -> QuickResult:
+        """One of octopus' own commands in a subprocess (no Invoke runner threads), in a
+        session of its own so that a timeout ends it with everything it started."""
+        data = io.BytesIO()
+        if feed is not None:
+            feed(data.write)
+        proc = subprocess.Popen(
+            f"cd {shlex.quote(str(self.home))} && {command}",
+            shell=True,
+            executable="/bin/bash",
+            stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(data.getvalue() if feed is not None else None, timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise QuickTimedOut(timeout or 0) from None
+        return QuickResult(
+            proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        )
 
     def local(self, command: str, **kwargs: Any) -> Result:
         return _finished(self._context.run(command, **kwargs))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import paramiko
 from fabric import Config, Connection
@@ -20,6 +21,7 @@ from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 from octopus.remote.hostkeys import CheckKnownHosts
 from octopus.remote.known_hosts_files import known_hosts_files
 from octopus.remote.liveness import retry_transient, tune_socket
+from octopus.remote.quick import Feed, QuickResult, run_on_channel
 from octopus.remote.rsh_relay import ChannelRelay
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingRemote
@@ -34,6 +36,8 @@ MAX_CHANNELS_PER_CONNECTION = 10
 
 # Waits before retrying a channel the server refused to open (about 1.5 s in all).
 CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+T = TypeVar("T")
 
 
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
@@ -137,12 +141,27 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
 
     def run(self, command: str, **kwargs: Any) -> Result:
         """Run a command that ends, with all it started, when its channel closes early."""
-        return self._on_channel(super().run, ends_with_channel(command), **kwargs)
+        return cast(Result, self._on_channel(super().run, ends_with_channel(command), **kwargs))
 
     def sudo(self, command: str, **kwargs: Any) -> Result:
-        return self._on_channel(super().sudo, command, **kwargs)
+        return cast(Result, self._on_channel(super().sudo, command, **kwargs))
 
-    def _on_channel(self, call: Any, command: str, **kwargs: Any) -> Result:
+    def quick(
+        self, command: str, *, timeout: float | None = None, feed: Feed | None = None
+    ) -> QuickResult:
+        """Run one of octopus' own commands on a bare channel (remote/quick.py), output kept
+        whole, never shown. Without `feed` it ends, with all it started, when its channel
+        closes early; with `feed` its stdin is what `feed` sends."""
+        self.open()  # as Fabric's run does: a dropped connection is opened again
+        wrapped = command if feed is not None else ends_with_channel(command, own=True)
+        return self._on_channel(self._quick_once, wrapped, timeout=timeout, feed=feed)
+
+    def _quick_once(self, command: str, timeout: float | None, feed: Feed | None) -> QuickResult:
+        assert self.transport is not None
+        chan = self.transport.open_session(timeout=timeout)
+        return run_on_channel(chan, command, timeout, feed)
+
+    def _on_channel(self, call: Callable[..., T], command: str, **kwargs: Any) -> T:
         """Run on a new channel, at most 10 at once, retrying a refused open.
 
         sshd frees a session only once both sides have closed its channel, a moment after our
@@ -152,10 +171,10 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         for delay in CHANNEL_RETRY_DELAYS:
             with self._channels:
                 try:
-                    return cast(Result, call(command, **kwargs))
+                    return call(command, **kwargs)
                 except paramiko.ChannelException as exc:
                     if exc.code != OPEN_FAILED_CONNECT_FAILED:
                         raise
             time.sleep(delay)
         with self._channels:
-            return cast(Result, call(command, **kwargs))
+            return call(command, **kwargs)

@@ -2,12 +2,11 @@
 
 Nothing changes on any node while one of them still runs this experiment's workers (unless
 forced), and a node's new scripts replace the old ones as a whole: they go to a new
-directory that becomes `current` with one rename.
+directory that becomes `current` with one rename. The steps are in deliver_steps.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,12 +16,11 @@ from octopus.launchers.registry import launcher_for
 from octopus.localfiles import make_folder
 from octopus.node import Node
 from octopus.output import StageOutput
-from octopus.remote.archive import UPLOAD_PREFIX, send_files
-from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, script_name
 from octopus.run.manifest import Manifest
+from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
     commit_deliverables,
     plan_delivery,
@@ -32,96 +30,9 @@ from octopus.stages.deliverables import (
 from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
 from octopus.stages.records import changes_records
-from octopus.stages.worker_control import FindRunningWorkers
-from octopus.steps.base import Step
-from octopus.steps.context import StepContext
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
-
-
-class _Upload(Step):
-    """Sends the node's folder as one archive into a new delivery folder (not current yet);
-    a failed upload removes what it left. When it could not (the connection was gone), the
-    next upload does: a folder still holding an archive never unpacked whole, so it never
-    became current, and it goes with the archive."""
-
-    label = "upload scripts"
-
-    def __init__(self, manifest: Manifest, folder: Path) -> None:
-        super().__init__()
-        self.manifest = manifest
-        self.folder = folder
-
-    def describe(self, ctx: StepContext) -> list[str]:
-        return [f"upload {self.folder / ctx.name}/ -> ~/{self.manifest.run_dir}/"]
-
-    def execute(self, ctx: StepContext) -> None:
-        run_root = quote_path(self.manifest.run_root)
-        ctx.run(
-            f'for d in "$HOME"/{run_root}/deliveries/*/; do '
-            f'for a in "$d"{UPLOAD_PREFIX}*; do [ -e "$a" ] && rm -rf "$d"; break; done; done',
-            show=False,
-            warn=True,
-        )
-        try:
-            send_files(
-                ctx.connection(), self.folder / ctx.name, self.manifest.run_dir, None, ctx.timeout
-            )
-        except Exception:
-            # Best effort: no half delivery stays on the node. Only over the connection still
-            # open: a new one to a node gone silent would first wait out connect_timeout, and
-            # the next upload removes what is left anyway.
-            if ctx.connection().is_active():
-                with contextlib.suppress(Exception):
-                    ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False)
-            raise
-
-
-class _Discard(Step):
-    """Removes an uploaded delivery that will not become current (another node failed)."""
-
-    label = "discard upload"
-
-    def __init__(self, manifest: Manifest) -> None:
-        super().__init__()
-        self.manifest = manifest
-
-    def describe(self, ctx: StepContext) -> list[str]:
-        return [f"remove ~/{self.manifest.run_dir}"]
-
-    def execute(self, ctx: StepContext) -> None:
-        ctx.run(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', show=False, warn=True)
-        ctx.say("upload discarded: this node keeps its previous delivery")
-
-
-class _Switch(Step):
-    """Makes the uploaded delivery current with one rename: never half replaced."""
-
-    label = "switch to the new delivery"
-
-    def __init__(self, manifest: Manifest) -> None:
-        super().__init__()
-        self.manifest = manifest
-
-    def describe(self, ctx: StepContext) -> list[str]:
-        return [f"point ~/{self.manifest.run_root}/current at {self.manifest.delivery}"]
-
-    def execute(self, ctx: StepContext) -> str:
-        run_root = quote_path(self.manifest.run_root)
-        delivery = quote_path(self.manifest.delivery)
-        ctx.run(
-            f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
-            "{ mv -Tf current.new current 2>/dev/null || "
-            "{ rm -f current && mv current.new current; }; }",
-            show=False,
-        )
-        workers = self.manifest.workers_on(ctx.name)
-        ctx.say(
-            f"delivered {len(workers)} worker script(s), "
-            f"{sum(len(p.ids) for p in workers)} command(s)"
-        )
-        return self.manifest.delivery
 
 
 def check_replan(
@@ -185,18 +96,7 @@ def run(
             parallel=options.parallel,
             dry_run=dry_run,
         ) as fan:
-            fan.remote([FindRunningWorkers(options.force)])
-            busy = {node: what for node, what in fan.data().items() if what}
-            if busy:
-                for name, what in busy.items():
-                    fan.refuse(name, f"still running: {what}")
-                listing = "; ".join(f"{name}: {what}" for name, what in sorted(busy.items()))
-                fan.local_failures.append(
-                    f"workers of this experiment are still running ({listing}); "
-                    "nothing was delivered. Purge them, wait, or use --force"
-                )
-            else:
-                _upload_and_switch(fan, manifest, staging)
+            _upload_and_switch(fan, manifest, staging, options.force)
         report = fan.report()
         if not dry_run and manifest.delivered:
             record.take_over(manifest, dropping)
@@ -208,12 +108,24 @@ def run(
     return report
 
 
-def _upload_and_switch(fan: Fanout, manifest: Manifest, staging: Path) -> None:
+def _upload_and_switch(fan: Fanout, manifest: Manifest, staging: Path, force: bool) -> None:
     """Upload to every node, then switch each node that has it; the manifest records the nodes
     that confirmed the switch. Nodes that failed keep their previous delivery and are reported
-    (monitor and start say so until they get a delivery)."""
-    fan.remote([_Upload(manifest, staging)], first=1)
-    fan.remote([_Switch(manifest)], first=2)
+    (monitor and start say so until they get a delivery). When workers still run on a node,
+    nothing is delivered anywhere: the nodes that took the upload remove it."""
+    fan.remote([CheckAndUpload(manifest, staging, force)])
+    busy = {node: what.running for node, what in fan.data().items() if isinstance(what, Busy)}
+    if busy:
+        for name, what in busy.items():
+            fan.refuse(name, f"still running: {what}")
+        listing = "; ".join(f"{name}: {what}" for name, what in sorted(busy.items()))
+        fan.local_failures.append(
+            f"workers of this experiment are still running ({listing}); "
+            "nothing was delivered. Purge them, wait, or use --force"
+        )
+        fan.remote([Discard(manifest)], first=1)
+        return
+    fan.remote([Switch(manifest)], first=1)
     if fan.dry_run:
         return
     manifest.delivered = [name for name, data in fan.data().items() if data == manifest.delivery]

@@ -23,19 +23,29 @@ def _launchers(ctx: StepContext) -> list[tuple[WorkerLauncher, str]]:
     ]
 
 
+def running_command(ctx: StepContext) -> str:
+    """Shell text printing what of this experiment still runs on the node, a line each."""
+    return "; ".join(launcher.running_command(root) for launcher, root in _launchers(ctx))
+
+
+def stop_command(ctx: StepContext) -> str:
+    """Shell text stopping every worker of this experiment on the node, with its processes."""
+    return "; ".join(launcher.stop_command(root) for launcher, root in _launchers(ctx))
+
+
+def listed(output: str) -> str:
+    """The running workers' lines as one text ('' when there are none)."""
+    return ", ".join(line for line in output.splitlines() if line.strip())
+
+
 def running_workers(ctx: StepContext) -> str:
     """What of this experiment still runs on the node ('' when nothing does)."""
-    command = "; ".join(launcher.running_command(root) for launcher, root in _launchers(ctx))
-    lines = [
-        line for line in ctx.run(command, show=False, warn=True).stdout.splitlines() if line.strip()
-    ]
-    return ", ".join(lines)
+    return listed(ctx.quick(running_command(ctx), warn=True).stdout)
 
 
 def stop_workers(ctx: StepContext) -> None:
     """Stop every worker of this experiment on the node, with all its processes."""
-    command = "; ".join(launcher.stop_command(root) for launcher, root in _launchers(ctx))
-    ctx.run(command, show=False, warn=True)
+    ctx.quick(stop_command(ctx), warn=True)
 
 
 class StopWorkers(Step):
@@ -55,34 +65,7 @@ class StopWorkers(Step):
             f'[ -d "$HOME"/{current} ] && touch "$HOME"/{current}/{CANCEL_FILE}'
             for current in (quote_path(p.remote_current) for p in (paths, paths.unscoped()))
         ]
-        ctx.run("; ".join(marks) + "; true", show=False)
+        ctx.quick("; ".join(marks) + "; true")
         stop_workers(ctx)
         ctx.say(f"stopped {running}" if running else "no worker was running")
-        return running
-
-
-class FindRunningWorkers(Step):
-    """This experiment's workers still alive on the node (any delivery), stopped with `force`;
-    returns what still runs ('' when nothing does)."""
-
-    label = "check for running workers"
-
-    def __init__(self, force: bool) -> None:
-        super().__init__()
-        self.force = force
-
-    def describe(self, ctx: StepContext) -> list[str]:
-        paths = ctx.experiment.paths
-        return [
-            f"look for running workers of this experiment ({paths.session_prefix}* sessions or "
-            f"jobs, processes under ~/{paths.remote_run_dir})"
-            + ("; stop them (--force)" if self.force else "")
-        ]
-
-    def execute(self, ctx: StepContext) -> str:
-        running = running_workers(ctx)
-        if running and self.force:
-            ctx.say(f"--force: stopping {running}")
-            stop_workers(ctx)
-            return ""
         return running

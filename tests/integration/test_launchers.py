@@ -124,3 +124,30 @@ def test_start_warns_when_the_experiments_venv_is_missing(make_cluster, workdir:
     host = cluster.hosts[0]
     assert wait_for(lambda: (host.home / "venv_seen").exists())
     assert (host.home / "venv_seen").read_text() == "none\n"
+
+
+def test_deliver_refused_by_one_busy_node_leaves_every_node_as_it_was(make_cluster, workdir: Path):
+    """Workers run on h1 only: deliver is refused, and h2, which took the upload in the same
+    command as its check, removes it again and keeps its current delivery."""
+    cluster = make_cluster(2)
+    h1, h2 = cluster.hosts
+    nodes = cluster_nodes(cluster, launcher="process")
+    exp = Experiment(
+        name="busy",
+        nodes=nodes,
+        experiment_commands=['[ "$(hostname)" = h1 ] && sleep 304; true'] * 2,
+    )
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert run_quiet(exp, ExperimentTask.START).ok
+    assert wait_for(lambda: len(processes(h1, "sleep 304")) == 1)
+    current = h2.home / exp.paths.remote_current
+    kept = current.resolve()
+    report = run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS)
+    outcomes = {r.node: r for r in report.results}
+    assert not report.ok and "h1: process" in report.local_failures[0]
+    assert outcomes["h1"].message.startswith("still running: process")
+    assert outcomes["h2"].outcome.value == "ok"
+    assert current.resolve() == kept
+    assert [p.name for p in (current.parent / "deliveries").iterdir()] == [kept.name]
+    assert run_quiet(exp, ExperimentTask.PURGE).ok
+    assert wait_for(lambda: not processes(h1, "sleep 304"))

@@ -1,0 +1,158 @@
+"""What `inv deliver` runs on each node: one command that checks for running workers and
+unpacks the node's scripts into a new folder, then one that makes that folder current (or
+removes it, when the delivery stops).
+
+Deliver is two passes because no node may switch before every node has its upload; each
+pass is one exec channel per node. Before, the first pass took four commands and an SFTP
+session, which on 32 nodes made most of the stage's time (bench/deliver_scale.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from octopus.remote.archive import (
+    FREE_SPACE_LINE,
+    UPLOAD_PREFIX,
+    send_archive,
+    tar_folder,
+    unpack_command,
+    upload_failure,
+)
+from octopus.remote.shell import quote_path
+from octopus.run.manifest import Manifest
+from octopus.stages.worker_control import listed, running_command, stop_command
+from octopus.steps.base import Step
+from octopus.steps.context import StepContext
+
+# The exit status of an upload command that found workers running and took nothing.
+BUSY = 75
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A node where this experiment's workers still run: it took no upload."""
+
+    running: str
+
+
+class CheckAndUpload(Step):
+    """Checks that none of this experiment's workers runs on the node (stops them with
+    `force`) and, in the same command, unpacks the node's scripts into a new delivery folder,
+    not current yet. A failed upload removes what it left; when it could not (the connection
+    was gone), the next upload does: a folder still holding an upload mark never unpacked
+    whole, so it never became current. Returns Busy, or the delivery id once uploaded."""
+
+    label = "check and upload scripts"
+
+    def __init__(self, manifest: Manifest, folder: Path, force: bool) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.folder = folder
+        self.force = force
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        paths = ctx.experiment.paths
+        return [
+            f"look for running workers of this experiment ({paths.session_prefix}* sessions or "
+            f"jobs, processes under ~/{paths.remote_run_dir})"
+            + ("; stop them (--force)" if self.force else ""),
+            f"upload {self.folder / ctx.name}/ -> ~/{self.manifest.run_dir}/",
+        ]
+
+    def _check(self, ctx: StepContext) -> str:
+        """Shell text that lists running workers and, unless forced, ends there."""
+        found = f"octopus_running=$({running_command(ctx)}); "
+        if self.force:
+            return found + (
+                'if [ -n "$octopus_running" ]; then printf "%s\\n" "$octopus_running"; '
+                f"{{ {stop_command(ctx)}; }} >/dev/null; fi; "
+            )
+        return found + (
+            'if [ -n "$octopus_running" ]; then printf "%s\\n" "$octopus_running"; '
+            f"exit {BUSY}; fi; "
+        )
+
+    def execute(self, ctx: StepContext) -> Busy | str:
+        run_root = quote_path(self.manifest.run_root)
+        half_uploads = (
+            f'for d in "$HOME"/{run_root}/deliveries/*/; do '
+            f'for a in "$d"{UPLOAD_PREFIX}*; do [ -e "$a" ] && rm -rf "$d"; break; done; done; '
+        )
+        token = secrets.token_hex(4)
+        data = tar_folder(self.folder / ctx.name, last=f"{UPLOAD_PREFIX}{token}.end")
+        command = (
+            self._check(ctx)
+            + half_uploads
+            + unpack_command(self.manifest.run_dir, token, fresh=True)
+        )
+        try:
+            result = send_archive(ctx.connection(), command, data, ctx.timeout)
+        except Exception:
+            # Best effort: no half delivery stays on the node. Only over the connection still
+            # open: a new one to a node gone silent would first wait out connect_timeout, and
+            # the next upload removes what is left anyway.
+            if ctx.connection().is_active():
+                with contextlib.suppress(Exception):
+                    ctx.quick(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}')
+            raise
+        running = listed(
+            "\n".join(
+                line for line in result.stdout.splitlines() if not line.startswith(FREE_SPACE_LINE)
+            )
+        )
+        if result.exited == BUSY:
+            return Busy(running)
+        if running:
+            ctx.say(f"--force: stopped {running}")
+        if not result.ok:
+            raise upload_failure(result, self.manifest.run_dir, len(data))
+        return self.manifest.delivery
+
+
+class Discard(Step):
+    """Removes an uploaded delivery that will not become current (another node is busy)."""
+
+    label = "discard upload"
+
+    def __init__(self, manifest: Manifest) -> None:
+        super().__init__()
+        self.manifest = manifest
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [f"remove ~/{self.manifest.run_dir}"]
+
+    def execute(self, ctx: StepContext) -> None:
+        ctx.quick(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', warn=True)
+        ctx.say("upload discarded: this node keeps its previous delivery")
+
+
+class Switch(Step):
+    """Makes the uploaded delivery current with one rename: never half replaced."""
+
+    label = "switch to the new delivery"
+
+    def __init__(self, manifest: Manifest) -> None:
+        super().__init__()
+        self.manifest = manifest
+
+    def describe(self, ctx: StepContext) -> list[str]:
+        return [f"point ~/{self.manifest.run_root}/current at {self.manifest.delivery}"]
+
+    def execute(self, ctx: StepContext) -> str:
+        run_root = quote_path(self.manifest.run_root)
+        delivery = quote_path(self.manifest.delivery)
+        ctx.quick(
+            f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
+            "{ mv -Tf current.new current 2>/dev/null || "
+            "{ rm -f current && mv current.new current; }; }"
+        )
+        workers = self.manifest.workers_on(ctx.name)
+        ctx.say(
+            f"delivered {len(workers)} worker script(s), "
+            f"{sum(len(p.ids) for p in workers)} command(s)"
+        )
+        return self.manifest.delivery

@@ -1,0 +1,97 @@
+"""The quick path of a local node, and the upload command's rules, on this machine: a tar cut
+short fails even at a member's boundary, a fresh folder goes with a failed upload, and a full
+disk is named as such."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from octopus import Node
+from octopus.output import StageOutput
+from octopus.remote.archive import (
+    UPLOAD_PREFIX,
+    send_archive,
+    send_files,
+    tar_folder,
+    unpack_command,
+    upload_failure,
+)
+from octopus.remote.local import LocalConnection
+from octopus.remote.quick import QuickResult, QuickTimedOut
+from octopus.steps.context import StepContext, StepFailed
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalConnection:
+    """A local node whose home is a temporary folder ("$HOME" in commands included)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return LocalConnection(Node(name="here", local=True), home=home)
+
+
+def scripts(folder: Path) -> Path:
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"s{i}.sh").write_text(f"echo {i}\n" * 300)
+    return folder
+
+
+def test_local_quick_runs_in_home_with_both_streams(local: LocalConnection):
+    result = local.quick("pwd; echo oops >&2; exit 4", timeout=10)
+    assert result == QuickResult(4, f"{local.home}\n", "oops\n")
+    assert not result.ok and result.failed
+
+
+def test_local_quick_timeout_ends_what_it_started(local: LocalConnection):
+    began = time.monotonic()
+    with pytest.raises(QuickTimedOut):
+        local.quick("sleep 30 & sleep 30", timeout=0.3)
+    assert time.monotonic() - began < 2
+
+
+def test_step_context_turns_a_timeout_into_step_failed(local: LocalConnection):
+    ctx = StepContext(Node(name="here", local=True), local, None, StageOutput(quiet=True))
+    with pytest.raises(StepFailed, match=r"timed out after 0.2s \(the step's timeout\)"):
+        ctx.run("sleep 5", show=False, timeout=0.2)
+    with pytest.raises(StepFailed, match="exited with 2"):
+        ctx.run("exit 2", show=False)
+    assert ctx.run("echo hi", show=False).stdout == "hi\n"
+
+
+def test_send_files_unpacks_only_the_named_files(local: LocalConnection, tmp_path: Path):
+    folder = scripts(tmp_path / "out")
+    send_files(local, folder, "run/d1", ["s0.sh", "s2.sh"])
+    assert sorted(p.name for p in (local.home / "run" / "d1").iterdir()) == ["s0.sh", "s2.sh"]
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_a_stream_cut_at_a_member_boundary_fails(
+    local: LocalConnection, tmp_path: Path, fresh: bool
+):
+    folder = scripts(tmp_path / "out")
+    data = tar_folder(folder, last=f"{UPLOAD_PREFIX}t0.end")
+    cut = data[: 512 + 512 * 5]  # the first script whole (header + 5 blocks), no more
+    target = local.home / "run" / "d2"
+    result = send_archive(local, unpack_command("run/d2", "t0", fresh), cut, None)
+    assert not result.ok
+    if fresh:
+        assert not target.exists()  # nothing half-delivered stays
+    else:
+        assert not any(p.name.startswith(UPLOAD_PREFIX) for p in target.iterdir())
+    whole = send_archive(local, unpack_command("run/d2", "t0", fresh), data, None)
+    assert whole.ok
+    assert sorted(p.name for p in target.iterdir()) == ["s0.sh", "s1.sh", "s2.sh"]
+
+
+def test_a_full_disk_is_named():
+    result = QuickResult(2, "octopus-free-kb 0\n", "tar: s0.sh: Cannot write: No space left\n")
+    message = str(upload_failure(result, "run/d3", 20480))
+    assert message == (
+        "no space left on the node: the upload needs 20480 bytes, 0 KB free in ~/run/d3"
+    )
+    other = upload_failure(QuickResult(2, "octopus-free-kb 900\n", "tar: bad\n"), "run/d3", 10)
+    assert str(other) == "unpacking the upload in ~/run/d3 exited with 2: tar: bad"
