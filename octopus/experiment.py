@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from octopus.limits import MAX_OFFSET, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_r
 from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.run.layout import ExperimentPaths
-from octopus.schema import path_text, type_name
+from octopus.schema import path_text
 from octopus.steps.base import AnyStep, check_steps
 
 if TYPE_CHECKING:
@@ -292,26 +291,3 @@ def yaml_fields() -> dict[str, tuple[Any, str]]:
         for f in dataclasses.fields(Experiment)
         if f.init and f.metadata.get("kind") != NOT_IN_YAML
     }
-
-
-def fields_table() -> str:
-    """The README's table of Experiment fields, from the declaration above."""
-    hints = typing.get_type_hints(Experiment)
-    rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
-    for f in dataclasses.fields(Experiment):
-        if not f.init or f.metadata.get("kind") == NOT_IN_YAML:
-            continue
-        if f.metadata.get("alias_of"):
-            meaning = f"the original's other name for `{f.metadata['alias_of']}`"
-        else:
-            meaning = f.metadata.get("help", "")
-        value = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-        default = json.dumps(value)  # as YAML writes it: null, false, "", []
-        kind = f.metadata.get("kind")
-        written = {STEPS: "list of steps", NODES: "node names or {names, tags}"}.get(
-            kind or "", type_name(hints[f.name])
-        )
-        if kind == PYTHON_ONLY:
-            written = "function (Python only)"
-        rows.append(f"| `{f.name}` | {written} | `{default}` | {meaning} |")
-    return "\n".join(rows) + "\n"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from octopus import ConfigError, Experiment, Node
-from octopus.experiment import fields_table, yaml_fields
+from octopus.experiment import yaml_fields
+from octopus.experiment_docs import fields_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -21,7 +22,7 @@ def test_the_readme_table_is_the_declaration():
     end = text.index("<!-- experiment-fields: end -->")
     assert text[start:end] == fields_table(), (
         "README's Experiment table differs from octopus/experiment.py; paste the output of "
-        "`python -c 'from octopus.experiment import fields_table; print(fields_table())'`"
+        "`python -c 'from octopus.experiment_docs import fields_table; print(fields_table())'`"
     )
 
 
