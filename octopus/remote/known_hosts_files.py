@@ -99,6 +99,8 @@ def known_hosts_files(node: Node, ssh_config: Mapping[str, Any] | None = None) -
 
 def node_ssh_config(node: Node) -> dict[str, Any]:
     """The ssh_config settings for the node's host, read as its Fabric connection reads them."""
+    # Loaded when an ssh_config is read: node.py imports this module for hostkeys_paths, and
+    # a Node must not pull in Fabric (the task list loads without the SSH stack).
     from fabric import Config
 
     config = Config(runtime_ssh_path=node.ssh_config) if node.ssh_config else Config()

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 
 from octopus.testing.sshhosts import TestCluster, TestHost
@@ -59,6 +61,24 @@ def interrupt(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on loopback that completes TCP handshakes and then says nothing, as a hung
+    sshd does: a client waits there for the banner until its connect timeout."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)  # never accepted: the kernel's backlog holds the connections
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def silent_node(cluster: TestCluster, port: int, connect_timeout: float) -> dict[str, object]:
+    values = cluster.node_values(cluster.hosts[0], connect_timeout=connect_timeout)
+    return {**values, "ssh_hostname": "127.0.0.1", "ssh_port": port}
 
 
 def connecting() -> None:
@@ -109,13 +129,14 @@ def test_ctrl_c_during_setup_ends_remote_commands(
     assert not any((h.home / "after-step").exists() for h in cluster.hosts)
 
 
-def test_a_second_ctrl_c_quits_while_a_node_is_connecting(make_cluster, tmp_path: Path):
+def test_a_second_ctrl_c_quits_while_a_node_is_connecting(
+    make_cluster, tmp_path: Path, silent_port: int
+):
     """A node that never answers holds its connect for connect_timeout (here 30 s); the first
     Ctrl-C leaves it after the grace time, the second quits at once."""
     cluster = make_cluster(1)
-    silent = cluster.node_values(cluster.hosts[0], connect_timeout=30)
-    silent["ssh_hostname"] = cluster.unreachable_address
-    write_inventory(tmp_path / "nodes.yaml", {"silent": silent})
+    port = silent_port
+    write_inventory(tmp_path / "nodes.yaml", {"silent": silent_node(cluster, port, 30)})
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "slow.yaml").write_text(
         "experiment_commands: ['true']\nsetup_steps:\n  - Cmd: {cmd: 'true'}\n"
@@ -134,14 +155,14 @@ def test_a_second_ctrl_c_quits_while_a_node_is_connecting(make_cluster, tmp_path
 SLOW = "echo $$ > ~/step.pid; sleep 30"
 
 
-def test_ctrl_c_stops_every_task(make_cluster, tmp_path: Path, record_fault):
+def test_ctrl_c_stops_every_task(make_cluster, tmp_path: Path, record_fault, silent_port: int):
     """SIGINT to each task while it waits on a node: a slow step of that stage, or (deliver,
     start, monitor, which have no steps of their own) a node that is still connecting."""
     cluster = make_cluster(1)
     host = cluster.hosts[0]
     live = cluster.node_values(host)
-    silent = cluster.node_values(host, connect_timeout=2)
-    silent["ssh_hostname"] = cluster.unreachable_address
+    port = silent_port
+    silent = silent_node(cluster, port, 2)
     write_inventory(tmp_path / "nodes.yaml", {"h1": live, "silent": silent})
     (tmp_path / "experiments").mkdir()
     steps = {
