@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this checkout: the system tools octopus calls (rsync, ssh, screen) and a .venv with
 # octopus installed. With --test, also what the test suite needs: sshd for the real test
-# hosts, iproute2/util-linux for their namespaces, and pytest, ruff and mypy.
+# hosts, iproute2/util-linux for their namespaces, pytest, ruff and mypy, and GNU parallel
+# (bench/worker_overhead.py measures the worker beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,7 @@ venv=${VENV:-.venv}
 
 packages=(rsync screen openssh-client)
 if [ "$with_tests" = 1 ]; then
-  packages+=(openssh-server iproute2 util-linux procps git python3-venv slurm-wlm munge)
+  packages+=(openssh-server iproute2 util-linux procps git python3-venv slurm-wlm munge parallel)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

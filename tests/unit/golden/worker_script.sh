@@ -7,65 +7,81 @@ OCTOPUS_STATE="$OCTOPUS_RUN/state/s1.events"
 OCTOPUS_TIMEOUT=""
 OCTOPUS_RETRIES="0"
 mkdir -p "$OCTOPUS_RUN/state" "$OCTOPUS_RUN/logs"
-octopus_now() { date +%s.%N 2>/dev/null || date +%s; }
-octopus_event() {
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(octopus_now)" "$3" >> "$OCTOPUS_STATE"
-}
+# Per command the worker starts no program of its own: the host is read once, the time comes
+# from bash's clock and each event is one append by a builtin, so a command that takes no time
+# costs little more than its subshell. Only a shell without $EPOCHREALTIME (bash < 5) asks `date`.
+OCTOPUS_HOST=${HOSTNAME:-$(hostname)}
+if [ -n "${EPOCHREALTIME:-}" ]; then
+  # Its decimal mark follows the locale (1700000000,5 in some): the record always has a dot.
+  octopus_event() {
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "${EPOCHREALTIME/[!0-9]/.}" "$3" >> "$OCTOPUS_STATE"
+  }
+else
+  octopus_event() {
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$(date +%s.%N 2>/dev/null || date +%s)" "$3" \
+      >> "$OCTOPUS_STATE"
+  }
+fi
 # A command's start or end that cannot be recorded (a full disk) stops the worker: a command
 # run with no record would show as lost and run again on --resume. Parallel commands (Slurm
 # tasks) leave the stop mark for the others, as a failure under stop_on_error does.
 octopus_record() {
   octopus_event "$@" && return 0
   echo "octopus: cannot write $OCTOPUS_STATE: this worker stops" >&2
-  touch "$OCTOPUS_STATE.stop" 2>/dev/null
+  : >> "$OCTOPUS_STATE.stop" 2>/dev/null
   exit 1
 }
-# octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its
-# `exit`, `cd` or `set -e` stay there, a syntax error in it fails it alone, and its shell
-# options hold (errexit is never in an ignored context: no && || or `if` around it). The
-# worker's own `set -e` (from the prefix) carries into each command, as in one script.
+# octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its `exit`, `cd` or `set -e` stay there, a syntax error in it fails it
+# alone, and its shell options hold (errexit is never in an ignored context: no && || or `if`
+# around it). The worker's own `set -e` (from the prefix) carries into each command, as in one
+# script; the worker itself reads the command's exit code instead of ending on it.
 octopus_run() {
   # Moved away by a rebalance while this node was out of reach: stop before the next command.
   if [ -e "$OCTOPUS_RUN/FENCE" ]; then octopus_event worker-end - fenced; exit 0; fi
-  case $- in *e*) octopus_errexit=1 ;; *) octopus_errexit= ;; esac
+  case $- in *e*) octopus_errexit=1; set +e ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
   octopus_try=0
   while :; do
-    octopus_record start "$1" "$(hostname)"
-    # The exit code comes back on descriptor 3 while the output goes through tee to the
-    # worker's output (descriptor 4): no file carries it, so a full disk cannot blank it.
-    # On a full disk tee can write nowhere and quits: cat then drains the output, so the
-    # command is not killed by SIGPIPE, and a failed tee cannot end a `set -e` worker.
-    {
-      octopus_rc=$(
-        {
-          {
-            set +e
-            if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_limited "$2" 3>&- 4>&-
-            else octopus_eval "$2" 3>&- 4>&-; fi
-            echo $? >&3
-          } | { tee -a "$OCTOPUS_RUN/logs/$1.log" >&4; cat >/dev/null; }
-        } 3>&1
-        true
-      )
-    } 4>&1
-    [ -n "$octopus_rc" ] || octopus_rc=255
+    octopus_record start "$1" "$OCTOPUS_HOST"
+    octopus_attempt "$@"
+    octopus_rc=$?
     octopus_record end "$1" "$octopus_rc"
     octopus_try=$((octopus_try + 1))
     # Retried as GNU parallel's --retries does: a failed command runs again, up to N more times.
     if [ "$octopus_rc" = 0 ] || [ "$octopus_try" -gt "$OCTOPUS_RETRIES" ]; then break; fi
   done
+  if [ -n "$octopus_errexit" ]; then set -e; fi
   if [ "$octopus_rc" != 0 ]; then
     case "1$-" in
-      1*|*e*) touch "$OCTOPUS_STATE.stop"; octopus_stop ;;
+      1*|*e*) : >> "$OCTOPUS_STATE.stop"; octopus_stop ;;
     esac
   fi
 }
+# A command's output goes to its log and to the worker's output (output_screen<i>) as it comes.
+# The worker reads the first byte itself: a command that prints nothing (the common case) only
+# leaves its empty log, and tee starts for those that print. On a full disk tee can write
+# nowhere and quits: cat then drains the output, so the command is not killed by SIGPIPE and
+# keeps its own exit code. It runs in the worker's own shell: it returns, never exits.
+octopus_output() {
+  local octopus_byte
+  if ! IFS= read -r -n 1 -d '' octopus_byte; then
+    : >> "$1"
+    return 0
+  fi
+  if [ -z "$octopus_byte" ]; then
+    printf '\0' >> "$1" 2>/dev/null
+    printf '\0' 2>/dev/null
+  else
+    printf '%s' "$octopus_byte" >> "$1" 2>/dev/null
+    printf '%s' "$octopus_byte" 2>/dev/null
+  fi
+  tee -a -- "$1" || cat >/dev/null
+  return 0
+}
+# Runs as the command's subshell (octopus_attempt): no second one is needed.
 octopus_eval() {
-  (
-    if [ -n "$octopus_errexit" ]; then set -e; fi
-    eval "$1"
-  ) 2>&1
+  if [ -n "$octopus_errexit" ]; then set -e; fi
+  eval "$1"
 }
 # With a time limit, as GNU parallel's --timeout: the command runs as a process group of its
 # own (job control), and when the limit passes the whole group gets SIGTERM, then SIGKILL 10 s
@@ -93,6 +109,57 @@ octopus_limited() {
   fi
   return "$octopus_status"
 }
+octopus_runner=octopus_eval
+if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_runner=octopus_limited; fi
+# One attempt of a command: its subshell's output goes to its log and to the worker's output,
+# and its exit code comes back as the attempt's status. No file carries the code, so a full
+# disk cannot blank it. Under bash 5 on Linux (checked once here) the command runs as a
+# background subshell writing into a pipe the worker keeps, and the worker reads it
+# (octopus_output) up to its end, then takes the code from `wait`: the subshell is the only
+# process a command costs. The pipe is opened once; each command writes through a new end
+# opened from /proc, so its output ends (end of file) when it and its children are done.
+# Parallel commands (Slurm tasks) each open their own. (Defined through eval: a POSIX sh must
+# still read this file.)
+octopus_reads=
+if [ -n "${EPOCHREALTIME:-}" ] && eval '
+  exec {octopus_pipe}< <(:) && exec {octopus_end}> "/proc/self/fd/$octopus_pipe" &&
+    exec {octopus_end}>&-' 2>/dev/null; then
+  octopus_reads=$$
+fi
+if [ -n "$octopus_reads" ]; then
+  eval 'octopus_attempt() {
+    if [ "$octopus_reads" != "$BASHPID" ]; then
+      exec {octopus_pipe}<&- {octopus_pipe}< <(:)
+      octopus_reads=$BASHPID
+    fi
+    exec {octopus_end}> "/proc/self/fd/$octopus_pipe"
+    (
+      exec {octopus_pipe}<&- {octopus_end}>&-
+      "$octopus_runner" "$2"
+    ) >&"$octopus_end" 2>&1 <&0 &
+    exec {octopus_end}>&-
+    octopus_output "$OCTOPUS_RUN/logs/$1.log" <&"$octopus_pipe"
+    wait "$!"
+  }'
+else
+  # Elsewhere the code comes back on descriptor 3 while the output goes through tee to the
+  # worker's output (descriptor 4); cat drains what a failed tee leaves, as octopus_output does.
+  octopus_attempt() {
+    {
+      octopus_rc=$(
+        {
+          {
+            ("$octopus_runner" "$2") 3>&- 4>&-
+            echo $? >&3
+          } 2>&1 | { tee -a "$OCTOPUS_RUN/logs/$1.log" >&4; cat >/dev/null; }
+        } 3>&1
+        true
+      )
+    } 4>&1
+    [ -n "$octopus_rc" ] || octopus_rc=255
+    return "$octopus_rc"
+  }
+fi
 # Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
 octopus_stop() {
   [ -n "$OCTOPUS_PARALLEL" ] || { octopus_event worker-end - stopped; exit 1; }
@@ -112,4 +179,4 @@ fi
 octopus_event worker-start - $$
 set -x; cd ~/zero-shot
 octopus_run 2 'python3 train.py --seed 1 --device cuda:1'
-octopus_event worker-end - done
+octopus_event worker-end - "done"
