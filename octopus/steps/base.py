@@ -24,8 +24,10 @@ class _Registered:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Classes named with a leading underscore are octopus' own stage internals.
-        if not cls.__dict__.get("abstract", False) and not cls.__name__.startswith("_"):
+        # A stage's own steps (deliver's upload, monitor's status read) and classes named
+        # with a leading underscore are octopus' internals, not steps an experiment lists.
+        internal = cls.__name__.startswith("_") or cls.__module__.startswith("octopus.stages.")
+        if not cls.__dict__.get("abstract", False) and not internal:
             register(cls)  # type: ignore[arg-type]
 
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import octopus.stages.deliver  # noqa: F401 (its steps exist)
+import octopus.stages.monitor  # noqa: F401
+import octopus.stages.purge  # noqa: F401
 from octopus import Cmd, ConfigError, Experiment, SetupVenv, load_experiment
 from octopus.errors import ConfigErrors
 from octopus.loader import find_experiment
@@ -123,3 +126,11 @@ def test_find_by_name_and_unknown_name(tmp_path: Path):
         r"'zero_shot'\?\); known: zero_shot",
     ):
         find_experiment("zero_shoot", tmp_path)
+
+
+def test_a_stages_own_steps_are_not_steps_an_experiment_can_list(tmp_path: Path):
+    # The stages are loaded (imports above): their internal steps' classes exist, and none
+    # becomes a step YAML may name.
+    path = write(tmp_path, "e.yaml", "setup_steps:\n  - Switch: {}\n")
+    with pytest.raises(ConfigError, match="unknown step 'Switch'"):
+        load_experiment(str(path))

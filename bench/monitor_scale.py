@@ -1,0 +1,132 @@
+"""Monitor at scale: `inv monitor --json` on 32 real test hosts with 1,000 and 10,000 finished
+commands each, first look and a repeat look, beside a bare Fabric ThreadingGroup `cat` of the
+same state files (the least any monitor must transfer). Medians of --runs, interleaved.
+
+The commands are delivered, then their records are written straight into each node's events
+file (as a worker that ran them would have), so the bench measures monitor, not the run.
+
+Run as root from the checkout:
+    .venv/bin/python bench/monitor_scale.py [--runs 5] [--hosts 32] [--per-node 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import yaml
+
+from octopus.testing.host import TestHost
+from octopus.testing.sshhosts import TestCluster
+
+REPO = Path(__file__).resolve().parent.parent
+
+FABRIC_CAT = textwrap.dedent("""
+    import sys
+    from fabric import ThreadingGroup
+    key, hosts = sys.argv[1], sys.argv[2:]
+    group = ThreadingGroup(*hosts, user="octo", connect_kwargs={"key_filename": [key]})
+    group.run("cat ~/.octopus/*/current/state/*.events", hide=True)
+    group.close()
+""")
+
+
+def octopus(work: Path, *args: str) -> float:
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "octopus", *args], cwd=work, capture_output=True, text=True
+    )
+    elapsed = time.monotonic() - began
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"octopus {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+def record_runs(host: TestHost, work: Path, name: str) -> None:
+    """Write the events of every command the node's share holds, all finished (exit 0)."""
+    share = json.loads((work / "deliverables" / name / host.name / "manifest.json").read_text())
+    by_worker: dict[int, list[int]] = {}
+    for command in share["plan"]["commands"]:
+        by_worker.setdefault(command["worker"], []).append(command["id"])
+    current = next((host.home / ".octopus").glob(f"{name}@*/current"))
+    for worker, ids in by_worker.items():
+        lines = [f"worker-start\t-\t1000.0\t{worker}"]
+        for n, ident in enumerate(ids):
+            lines += [
+                f"start\t{ident}\t{1000 + n}.0\t{host.name}",
+                f"end\t{ident}\t{1000 + n}.5\t0",
+            ]
+        lines.append("worker-end\t-\t99999.0\tdone")
+        events = current / "state" / f"s{worker}.events"
+        events.parent.mkdir(parents=True, exist_ok=True)
+        events.write_text("\n".join(lines) + "\n")
+
+
+def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        values = {
+            h.name: cluster.node_values(h, num_parallel_screens_or_jobs=1) for h in cluster.hosts
+        }
+        (work / "nodes.yaml").write_text(yaml.safe_dump({"nodes": values}))
+        name = f"scale{per_node}"
+        commands = [f"true {i}" for i in range(per_node * len(cluster.hosts))]
+        (work / "experiments").mkdir()
+        (work / "experiments" / f"{name}.yaml").write_text(
+            yaml.safe_dump({"experiment_commands": commands})
+        )
+        octopus(work, "deliver", "--exp", name)
+        for host in cluster.hosts:
+            record_runs(host, work, name)
+        fabric = work / "cat.py"
+        fabric.write_text(FABRIC_CAT)
+        hosts = [h.address for h in cluster.hosts]
+        first = octopus(work, "monitor", "--exp", name, "--json")
+        times: dict[str, list[float]] = {"repeat": [], "fabric": []}
+        for _ in range(runs):
+            times["repeat"].append(octopus(work, "monitor", "--exp", name, "--json"))
+            began = time.monotonic()
+            subprocess.run(
+                [sys.executable, str(fabric), str(cluster.client_key), *hosts],
+                check=True,
+                capture_output=True,
+            )
+            times["fabric"].append(time.monotonic() - began)
+        for host in cluster.hosts:
+            host.exec(f"rm -rf ~/.octopus/{name}@*")
+        return {
+            "first": first,
+            "repeat": statistics.median(times["repeat"]),
+            "fabric": statistics.median(times["fabric"]),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--hosts", type=int, default=32)
+    parser.add_argument("--per-node", default="1000,10000")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.per_node.split(",")]
+    print(f"| nodes x commands | octopus monitor, first | octopus monitor, repeat | "
+          f"Fabric `cat` | repeat / Fabric |  (medians of {args.runs})")  # fmt: skip
+    print("|---|---|---|---|---|")
+    with TestCluster(args.hosts) as cluster:
+        for per_node in sizes:
+            m = measure(cluster, per_node, args.runs)
+            print(
+                f"| {args.hosts} x {per_node:,} | {m['first']:.2f} s | {m['repeat']:.2f} s | "
+                f"{m['fabric']:.2f} s | {m['repeat'] / m['fabric']:.2f}x |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
