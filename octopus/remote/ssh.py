@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 # ChannelException(2, 'Connect failed').
 MAX_CHANNELS_PER_CONNECTION = 10
 
-# Waits before retrying a channel the server refused to open (about 1.5 s in all).
-CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+# Waits before retrying a channel the server refused to open (about 6 s in all: on a busy
+# machine sshd takes a while to free the sessions of channels that just closed).
+CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 T = TypeVar("T")
 
