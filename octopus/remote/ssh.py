@@ -7,6 +7,7 @@ Facts behind the choices here were measured on our test machines (see docs/ssh.m
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -29,6 +30,11 @@ from octopus.remote.shell import ends_with_channel
 
 if TYPE_CHECKING:
     from octopus.node import Node
+
+# paramiko's transport threads log what ends them (a banner never read, a connection closed
+# under them by Ctrl-C) as errors with tracebacks; with no handler, Python prints those on
+# stderr. octopus reports every connection's fate itself, in one line: keep them quiet.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 # sshd's default MaxSessions: the 11th concurrent channel on one connection is refused with
 # ChannelException(2, 'Connect failed').
