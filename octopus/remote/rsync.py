@@ -7,6 +7,7 @@ inside a stage, a relay into the stage's own connection (rsh_relay), so no secon
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -124,15 +125,25 @@ def rsync_argv(
     return argv + sources + [_remote(node, target)]
 
 
-def _make_target_parent(c: Connector, target: str, download: bool) -> None:
-    """Create the directories above the target: rsync itself makes only the last one."""
+def _make_target_parent(
+    c: Connector, target: str, download: bool, sources: list[str] | None = None
+) -> None:
+    """Create the directories above the target: rsync itself makes only the last one. A
+    download that surely lands in a folder (several sources, a wildcard, a target ending in
+    '/') gets that folder made here too: pickup runs one rsync per node at once, and two of
+    them making the same folder make one fail with "File exists"."""
     parent = target.rstrip("/") if target.endswith("/") else posixpath.dirname(target)
+    if download and sources is not None and (len(sources) > 1 or any(map(_GLOB.search, sources))):
+        parent = target.rstrip("/") or target
     if not parent or parent in (".", "~"):
         return
     if download:
         Path(parent).expanduser().mkdir(parents=True, exist_ok=True)
     else:
         c.run(f"mkdir -p -- {quote_path(parent)}", hide=True)
+
+
+_GLOB = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -176,7 +187,7 @@ def run_transfer(
         files_from=job.files is not None,
         remote_shell=remote_shell,
     )
-    _make_target_parent(c, job.target, job.download)
+    _make_target_parent(c, job.target, job.download, as_list(job.source))
     if job.local_cmd_prefix:
         argv = [*shlex.split(job.local_cmd_prefix), *argv]
     completed = subprocess.run(
