@@ -18,8 +18,9 @@ from octopus.errors import ConfigError
 # Deeper than any configuration needs; PyYAML composes recursively, so this also keeps a
 # hostile file far from Python's recursion limit.
 MAX_DEPTH = 64
-# Values in a document once aliases are expanded: a real file has hundreds; "billion laughs"
-# (aliases of aliases of lists) would have 10**9 and exhaust memory when walked.
+# Values that aliases add to a document once expanded: a real file adds a few hundred at
+# most; "billion laughs" (aliases of aliases of lists) adds 10**9 and exhausts memory when
+# walked. Values written out are not counted: an experiment may list a million commands.
 MAX_VALUES = 100_000
 
 
@@ -78,7 +79,15 @@ class _StrictLoader(yaml.SafeLoader):
     def compose_document(self) -> Node | None:
         node: Node | None = super().compose_document()
         if node is not None:
-            _count_values(node, {}, self.source)
+            sizes: dict[int, int] = {}
+            expanded = _count_values(node, sizes, self.source)
+            if expanded - len(sizes) > MAX_VALUES:  # what aliases add to what is written
+                raise ConfigError(
+                    f"aliases add more than {MAX_VALUES} values once expanded; "
+                    "write the values out or use fewer aliases",
+                    file=self.source,
+                    line=_line(node),
+                )
         return node
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
@@ -146,7 +155,7 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:str", _StrictLoader.construct_y
 
 def _count_values(node: Node, sizes: dict[int, int], source: str, total: int = 0) -> int:
     """How many values `node` stands for with its aliases expanded (memoised per node, so a
-    bomb is measured without being expanded); ConfigError past MAX_VALUES or on a cycle."""
+    bomb is measured without being expanded); ConfigError on a cycle."""
     known = sizes.get(id(node))
     if known is not None:
         if known < 0:
@@ -164,13 +173,6 @@ def _count_values(node: Node, sizes: dict[int, int], source: str, total: int = 0
         children = []
     for child in children:
         size += _count_values(child, sizes, source, total + size)
-        if total + size > MAX_VALUES:
-            raise ConfigError(
-                f"holds more than {MAX_VALUES} values once aliases are expanded; "
-                "write the values out or use fewer aliases",
-                file=source,
-                line=_line(node),
-            )
     sizes[id(node)] = size
     return size
 
