@@ -3,14 +3,11 @@ from which commit. Written beside the scripts in deliverables/<exp>/ and sent to
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from octopus.errors import OctopusError
 from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
 from octopus.run.plan import Plan, WorkerPlan
@@ -137,12 +134,3 @@ class Manifest:
             command_retries=data.get("command_retries", 0),
             scope=data.get("scope", ""),
         )
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise OctopusError(f"{path} not found: run `inv deliver` first") from None
-        except (ValueError, KeyError) as exc:
-            raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
