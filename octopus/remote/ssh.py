@@ -179,9 +179,22 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
             with self._channels:
                 try:
                     return call(command, **kwargs)
-                except paramiko.ChannelException as exc:
-                    if exc.code != OPEN_FAILED_CONNECT_FAILED:
+                except paramiko.SSHException as exc:
+                    transport = self.transport
+                    if not refused_open(exc, transport is not None and transport.is_active()):
                         raise
             time.sleep(delay)
         with self._channels:
             return call(command, **kwargs)
+
+
+def refused_open(exc: paramiko.SSHException, connection_up: bool) -> bool:
+    """Whether `exc` says the server refused to open a channel, so that nothing ran.
+
+    paramiko keeps one refusal per connection for the opener to pick up: when two opens are
+    refused at once, one thread takes the other's ChannelException and the other is left with
+    a bare "Unable to open channel." while the connection is still up.
+    """
+    if isinstance(exc, paramiko.ChannelException):
+        return exc.code == OPEN_FAILED_CONNECT_FAILED
+    return connection_up and exc.args == ("Unable to open channel.",)

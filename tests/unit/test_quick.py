@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import paramiko
 import pytest
+from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus import Node
 from octopus.output import StageOutput
@@ -21,6 +23,7 @@ from octopus.remote.archive import (
 )
 from octopus.remote.local import LocalConnection
 from octopus.remote.quick import QuickResult, QuickTimedOut
+from octopus.remote.ssh import refused_open
 from octopus.steps.context import StepContext, StepFailed
 
 
@@ -95,3 +98,15 @@ def test_a_full_disk_is_named():
     )
     other = upload_failure(QuickResult(2, "octopus-free-kb 900\n", "tar: bad\n"), "run/d3", 10)
     assert str(other) == "unpacking the upload in ~/run/d3 exited with 2: tar: bad"
+
+
+def test_a_refused_open_is_told_apart_from_other_channel_errors():
+    """Two refusals at once leave one opener a bare "Unable to open channel.": still a
+    refusal while the connection is up, a lost connection when it is not."""
+    assert refused_open(
+        paramiko.ChannelException(OPEN_FAILED_CONNECT_FAILED, "Connect failed"), True
+    )
+    assert not refused_open(paramiko.ChannelException(1, "Administratively prohibited"), True)
+    assert refused_open(paramiko.SSHException("Unable to open channel."), True)
+    assert not refused_open(paramiko.SSHException("Unable to open channel."), False)
+    assert not refused_open(paramiko.SSHException("Timeout opening channel."), True)
