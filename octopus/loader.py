@@ -17,6 +17,7 @@ from octopus.names import check_name
 from octopus.schema import matches, type_name
 from octopus.step import build_step  # the facade: every step is registered by then
 from octopus.steps.base import AnyStep
+from octopus.yaml_cache import cached_parse
 from octopus.yamlfile import LineDict, load_yaml
 
 EXPERIMENTS_DIR = Path("experiments")
@@ -92,7 +93,7 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
 
 
 def _load_yaml(path: Path) -> Experiment:
-    data = load_yaml(path)
+    data = cached_parse(path, load_yaml)  # a file of many commands is parsed once
     source = str(path)
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping of Experiment fields", file=source, line=1)

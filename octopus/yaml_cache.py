@@ -1,0 +1,132 @@
+"""Large YAML files parsed once: what a file held is kept as JSON until the file changes.
+
+An experiment may list hundreds of thousands of commands in its YAML file, and every stage
+reads that file, `inv monitor` from cron included. Even libyaml takes seconds for 320,000
+commands, where the JSON of the same data loads in a few tens of milliseconds. So a file of
+at least CACHE_MIN_BYTES is parsed once, and what it held (with the lines the error
+messages point to) is kept in the user's cache folder, under the file's path, size,
+modification time and inode, as make and git judge whether a file changed. A file changed
+less than RACY_SECONDS before its parse is not kept: another change within the same clock
+tick would leave the same size and time behind. A cache that cannot be read or written is
+ignored: the file is then parsed as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from octopus.errors import LocalFileError
+from octopus.localfiles import compact_json, write_atomically
+from octopus.yamlfile import LineDict
+
+CACHE_MIN_BYTES = 1 << 20
+RACY_SECONDS = 2.0
+# Bumped whenever what a parse returns changes shape.
+FORMAT = 1
+# The key of a mapping's encoding: no YAML text can make a mapping with this key.
+MAPPING = "\0mapping"
+
+
+class _Uncacheable(Exception):
+    """The data holds a value JSON cannot carry (a date, bytes, a set)."""
+
+
+def cache_folder() -> Path:
+    """$XDG_CACHE_HOME/octopus, or ~/.cache/octopus, as the XDG base directories say."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "octopus"
+
+
+def _signature(path: Path, info: os.stat_result) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "path": str(path),
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "inode": info.st_ino,
+    }
+
+
+def _entry(path: Path) -> Path:
+    return cache_folder() / (hashlib.sha256(str(path).encode()).hexdigest()[:24] + ".json")
+
+
+def cached_parse(path: Path, parse: Callable[[Path], Any]) -> Any:
+    """What `parse(path)` returns, from the cache while the file is unchanged."""
+    try:
+        resolved = path.resolve()
+        info = resolved.stat()
+    except OSError:
+        return parse(path)
+    if info.st_size < CACHE_MIN_BYTES:
+        return parse(path)
+    signature = _signature(resolved, info)
+    entry = _entry(resolved)
+    kept = _read(entry, signature)
+    if kept is not None:
+        return kept[0]
+    data = parse(path)
+    if time.time() - info.st_mtime >= RACY_SECONDS:
+        _write(entry, signature, data)
+    return data
+
+
+def _read(entry: Path, signature: dict[str, Any]) -> tuple[Any] | None:
+    try:
+        stored = json.loads(entry.read_bytes())
+        if stored["signature"] != signature:
+            return None
+        return (_decode(stored["data"]),)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _write(entry: Path, signature: dict[str, Any], data: Any) -> None:
+    try:
+        text = compact_json({"signature": signature, "data": _encode(data)})
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(entry, text)
+    except (_Uncacheable, OSError, ValueError, LocalFileError):
+        pass  # a cache never fails the stage: the next run parses the file again
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, LineDict):
+        return {
+            MAPPING: [
+                value.line,
+                [
+                    [_encode(k), value.key_lines.get(k), value.value_texts.get(k), _encode(v)]
+                    for k, v in value.items()
+                ],
+            ]
+        }
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise _Uncacheable(type(value).__name__)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else _decode(v) for v in value]
+    if isinstance(value, dict):
+        line, items = value[MAPPING]
+        mapping = LineDict()
+        mapping.line = line
+        for key, key_line, text, item in items:
+            key = _decode(key)
+            mapping[key] = _decode(item)
+            if key_line is not None:
+                mapping.key_lines[key] = key_line
+            if text is not None:
+                mapping.value_texts[key] = text
+        return mapping
+    return value
