@@ -232,10 +232,10 @@ def parse_yaml(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        line: int | None = mark.line + 1 if mark else None
+        at = mark.line + 1 if mark else None
         if "maximum nesting depth" in problem:  # libyaml's own limit, deeper than ours
-            raise ConfigError(TOO_DEEP, file=source, line=line) from None
-        raise ConfigError(f"invalid YAML: {problem}", file=source, line=line) from None
+            raise ConfigError(TOO_DEEP, file=source, line=at) from None
+        raise ConfigError(f"invalid YAML: {problem}", file=source, line=at) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=source) from None
     except RecursionError:
