@@ -1,0 +1,85 @@
+"""A large YAML file's parse kept until the file changes: the same data and lines back, a
+changed or just-written file parsed again, a value JSON cannot carry never kept."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from octopus import yaml_cache
+from octopus.yamlfile import LineDict, load_yaml
+
+
+@pytest.fixture(autouse=True)
+def small_files_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(yaml_cache, "CACHE_MIN_BYTES", 10)
+
+
+def counting(calls: list[Path]) -> Any:
+    def parse(path: Path) -> Any:
+        calls.append(path)
+        return load_yaml(path)
+
+    return parse
+
+
+def settled(path: Path, text: str) -> Path:
+    """Write `text`, dated a minute back (not racily new)."""
+    path.write_text(text)
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))
+    return path
+
+
+def test_an_unchanged_file_is_parsed_once_with_its_lines_kept(tmp_path: Path):
+    path = settled(tmp_path / "exp.yaml", "# top\nscreens_per_node: 2\npython_version: 3.10\n"
+                   "experiment_commands:\n  - echo 1\n  - {a: 1}\n")  # fmt: skip
+    calls: list[Path] = []
+    first = yaml_cache.cached_parse(path, counting(calls))
+    second = yaml_cache.cached_parse(path, counting(calls))
+    assert len(calls) == 1
+    assert second == first
+    assert isinstance(second, LineDict) and isinstance(second["experiment_commands"][1], LineDict)
+    assert second.line_of("python_version") == 3 and second.text_of("python_version") == "3.10"
+    assert second["experiment_commands"][1].line_of("a") == 6
+
+
+def test_a_changed_file_is_parsed_again(tmp_path: Path):
+    path = settled(tmp_path / "exp.yaml", "experiment_commands: [a, b]\n")
+    calls: list[Path] = []
+    yaml_cache.cached_parse(path, counting(calls))
+    settled(path, "experiment_commands: [a, c]\n")  # same size, another time
+    assert yaml_cache.cached_parse(path, counting(calls))["experiment_commands"] == ["a", "c"]
+    assert len(calls) == 2
+
+
+def test_a_file_written_just_now_is_not_kept(tmp_path: Path):
+    """Another write within the clock's tick could leave the same size and time."""
+    path = tmp_path / "exp.yaml"
+    path.write_text("experiment_commands: [a, b]\n")
+    calls: list[Path] = []
+    yaml_cache.cached_parse(path, counting(calls))
+    yaml_cache.cached_parse(path, counting(calls))
+    assert len(calls) == 2
+
+
+def test_values_json_cannot_carry_are_parsed_every_time(tmp_path: Path):
+    path = settled(tmp_path / "exp.yaml", "when: 2024-01-02\nexperiment_commands: [a]\n")
+    calls: list[Path] = []
+    for _ in range(2):
+        assert str(yaml_cache.cached_parse(path, counting(calls))["when"]) == "2024-01-02"
+    assert len(calls) == 2
+
+
+def test_a_damaged_cache_entry_is_ignored(tmp_path: Path):
+    path = settled(tmp_path / "exp.yaml", "experiment_commands: [a, b]\n")
+    calls: list[Path] = []
+    yaml_cache.cached_parse(path, counting(calls))
+    for entry in yaml_cache.cache_folder().iterdir():
+        entry.write_text('{"signature": 1')
+    assert yaml_cache.cached_parse(path, counting(calls))["experiment_commands"] == ["a", "b"]
+    assert len(calls) == 2
