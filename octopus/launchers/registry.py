@@ -13,7 +13,7 @@ from octopus.launchers.screen import ScreenLauncher
 from octopus.launchers.slurm import SlurmLauncher
 from octopus.run.layout import ExperimentPaths
 from octopus.run.manifest import Manifest
-from octopus.run.plan import WorkerPlan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.worker_script import render_script
 
 LAUNCHERS: dict[str, type[WorkerLauncher]] = {

@@ -21,7 +21,7 @@ from typing import Any
 from octopus.errors import OctopusError
 from octopus.localfiles import compact_json, write_atomically
 from octopus.run.manifest import Manifest
-from octopus.run.plan import Plan
+from octopus.run.plan_model import Plan
 
 
 @dataclass

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from octopus.run.layout import command_log
-from octopus.run.plan import WorkerPlan
+from octopus.run.plan_model import WorkerPlan
 
 
 class CommandState(str, Enum):

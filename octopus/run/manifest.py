@@ -10,7 +10,7 @@ from typing import Any
 
 from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
-from octopus.run.plan import Plan, WorkerPlan
+from octopus.run.plan_model import Plan, WorkerPlan
 
 
 def new_delivery_id() -> str:

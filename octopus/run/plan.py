@@ -13,7 +13,6 @@ import operator
 import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from octopus.errors import ConfigError
@@ -24,103 +23,8 @@ from octopus.run.generators import (
     distribute_exp_scripts,
     replicate_commands_per_hardware,
 )
+from octopus.run.plan_model import Plan, WorkerPlan
 from octopus.run.workers import Worker, fill_placeholders, make_workers
-
-
-@dataclass(slots=True)
-class Entry:
-    """One command placed on a worker; `id` is unique within a delivery and never reused."""
-
-    id: int
-    node: str
-    job_id: int
-    position: int
-    command: str
-    command_index: int | None = None
-
-
-@dataclass
-class WorkerPlan:
-    """A worker and its commands in order, kept as parallel lists: cheap for a million."""
-
-    worker: Worker
-    ids: list[int] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-    command_indices: list[int | None] = field(default_factory=list)
-
-    def entries(self) -> list[Entry]:
-        w = self.worker
-        return [
-            Entry(i, w.node, w.job_id, position, text, index)
-            for position, (i, text, index) in enumerate(
-                zip(self.ids, self.commands, self.command_indices, strict=True)
-            )
-        ]
-
-
-@dataclass
-class Plan:
-    """Who runs what: the workers in node order, each with its commands."""
-
-    prefix: str
-    seed: int
-    parts: list[WorkerPlan] = field(default_factory=list)
-
-    @property
-    def workers(self) -> list[Worker]:
-        return [p.worker for p in self.parts]
-
-    @property
-    def entries(self) -> list[Entry]:
-        return [e for p in self.parts for e in p.entries()]
-
-    def part(self, node: str, job_id: int) -> WorkerPlan | None:
-        return next(
-            (p for p in self.parts if p.worker.node == node and p.worker.job_id == job_id), None
-        )
-
-    def next_id(self) -> int:
-        return max((max(p.ids) for p in self.parts if p.ids), default=-1) + 1
-
-    def start_ids_at(self, first: int) -> None:
-        """Number the commands from `first` on (ids stay unique beside other deliveries)."""
-        if first:
-            for part in self.parts:
-                part.ids = [first + ident for ident in part.ids]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Workers, and every command with its node, worker and position (the manifest form)."""
-        return {
-            "prefix": self.prefix,
-            "seed": self.seed,
-            "workers": [asdict(p.worker) for p in self.parts],
-            # Straight from the parallel lists, no Entry per command: a million commands
-            # are a million dicts, and nothing more.
-            "commands": [
-                {
-                    "id": ident,
-                    "node": p.worker.node,
-                    "worker": p.worker.job_id,
-                    "position": position,
-                    "command": text,
-                    "command_index": index,
-                }
-                for p in self.parts
-                for position, (ident, text, index) in enumerate(
-                    zip(p.ids, p.commands, p.command_indices, strict=True)
-                )
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
-        parts = {(w["node"], w["job_id"]): WorkerPlan(Worker(**w)) for w in data["workers"]}
-        for c in sorted(data["commands"], key=lambda c: (c["node"], c["worker"], c["position"])):
-            part = parts[(c["node"], c["worker"])]
-            part.ids.append(c["id"])
-            part.commands.append(c["command"])
-            part.command_indices.append(c["command_index"])
-        return cls(prefix=data["prefix"], seed=data["seed"], parts=list(parts.values()))
 
 
 def _pick(items: Sequence[str], indices: list[int]) -> list[str]:
@@ -138,7 +42,7 @@ def _plan_from_assignment(
     assigned: list[list[int]],
     hardware: bool = False,
 ) -> Plan:
-    plan = Plan(prefix=prefix, seed=seed)
+    plan = Plan(prefix, seed)
     next_id = 0
     for worker, indices in zip(workers, assigned, strict=True):
         # Placeholders are filled once per worker on the joined text: a million commands
@@ -238,7 +142,7 @@ def _plan_from_user_scripts(
             f"exp_script_gen returned {len(scripts)} script(s) for {len(workers)} worker(s)"
         )
     known = sorted(((c.strip(), i) for i, c in enumerate(commands)), key=lambda x: -len(x[0]))
-    plan = Plan(prefix=prefix, seed=seed)
+    plan = Plan(prefix, seed)
     next_id = 0
     for worker, script in zip(workers, scripts, strict=True):
         body = script[len(prefix) :] if prefix and script.startswith(prefix) else script

@@ -15,7 +15,7 @@ from octopus.node import Node
 from octopus.run.events import CommandState
 from octopus.run.layout import script_name, worker_label
 from octopus.run.ledger import Ledger
-from octopus.run.plan import Plan, WorkerPlan
+from octopus.run.plan_model import Plan, WorkerPlan
 from octopus.run.status import NodeStatus
 from octopus.run.workers import Worker
 

@@ -14,7 +14,7 @@ import shlex
 from importlib import resources
 
 from octopus.run import layout
-from octopus.run.plan import WorkerPlan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.workers import fill_placeholders
 
 TEMPLATE = "worker_script.sh"

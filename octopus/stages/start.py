@@ -22,7 +22,7 @@ from octopus.run.deliveries import Deliveries
 from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
-from octopus.run.plan import WorkerPlan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.start_policy import (
     StartOptions,
     WorkerStart,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from octopus.run.events import CommandState, classify, eta_seconds, parse_events, totals
-from octopus.run.plan import WorkerPlan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.workers import Worker
 
 PART = WorkerPlan(Worker("n1", 0, 0, 0), [10, 11, 12, 13], ["a", "b", "c", "d"], [0, 1, 2, 3])
