@@ -13,13 +13,15 @@ holds; a file written before this record (one manifest) reads as a single delive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from octopus.errors import OctopusError
-from octopus.localfiles import compact_json, write_atomically
+from octopus.localfiles import compact_json, local_file_errors, make_folder, write_atomically
+from octopus.run.layout import PLANS_DIR
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import Plan
 
@@ -95,29 +97,74 @@ class Deliveries:
         self.manifests = [m for m in self.manifests if m.launchers] + [new]
 
     def as_dict(self, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-        """`known`: delivery id -> its as_dict(), for a manifest the caller already turned
-        into data (a large plan is converted once)."""
+        """The whole record with every command; `known`: delivery id -> its as_dict(), for a
+        manifest the caller already turned into data (a large plan is converted once)."""
         known = known or {}
         return {
             "experiment": self.experiment,
             "deliveries": [known.get(m.delivery) or m.as_dict() for m in self.manifests],
         }
 
-    def write(self, path: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
-        """Write atomically, so a crash never leaves half a record."""
-        write_atomically(path, compact_json(self.as_dict(known)))
+    def write(
+        self,
+        path: Path,
+        known: dict[str, dict[str, Any]] | None = None,
+        *,
+        plans: Path | None = None,
+    ) -> None:
+        """Write the record: each delivery's commands into a file of their own in the plans
+        folder (`plans`, beside `path` unless the record is written elsewhere to be moved
+        there): a new file for a plan read or changed here, the old one for a plan left
+        unread. Then the record naming them, atomically; written in place, it then drops
+        the files no record names (`tidy_plans`). A crash at any point leaves a whole record
+        that names whole files."""
+        known = known or {}
+        in_place = plans is None
+        plans = plans or path.parent / PLANS_DIR
+        entries = []
+        for manifest in self.manifests:
+            data = known.get(manifest.delivery)
+            plan = manifest.plan
+            if data is None and not plan.loaded and manifest.commands_file:
+                name = manifest.commands_file
+                header = plan.header()
+            else:
+                data = data or manifest.as_dict()
+                name = f"{manifest.delivery}-{secrets.token_hex(4)}.json"
+                make_folder(plans)
+                write_atomically(plans / name, compact_json(data["plan"]["commands"]))
+                header = {k: v for k, v in data["plan"].items() if k != "commands"}
+            entries.append({**manifest.header(), "plan": {**header, "commands_file": name}})
+        write_atomically(path, compact_json({"experiment": self.experiment, "deliveries": entries}))
+        for manifest, entry in zip(self.manifests, entries, strict=True):
+            manifest.commands_file = entry["plan"]["commands_file"]
+        if in_place:
+            self.tidy_plans(plans)
+
+    def tidy_plans(self, plans: Path) -> None:
+        """Remove the commands files of the plans folder this record does not name."""
+        named = {m.commands_file for m in self.manifests}
+        for old in plans.glob("*.json") if plans.is_dir() else []:
+            if old.name not in named:
+                with local_file_errors(old):
+                    old.unlink(missing_ok=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Deliveries:
+    def from_dict(cls, data: dict[str, Any], plans: Path | None = None) -> Deliveries:
+        """The record `write` (or an earlier version) left; `plans`: the folder of the
+        commands files it names, read when a plan's commands are first asked for."""
         if "deliveries" not in data:  # one manifest, as written before this record
             manifest = Manifest.from_dict(data)
             return cls(manifest.experiment, [manifest])
-        return cls(data["experiment"], [Manifest.from_dict(m) for m in data["deliveries"]])
+        return cls(
+            data["experiment"],
+            [Manifest.from_dict(m, _commands_reader(m, plans)) for m in data["deliveries"]],
+        )
 
     @classmethod
     def read(cls, path: Path) -> Deliveries:
         try:
-            return cls.from_dict(json.loads(path.read_text()))
+            return cls.from_dict(json.loads(path.read_text()), path.parent / PLANS_DIR)
         except FileNotFoundError:
             raise OctopusError(f"{path} not found: run `inv deliver` first") from None
         except (ValueError, KeyError, TypeError) as exc:
@@ -127,3 +174,28 @@ class Deliveries:
     def read_or_empty(cls, path: Path, experiment: str) -> Deliveries:
         """The record, or an empty one before the first delivery."""
         return cls.read(path) if path.is_file() else cls(experiment)
+
+
+def _commands_reader(
+    data: dict[str, Any], plans: Path | None
+) -> Callable[[], list[dict[str, Any]]] | None:
+    """How to read a manifest's commands from its own file (None: they are in `data`)."""
+    name = data["plan"].get("commands_file")
+    if not name or "commands" in data["plan"]:
+        return None
+    if plans is None:
+        raise KeyError("commands_file without a plans folder")
+    path = plans / name
+
+    def read() -> list[dict[str, Any]]:
+        try:
+            commands = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise OctopusError(f"{path} not found: deliver again") from None
+        except ValueError as exc:
+            raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
+        if not isinstance(commands, list):
+            raise OctopusError(f"{path} is damaged (not a list of commands); deliver again")
+        return commands
+
+    return read

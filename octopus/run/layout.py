@@ -23,6 +23,10 @@ MARK = "@@octopus"
 SESSION_PREFIX = "oct"
 DELIVERABLES = "deliverables"
 MANIFEST = "manifest.json"
+# Beside it: each delivery's commands, apart from the record (.plans/<delivery>-<token>.json),
+# so reading which node holds which delivery does not read a million commands. (A dot:
+# beside it are the folders named after nodes.)
+PLANS_DIR = ".plans"
 LEDGER = "ledger.sqlite"
 # The ledger of earlier versions, read once, then kept under the second name.
 LEGACY_LEDGER = "ledger.json"

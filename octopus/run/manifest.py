@@ -4,6 +4,7 @@ from which commit. Written beside the scripts in deliverables/<exp>/ and sent to
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
 from octopus.run.plan_model import Plan, WorkerPlan
+from octopus.run.workers import Worker
 
 
 def new_delivery_id() -> str:
@@ -42,6 +44,8 @@ class Manifest:
     command_retries: int = 0
     # The checkout's id in the delivery's remote names ("": made before ids were kept).
     scope: str = ""
+    # The file in the record's plans folder its commands were read from ("": none yet).
+    commands_file: str = field(default="", compare=False)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -53,6 +57,10 @@ class Manifest:
         return delivery_dir(self.run_root, self.delivery)
 
     def as_dict(self) -> dict[str, Any]:
+        return {**self.header(), "plan": self.plan.as_dict()}
+
+    def header(self) -> dict[str, Any]:
+        """All but the plan."""
         return {
             "experiment": self.experiment,
             "delivery": self.delivery,
@@ -69,7 +77,6 @@ class Manifest:
             "command_timeout": self.command_timeout,
             "command_retries": self.command_retries,
             "scope": self.scope,
-            "plan": self.plan.as_dict(),
         }
 
     @staticmethod
@@ -91,6 +98,10 @@ class Manifest:
             for node, share in shares.items()
         }
 
+    def workers_of(self, node: str) -> list[Worker]:
+        """The node's workers, without reading the plan's commands."""
+        return [w for w in self.plan.workers if w.node == node]
+
     def workers_on(self, node: str) -> list[WorkerPlan]:
         """The node's workers with their commands, in plan order."""
         return [p for p in self.plan.parts if p.worker.node == node]
@@ -98,7 +109,7 @@ class Manifest:
     @property
     def nodes(self) -> list[str]:
         """The nodes this delivery was planned for, in plan order."""
-        return list(dict.fromkeys(p.worker.node for p in self.plan.parts))
+        return list(dict.fromkeys(w.node for w in self.plan.workers))
 
     @property
     def undelivered(self) -> list[str]:
@@ -109,18 +120,23 @@ class Manifest:
 
     def drop_nodes(self, nodes: set[str]) -> None:
         """Forget these nodes: another delivery took them over."""
-        self.plan.parts = [p for p in self.plan.parts if p.worker.node not in nodes]
+        if any(w.node in nodes for w in self.plan.workers):
+            self.plan.parts = [p for p in self.plan.parts if p.worker.node not in nodes]
         self.launchers = {n: kind for n, kind in self.launchers.items() if n not in nodes}
         self.moved = {n: ids for n, ids in self.moved.items() if n not in nodes}
         if self.delivered is not None:
             self.delivered = [n for n in self.delivered if n not in nodes]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+    def from_dict(
+        cls, data: dict[str, Any], commands: Callable[[], list[dict[str, Any]]] | None = None
+    ) -> Manifest:
+        """The manifest `as_dict` gave; with `commands`, its plan's commands come from there
+        when first asked for (Plan.from_dict)."""
         return cls(
             experiment=data["experiment"],
             delivery=data["delivery"],
-            plan=Plan.from_dict(data["plan"]),
+            plan=Plan.from_dict(data["plan"], commands),
             launchers=data["launchers"],
             run_root=data["run_root"],
             stop_on_error=data.get("stop_on_error", False),
@@ -133,4 +149,5 @@ class Manifest:
             command_timeout=data.get("command_timeout"),
             command_retries=data.get("command_retries", 0),
             scope=data.get("scope", ""),
+            commands_file=data["plan"].get("commands_file", ""),
         )

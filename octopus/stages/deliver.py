@@ -18,7 +18,7 @@ from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
-from octopus.run.layout import MANIFEST, script_name
+from octopus.run.layout import MANIFEST, PLANS_DIR, script_name
 from octopus.run.manifest import Manifest
 from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
@@ -101,8 +101,9 @@ def run(
         if not dry_run and manifest.delivered:
             record.take_over(manifest, dropping)
             data["delivered"] = manifest.delivered
-            record.write(staging / MANIFEST, {manifest.delivery: data})
+            record.write(staging / MANIFEST, {manifest.delivery: data}, plans=root / PLANS_DIR)
             commit_deliverables(staging, root, manifest.delivered)
+            record.tidy_plans(root / PLANS_DIR)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
