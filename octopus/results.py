@@ -6,6 +6,7 @@ tasks turn them into exit codes.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from octopus.run.deliveries import Deliveries
-from octopus.run.events import CommandStatus, totals
+from octopus.run.events import CommandStatus
 from octopus.run.ledger import Ledger
+from octopus.run.ledger_overview import Overview
 
 
 class Outcome(str, Enum):
@@ -103,11 +105,17 @@ class MonitorReport:
 
     @property
     def statuses(self) -> list[CommandStatus]:
+        """Every shown command's status (all of them read: the views use `overview`)."""
         statuses = self.ledger.statuses()
         if self.nodes is None:
             return statuses
         shown = set(self.nodes)
         return [s for s in statuses if s.node in shown]
+
+    @functools.cached_property
+    def overview(self) -> Overview:
+        """The shown nodes' counts per worker, commands in trouble and pace."""
+        return self.ledger.overview().only(self.nodes)
 
     @property
     def deliveries(self) -> dict[str, str]:
@@ -117,7 +125,7 @@ class MonitorReport:
 
     @property
     def totals(self) -> dict[str, int]:
-        return totals(self.statuses)
+        return self.overview.totals
 
     @property
     def state_lost(self) -> dict[str, str]:

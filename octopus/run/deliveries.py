@@ -170,6 +170,12 @@ class Deliveries:
         except (ValueError, KeyError, TypeError) as exc:
             raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
 
+    @property
+    def in_one_file(self) -> bool:
+        """Whether some delivery's commands are in the record itself (as earlier versions
+        wrote it): every read then reads them all, until the record is written again."""
+        return any(not m.commands_file for m in self.manifests)
+
     @classmethod
     def read_or_empty(cls, path: Path, experiment: str) -> Deliveries:
         """The record, or an empty one before the first delivery."""

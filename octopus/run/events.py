@@ -8,7 +8,7 @@ are pure functions over that text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -58,9 +58,16 @@ def _float(text: str) -> float | None:
         return None
 
 
-def parse_events(text: str) -> WorkerEvents:
-    """Read a state file; damaged or partial lines (a crash mid-write) are skipped."""
-    events = WorkerEvents()
+def parse_events(
+    text: str,
+    into: WorkerEvents | None = None,
+    seed: Callable[[int], list[Attempt]] | None = None,
+) -> WorkerEvents:
+    """Read a state file; damaged or partial lines (a crash mid-write) are skipped.
+
+    To read only what was appended since the last look: `into` holds what the earlier part
+    said of the worker, and `seed(id)` what it said of a command first met here."""
+    events = into if into is not None else WorkerEvents()
     for line in text.splitlines():
         fields = line.split("\t")
         if len(fields) != 4:
@@ -76,7 +83,10 @@ def parse_events(text: str) -> WorkerEvents:
             events.stopped_on_error = detail == "stopped"
             events.fenced = detail == "fenced"
         elif kind in ("start", "end") and ident.isdigit():
-            attempts = events.attempts.setdefault(int(ident), [])
+            number = int(ident)
+            attempts = events.attempts.get(number)
+            if attempts is None:
+                attempts = events.attempts[number] = seed(number) if seed else []
             if kind == "start":
                 attempts.append(Attempt(started=_float(when), host=detail))
             elif detail.lstrip("-").isdigit():  # an end cut before its exit code is no end
@@ -85,6 +95,11 @@ def parse_events(text: str) -> WorkerEvents:
                 attempts[-1].ended = _float(when)
                 attempts[-1].exit_code = int(detail)
     return events
+
+
+def complete_lines(text: str) -> str:
+    """The text up to its last newline: a last line without one may still be being written."""
+    return text[: text.rfind("\n") + 1]
 
 
 @dataclass
@@ -102,6 +117,7 @@ class CommandStatus:
     attempts: int = 0
     log: str = ""
     session: str = ""
+    host: str = ""  # where its last attempt ran, as the node named itself
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -160,39 +176,16 @@ def classify(
                 attempts=len(attempts),
                 log=f"{log_dir}/{command_log(ident)}" if log_dir else "",
                 session=session,
+                host=last.host if last else "",
             )
         )
     return statuses
-
-
-def totals(statuses: Iterable[CommandStatus]) -> dict[str, int]:
-    counts = {str(s): 0 for s in STATES}
-    for status in statuses:
-        counts[str(status.state)] += 1
-    return counts
 
 
 def progress(counts: dict[str, int]) -> float:
     """The share of commands that have ended (done or failed); 1.0 when there are none."""
     total = sum(counts.values())
     return (counts["done"] + counts["failed"]) / total if total else 1.0
-
-
-def eta_seconds(statuses: list[CommandStatus], now: float) -> float | None:
-    """Remaining time if the running workers keep their pace so far; None when unknown."""
-    finished = [
-        s
-        for s in statuses
-        if s.state in (CommandState.DONE, CommandState.FAILED)
-        and s.started is not None
-        and s.ended is not None
-    ]
-    running = [s for s in statuses if s.state is CommandState.RUNNING]
-    remaining = sum(1 for s in statuses if s.state in (CommandState.PENDING, CommandState.RUNNING))
-    if not finished or not running or not remaining:
-        return None
-    mean = sum((s.ended or 0) - (s.started or 0) for s in finished) / len(finished)
-    return mean * remaining / len(running)
 
 
 def started_ids(events: WorkerEvents) -> set[int]:

@@ -7,7 +7,7 @@ connecting.
 
 from __future__ import annotations
 
-import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +17,10 @@ from octopus.localfiles import local_file_errors
 from octopus.run import ledger_store
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import IMPORTED_LEDGER, LEGACY_LEDGER
+from octopus.run.layout import IMPORTED_LEDGER
+from octopus.run.ledger_overview import Overview, overview_of_file, overview_of_rows
 from octopus.run.manifest import Manifest
+from octopus.run.worker_reads import WorkerRead
 
 
 @dataclass
@@ -46,7 +48,6 @@ class Ledger:
     # node -> the delivery whose commands the ledger holds for it: a node that takes a new
     # delivery starts afresh, the others keep what was seen of them.
     deliveries: dict[str, str]
-    commands: dict[int, CommandStatus] = field(default_factory=dict)
     nodes: dict[str, NodeSeen] = field(default_factory=dict)
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Commands that ran to the end on a node they had been moved off: id -> those nodes.
@@ -55,97 +56,58 @@ class Ledger:
     possible_duplicates: dict[int, list[str]] = field(default_factory=dict)
     # Why the saved ledger could not be read ("" when it could, or there was none).
     damaged: str = ""
+    # How far each worker's events were read: (node, job id) -> WorkerRead.
+    reads: dict[tuple[str, int], WorkerRead] = field(default_factory=dict)
+    # The commands in memory; None: still in the file only (`_path`), read whole when asked
+    # for, while merges go to `_changes` and a monitor asks SQLite for the few rows it needs.
+    _commands: dict[int, CommandStatus] | None = field(default_factory=dict, repr=False)
+    _changes: dict[int, CommandStatus] = field(default_factory=dict, repr=False)
+    _path: Path | None = field(default=None, repr=False)
+    # The record's commands files the rows were written for (Deliveries.write names a new
+    # one whenever a plan changes): while they are the same, the rows are the plan's.
+    _plans: list[str] = field(default_factory=list, repr=False)
     # The rows as they are on disk (None: unknown, the next save writes them all), and a
     # ledger.json of earlier versions that this one was read from.
     _stored: dict[int, ledger_store.Row] | None = field(default=None, repr=False)
     _imported_from: Path | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def commands(self) -> dict[int, CommandStatus]:
+        """Every command's status (read from the file the first time a lazy ledger is asked)."""
+        with self._lock:
+            if self._commands is None:
+                assert self._path is not None
+                stored = ledger_store.read(self._path)
+                rows = stored[1] if stored is not None else []
+                self._stored = {row[0]: row for row in rows}
+                status_of = ledger_store.status_of
+                commands = {row[0]: status_of(row) for row in rows}
+                commands.update(self._changes)
+                self._commands, self._changes = dict(sorted(commands.items())), {}
+            return self._commands
 
     @classmethod
     def fresh(cls, record: Deliveries | Manifest) -> Ledger:
         """Every command pending where its delivery put it: nothing has been seen yet."""
         if isinstance(record, Manifest):
             record = Deliveries.of_one(record)
-        ledger = cls(deliveries=record.by_node)
+        ledger = cls(deliveries=record.by_node, _plans=plan_files(record))
         pending = CommandState.PENDING
+        commands = ledger.commands
         for part in record.plan.parts:  # the plan's lists, no Entry per command
             node, job = part.worker.node, part.worker.job_id
             for ident, text in zip(part.ids, part.commands, strict=True):
-                ledger.commands[ident] = CommandStatus(ident, node, job, text, pending)
+                commands[ident] = CommandStatus(ident, node, job, text, pending)
         return ledger
 
     @classmethod
     def load(cls, path: Path, record: Deliveries | Manifest) -> Ledger:
-        """What is known of the record's deliveries: the saved state of every node that
-        still holds the delivery it was saved for, fresh for the others (and for all when
-        the file is damaged, which `damaged` then says). `path` is the SQLite ledger; a
-        ledger.json beside it from earlier versions is read when there is none yet."""
-        if isinstance(record, Manifest):
-            record = Deliveries.of_one(record)
-        try:
-            stored = ledger_store.read(path)
-        except ledger_store.StoreDamaged as exc:
-            ledger = cls.fresh(record)
-            ledger.damaged = str(exc)
-            return ledger
-        if stored is not None:
-            ledger = cls(deliveries=record.by_node)
-            ledger._overlay(stored[0], stored[1], _planned_nodes(record))
-            ledger._fill(record)
-            return ledger
-        ledger = cls.fresh(record)
-        legacy = path.with_name(LEGACY_LEDGER)
-        data = _read_json(legacy, ledger)
-        if data is None:
-            return ledger
-        try:
-            rows = [ledger_store.row_of(CommandStatus.from_dict(c)) for c in data["commands"]]
-        except (TypeError, KeyError, ValueError) as exc:
-            ledger.damaged = f"{legacy} is damaged ({exc!r})"
-            return ledger
-        ledger._overlay(data, rows, _planned_nodes(record))
-        ledger._imported_from, ledger._stored = legacy, None  # none of it is in SQLite yet
-        return ledger
+        """What is known of the record's deliveries (ledger_load.py)."""
+        # ledger_load builds Ledgers: it imports this module, so it is imported here.
+        from octopus.run.ledger_load import load_ledger
 
-    def _fill(self, record: Deliveries) -> None:
-        """Every planned command the saved state did not cover, pending where it was put."""
-        if len(self.commands) == sum(len(p.ids) for p in record.plan.parts):
-            return
-        for ident, status in Ledger.fresh(record).commands.items():
-            self.commands.setdefault(ident, status)
-        self.commands = dict(sorted(self.commands.items()))
-        self._stored = None  # the rows on disk are not these: the next save writes them all
-
-    def _overlay(
-        self, data: dict[str, Any], rows: list[ledger_store.Row], planned: dict[int, str]
-    ) -> None:
-        """Take the saved state of the nodes whose delivery did not change (`planned`: the
-        node each command's delivery put it on)."""
-        saved = data.get("deliveries")
-        if not isinstance(saved, dict):  # written for one delivery of every node
-            saved = {node: data.get("delivery") for node in self.deliveries}
-        same = {n for n, delivery in self.deliveries.items() if saved.get(n) == delivery}
-        kept: dict[int, ledger_store.Row] = {}
-        status_of = ledger_store.status_of
-        for row in rows:
-            if planned.get(row[0]) in same:
-                self.commands[row[0]] = status_of(row)
-                kept[row[0]] = row
-        if len(kept) == len(rows) == len(planned):
-            self._stored = kept  # the rows on disk are these: a save writes what changes
-        self.nodes = {
-            name: NodeSeen(**seen) for name, seen in data.get("nodes", {}).items() if name in same
-        }
-        self.workers = {
-            key: info
-            for key, info in data.get("workers", {}).items()
-            if key.rsplit("/", 1)[0] in same
-        }
-        self.duplicates = {
-            int(k): v for k, v in data.get("duplicates", {}).items() if int(k) in kept
-        }
-        self.possible_duplicates = {
-            int(k): v for k, v in data.get("possible_duplicates", {}).items() if int(k) in kept
-        }
+        return load_ledger(path, record)
 
     def merge(self, node: str, statuses: list[CommandStatus] | None, message: str = "") -> None:
         """Take a node's fresh statuses; None means it could not be read (kept as before).
@@ -163,12 +125,15 @@ class Ledger:
         seen.reachable = True
         seen.last_seen = datetime.now(timezone.utc).isoformat(timespec="seconds")
         backwards = []
+        lazy = self._commands is None
+        known_now = self.known([s.id for s in statuses]) if lazy else self.commands
+        changed = self._changes if lazy else self.commands
         for status in statuses:
-            known = self.commands.get(status.id)
+            known = known_now.get(status.id)
             if known is not None and known.node == node and _goes_back(known, status):
                 backwards.append(status.id)
-            else:
-                self.commands[status.id] = status
+            elif known != status:
+                changed[status.id] = status
         seen.state_lost = (
             f"the node no longer shows what it recorded of {len(backwards)} command(s) "
             f"(e.g. #{backwards[0]}); kept as they were"
@@ -188,6 +153,43 @@ class Ledger:
         for ident in ids:
             _add(self.duplicates, ident, node)
             self.possible_duplicates.pop(ident, None)
+
+    def record_reads(self, node: str, reads: dict[int, WorkerRead]) -> None:
+        """How far the node's events files are read now (replacing what was)."""
+        self.reads = {key: read for key, read in self.reads.items() if key[0] != node}
+        self.reads.update(((node, job), read) for job, read in reads.items())
+
+    def known(self, ids: list[int]) -> dict[int, CommandStatus]:
+        """The statuses of these commands (those the ledger has), without reading the rest."""
+        if self._commands is not None:
+            return {i: self._commands[i] for i in ids if i in self._commands}
+        assert self._path is not None
+        found = {i: self._changes[i] for i in ids if i in self._changes}
+        missing = [i for i in ids if i not in found]
+        found.update(
+            (row[0], ledger_store.status_of(row))
+            for row in ledger_store.rows_by_id(self._path, missing)
+        )
+        return found
+
+    def worker_statuses(self, node: str, job: int) -> list[CommandStatus]:
+        """The statuses of the commands one worker holds, by id."""
+        if self._commands is not None:
+            return [s for s in self._commands.values() if s.node == node and s.worker == job]
+        assert self._path is not None
+        found = {
+            row[0]: ledger_store.status_of(row)
+            for row in ledger_store.rows_of_worker(self._path, node, job)
+        }
+        found.update((i, s) for i, s in self._changes.items() if s.node == node)
+        return [s for _, s in sorted(found.items()) if s.worker == job]
+
+    def overview(self) -> Overview:
+        """Counts per worker, the commands in trouble and the pace, from SQLite: from the
+        file when it holds everything, else from the rows in memory."""
+        if self._commands is None and not self._changes and self._path is not None:
+            return overview_of_file(self._path)
+        return overview_of_rows(ledger_store.row_of(s) for s in self.statuses())
 
     @property
     def state_lost(self) -> dict[str, str]:
@@ -212,6 +214,7 @@ class Ledger:
         """Everything but the commands: small, kept as one JSON value."""
         return {
             "deliveries": self.deliveries,
+            "plans": self._plans,
             "nodes": {name: vars(seen) for name, seen in self.nodes.items()},
             "workers": self.workers,
             "duplicates": {str(k): v for k, v in sorted(self.duplicates.items())},
@@ -224,40 +227,31 @@ class Ledger:
     def save(self, path: Path) -> None:
         """Write what changed since the load (every command when the set of commands did,
         or the file had none), in one transaction."""
+        reads = {key: read.as_dict() for key, read in self.reads.items()}
+        if self._commands is None and path == self._path:  # only the merged rows changed
+            changes = [ledger_store.row_of(s) for s in self._changes.values()]
+            ledger_store.write(path, self.summary(), changes, every_row=False, reads=reads)
+            self._changes = {}
+            return
         rows = [ledger_store.row_of(s) for s in self.statuses()]
         stored = self._stored or {}
         every_row = self._stored is None or len(stored) != len(rows)
         changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
-        ledger_store.write(path, self.summary(), changed, every_row=every_row)
+        ledger_store.write(path, self.summary(), changed, every_row=every_row, reads=reads)
         self._stored = {row[0]: row for row in rows}
+        self._path = path
         if self._imported_from is not None:
             with local_file_errors(self._imported_from):
                 self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))
             self._imported_from = None
 
 
-def _planned_nodes(record: Deliveries) -> dict[int, str]:
-    """command id -> the node its delivery put it on."""
-    return {ident: part.worker.node for part in record.plan.parts for ident in part.ids}
-
-
-def _read_json(path: Path, ledger: Ledger) -> dict[str, Any] | None:
-    """A ledger.json of earlier versions, or None (with `damaged` said when it is)."""
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (ValueError, UnicodeDecodeError) as exc:
-        ledger.damaged = f"{path} is damaged ({exc})"
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("commands", []), list):
-        ledger.damaged = f"{path} is damaged (not a ledger)"
-        return None
-    data.setdefault("commands", [])
-    return data
-
-
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:
     nodes = found.setdefault(ident, [])
     if node not in nodes:
         nodes.append(node)
+
+
+def plan_files(record: Deliveries) -> list[str]:
+    """The commands file of each delivery of the record ("" for a plan not in one)."""
+    return [m.commands_file for m in record.manifests]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from octopus.localfiles import local_file_errors, make_folder
 from octopus.run.events import CommandState, CommandStatus
@@ -32,15 +32,34 @@ COLUMNS = (
     "attempts",
     "log",
     "session",
+    "host",
 )
 Row = tuple[Any, ...]
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM commands"
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS commands ({", ".join(COLUMNS)}, PRIMARY KEY (id));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+# What monitor shows is counted on these, never on the table: counts per worker and state,
+# the commands in one state, each node's latest ends (its pace).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS commands_by_worker ON commands (node, worker, state);
+CREATE INDEX IF NOT EXISTS commands_by_state ON commands (state);
+CREATE INDEX IF NOT EXISTS commands_by_end ON commands (node, ended);
 """
+_INDEX_NAMES = ("commands_by_worker", "commands_by_state", "commands_by_end")
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY, node TEXT, worker INTEGER, command TEXT, state TEXT,
+    exit_code INTEGER, started REAL, ended REAL, attempts INTEGER, log TEXT, session TEXT,
+    host TEXT);
+{INDEXES}
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reads (node TEXT, worker INTEGER, value TEXT NOT NULL,
+                                  PRIMARY KEY (node, worker));
+"""
+# SQLite's default limit of parameters in one statement.
+_MAX_PARAMETERS = 999
 # How long a monitor waits for another one's transaction (the records lock usually spares it).
 BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 class StoreDamaged(Exception):
@@ -60,6 +79,7 @@ def row_of(status: CommandStatus) -> Row:
         status.attempts,
         status.log,
         status.session,
+        status.host,
     )
 
 
@@ -68,10 +88,12 @@ _STATES = {state.value: state for state in CommandState}
 
 
 def status_of(row: Row) -> CommandStatus:
-    ident, node, worker, command, state, exit_code, started, ended, attempts, log, session = row
+    ident, node, worker, command, state, exit_code, started, ended, attempts, log, session, host = (
+        row
+    )
     return CommandStatus(
         ident, node, worker, command, _STATES[state], exit_code, started, ended, attempts, log,
-        session,
+        session, host or "",
     )  # fmt: skip
 
 
@@ -80,43 +102,114 @@ def _open(path: Path) -> sqlite3.Connection:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last look
-    db.executescript(_SCHEMA)
+    db.executescript(SCHEMA)
     return db
+
+
+def _reading(path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """What `read` finds in the ledger; StoreDamaged when it cannot be read."""
+    try:
+        db = _open(path)
+        try:
+            return read(db)
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise StoreDamaged(f"{path} is damaged ({exc})") from None
 
 
 def read(path: Path) -> tuple[dict[str, Any], list[Row]] | None:
     """(the small part, every command's row), or None when there is no ledger yet."""
     if not path.is_file():
         return None
-    try:
-        db = _open(path)
-        try:
-            meta = {key: json.loads(value) for key, value in db.execute("SELECT * FROM meta")}
-            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM commands").fetchall()
-        finally:
-            db.close()
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise StoreDamaged(f"{path} is damaged ({exc})") from None
-    return meta, rows
+    return _reading(path, lambda db: (_meta(db), db.execute(_SELECT).fetchall()))
 
 
-def write(path: Path, meta: dict[str, Any], rows: Iterable[Row], *, every_row: bool) -> None:
-    """Store the changed rows (all of them, replacing the table, with `every_row`) and the
-    small part, in one transaction."""
+def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], int] | None:
+    """(the small part, what was read of each worker's events, how many commands), without
+    the commands; None when there is no ledger yet."""
+    if not path.is_file():
+        return None
+
+    def small(db: sqlite3.Connection) -> tuple[dict[str, Any], dict[tuple[str, int], Any], int]:
+        reads = {
+            (node, worker): json.loads(value)
+            for node, worker, value in db.execute("SELECT node, worker, value FROM reads")
+        }
+        count = db.execute("SELECT COUNT(*) FROM commands").fetchone()[0]
+        return _meta(db), reads, int(count)
+
+    return _reading(path, small)
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, Any]:
+    return {key: json.loads(value) for key, value in db.execute("SELECT * FROM meta")}
+
+
+def rows_by_id(path: Path, ids: list[int]) -> list[Row]:
+    """The rows of these commands (those the ledger has)."""
+
+    def by_id(db: sqlite3.Connection) -> list[Row]:
+        rows: list[Row] = []
+        for first in range(0, len(ids), _MAX_PARAMETERS):
+            chunk = ids[first : first + _MAX_PARAMETERS]
+            marks = ", ".join("?" * len(chunk))
+            rows += db.execute(f"{_SELECT} WHERE id IN ({marks})", chunk).fetchall()
+        return rows
+
+    return _reading(path, by_id) if ids else []
+
+
+def rows_of_worker(path: Path, node: str, worker: int) -> list[Row]:
+    """The rows of one worker's commands, by id."""
+    return _reading(
+        path,
+        lambda db: db.execute(
+            f"{_SELECT} WHERE node = ? AND worker = ? ORDER BY id", (node, worker)
+        ).fetchall(),
+    )
+
+
+def query(path: Path, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+    """Rows of a read-only query (the overview's counts and lists)."""
+    return _reading(path, lambda db: db.execute(sql, tuple(parameters)).fetchall())
+
+
+def write(
+    path: Path,
+    meta: dict[str, Any],
+    rows: Iterable[Row],
+    *,
+    every_row: bool,
+    reads: dict[tuple[str, int], Any] | None = None,
+) -> None:
+    """Store the changed rows (all of them, replacing the table, with `every_row`), the small
+    part and what was read of each worker (`reads`, replacing what was), in one transaction."""
     make_folder(path.parent)
     with local_file_errors(path):
         db = _open(path)
         try:
             db.execute("BEGIN IMMEDIATE")
-            if every_row:
+            if every_row:  # the indexes are built once after, not kept row by row
                 db.execute("DELETE FROM commands")
+                for name in _INDEX_NAMES:
+                    db.execute(f"DROP INDEX IF EXISTS {name}")
             db.executemany(
                 f"INSERT OR REPLACE INTO commands VALUES ({', '.join('?' * len(COLUMNS))})", rows
             )
+            if every_row:
+                for statement in INDEXES.strip().splitlines():
+                    db.execute(statement)
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [(key, json.dumps(value)) for key, value in meta.items()],
             )
+            if reads is not None:
+                db.execute("DELETE FROM reads")
+                db.executemany(
+                    "INSERT INTO reads VALUES (?, ?, ?)",
+                    [(node, job, json.dumps(value)) for (node, job), value in reads.items()],
+                )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

@@ -7,11 +7,14 @@ its commands are asked for. Made by plan.py (build_plan), kept by the manifest.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from octopus.run.workers import Worker
+
+_LOADING = threading.Lock()
 
 
 @dataclass(slots=True)
@@ -73,8 +76,10 @@ class Plan:
     @property
     def parts(self) -> list[WorkerPlan]:
         if self._parts is None:
-            assert self._load is not None
-            self._parts, self._load = self._load(), None
+            with _LOADING:  # the nodes' threads of a stage may ask at once: read once
+                if self._parts is None:
+                    assert self._load is not None
+                    self._parts, self._load = self._load(), None
         return self._parts
 
     @parts.setter

@@ -8,20 +8,25 @@ stays below the launchers that build those commands.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from octopus.remote.shell import quote_path
 from octopus.run.events import (
+    Attempt,
     CommandStatus,
     WorkerEvents,
     classify,
+    complete_lines,
     finished_ids,
     parse_events,
     started_ids,
 )
 from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
+from octopus.run.plan_model import WorkerPlan
+from octopus.run.worker_reads import WorkerFlags, WorkerRead
 from octopus.run.workers import Worker
 
 
@@ -61,13 +66,29 @@ class NodeStatus:
     possible_duplicates: list[int] = field(default_factory=list)
     # `inv purge` stopped this delivery's workers: what they left unfinished is cancelled.
     purged: bool = False
+    # How far each worker's events are read now (none when the delivery is not there).
+    reads: dict[int, WorkerRead] = field(default_factory=dict)
 
 
-def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
+class Known(Protocol):
+    """What a status read asks the ledger (run/ledger.py) when it reads only new events."""
+
+    reads: dict[tuple[str, int], WorkerRead]
+
+    def known(self, ids: list[int]) -> dict[int, CommandStatus]: ...
+
+    def worker_statuses(self, node: str, job: int) -> list[CommandStatus]: ...
+
+
+def status_command(
+    manifest: Manifest, node: str, prober: Prober, offsets: dict[int, int] | None = None
+) -> str:
     """Shell text printing the delivery id, the node's clock, the launcher's probe of each
-    worker and each worker's events: one round trip for the whole node."""
+    worker and each worker's events: one round trip for the whole node. With `offsets`
+    (job id -> bytes already read), only what was appended after them; a file now shorter
+    (replaced, cut) is printed whole, and its marker says from where."""
     run = manifest.run_dir
-    parts = manifest.workers_on(node)
+    workers = manifest.workers_of(node)
     lines = [
         f'cd "$HOME"/{quote_path(run)} 2>/dev/null || {{ echo "{MARK} none"; exit 0; }}',
         # A fenced node's workers stop before their next command; first, then read.
@@ -75,63 +96,158 @@ def status_command(manifest: Manifest, node: str, prober: Prober) -> str:
         f'echo "{MARK} delivery $(cat {DELIVERY_ID_FILE} 2>/dev/null)"',
         f'echo "{MARK} now $(date +%s)"',
         f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"',
-        prober.probe_command(run, [p.worker for p in parts]),
+        prober.probe_command(run, workers),
     ]
-    for part in parts:
-        job = part.worker.job_id
+    for worker in workers:
+        job = worker.job_id
         events = f'"$HOME"/{quote_path(run)}/{events_file(job)}'
+        offset = (offsets or {}).get(job, 0)
         # The newline first: a last line a crash cut short must not swallow the marker.
-        lines.append(f'printf "\\n{MARK} events {job}\\n"; cat {events} 2>/dev/null; true')
+        if offset:
+            lines.append(
+                f"o={offset}; s=$(wc -c 2>/dev/null < {events}); "
+                f'[ "${{s:-0}}" -ge {offset} ] || o=0; '
+                f'printf "\\n{MARK} events {job} %s\\n" "$o"; '
+                f"tail -c +$((o + 1)) {events} 2>/dev/null; true"
+            )
+        else:
+            lines.append(f'printf "\\n{MARK} events {job} 0\\n"; cat {events} 2>/dev/null; true')
     # Read whole, the command exits 0: any other status is a read cut short (ReadStatus).
     lines.append("true")
     return "\n".join(lines)
 
 
-def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> NodeStatus:
-    """Turn status_command output into per-command states (pure)."""
+_MARKED = re.compile(rf"^{re.escape(MARK)} [^\n]*$", re.MULTILINE)
+
+
+def _split(output: str) -> tuple[list[str], dict[int, tuple[int, str]]]:
+    """(the marked lines outside the events, job id -> (offset read from, its events text)).
+
+    An events text runs from its marker line to the next marked line, less the newline
+    status_command prints before the next events marker (the text itself is the file's
+    bytes: a last line without its newline is kept so, and left for the next read)."""
+    marked: list[str] = []
+    chunks: dict[int, tuple[int, str]] = {}
+    open_chunk: tuple[int, int, int] | None = None  # job, offset, where its text starts
+    for match in _MARKED.finditer(output):
+        words = match.group(0).split()
+        is_events = len(words) in (3, 4) and words[1] == "events" and words[2].isdigit()
+        if open_chunk is not None:
+            job, offset, start = open_chunk
+            end = match.start()
+            if is_events and output[start:end].endswith("\n"):
+                end -= 1
+            chunks[job] = (offset, output[start:end])
+            open_chunk = None
+        if is_events:
+            offset = int(words[3]) if len(words) == 4 and words[3].isdigit() else 0
+            open_chunk = (int(words[2]), offset, min(match.end() + 1, len(output)))
+        else:
+            marked.append(match.group(0))
+    if open_chunk is not None:
+        job, offset, start = open_chunk
+        chunks[job] = (offset, output[start:])
+    return marked, chunks
+
+
+def parse_status(
+    manifest: Manifest, node: str, output: str, prober: Prober, known: Known | None = None
+) -> NodeStatus:
+    """Turn status_command output into per-command states (pure, but for `known`).
+
+    With `known` (the ledger), a worker read from where its last read ended says only what
+    changed: the commands with new events, or all of the worker's when the worker itself
+    changed (it started, ended, died). Its new offset goes to `reads`."""
     status = NodeStatus(node=node, delivery=None, now=0.0)
-    chunks: dict[int, list[str]] = {}
+    marked, chunks = _split(output)
     probe_lines: list[str] = []
-    current: list[str] | None = None
-    for line in output.splitlines():
-        if line.startswith(MARK + " "):
-            words = line.split()
-            if words[1] == "delivery" and len(words) > 2:
-                status.delivery = words[2]
-            elif words[1] == "now" and len(words) > 2:
-                status.now = float(words[2])
-            elif words[1] == "purged":
-                status.purged = True
-            elif words[1] == "events" and len(words) == 3:
-                current = chunks.setdefault(int(words[2]), [])
-            else:
-                probe_lines.append(line)
-            continue
-        if current is not None:
-            current.append(line)
+    for line in marked:
+        words = line.split()
+        if words[1] == "delivery" and len(words) > 2:
+            status.delivery = words[2]
+        elif words[1] == "now" and len(words) > 2:
+            status.now = float(words[2])
+        elif words[1] == "purged":
+            status.purged = True
+        else:
+            probe_lines.append(line)
     if status.delivery != manifest.delivery:
         status.delivery = None
     probes = prober.parse_probe(probe_lines)
     moved = set(manifest.moved.get(node, []))
-    for part in manifest.workers_on(node):
-        job = part.worker.job_id
+    for worker in manifest.workers_of(node):
+        job = worker.job_id
         probe = probes.get(job)
         alive = bool(probe and probe.alive) and status.delivery is not None
         status.alive[job] = alive
         if probe and probe.detail:
             status.details[job] = probe.detail
-        events = parse_events("\n".join(chunks.get(job, [])))
+        session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
+        session = session or prober.session_name(job)
+        cancelled = status.purged or bool(probe and probe.cancelled)
+        offset, text = chunks.get(job, (0, ""))
+        text = complete_lines(text)
+        prior = known.reads.get((node, job)) if known is not None else None
+        if prior is not None and (prior.delivery, prior.offset) != (status.delivery, offset):
+            prior = None
+        if prior is None or known is None:
+            events = parse_events(text)
+            flags = WorkerFlags.of(events, alive, cancelled, session)
+            parts = [p for p in manifest.workers_on(node) if p.worker.job_id == job]
+        else:
+            events, flags, parts = read_on(
+                known, worker, prior.flags, text, alive, cancelled, session
+            )
         status.events[job] = events
         finished = finished_ids(events)
         status.duplicates += sorted(finished & moved)
         status.possible_duplicates += sorted((started_ids(events) - finished) & moved)
-        session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
-        status.commands += classify(
-            part,
-            events,
-            alive,
-            log_dir=manifest.run_dir,
-            session=session or prober.session_name(job),
-            cancelled=status.purged or bool(probe and probe.cancelled),
-        )
+        for part in parts:
+            status.commands += classify(
+                part, events, alive, log_dir=manifest.run_dir, session=session, cancelled=cancelled
+            )
+        if status.delivery is not None and "\ufffd" not in text:  # else: read it all again
+            read_to = offset + len(text.encode("utf-8"))
+            status.reads[job] = WorkerRead(status.delivery, read_to, flags)
     return status
+
+
+def read_on(
+    known: Known,
+    worker: Worker,
+    before: WorkerFlags,
+    text: str,
+    alive: bool,
+    cancelled: bool,
+    session: str,
+) -> tuple[WorkerEvents, WorkerFlags, list[WorkerPlan]]:
+    """The events appended since the last read, on top of what the ledger knows: the worker's
+    events (its commands' earlier attempts taken from the ledger), its flags, and the
+    commands whose state may have changed, as a part to classify."""
+    node, job = worker.node, worker.job_id
+    ids = sorted({int(i) for i in _IDS.findall(text)})
+    mine = {i: s for i, s in known.known(ids).items() if s.node == node and s.worker == job}
+    events = parse_events(text, before.events(), lambda i: _attempts(mine.get(i)))
+    flags = WorkerFlags.of(events, alive, cancelled, session)
+    if flags != before:  # the worker started, ended or died: each of its commands may change
+        statuses = known.worker_statuses(node, job)
+        for s in statuses:
+            events.attempts.setdefault(s.id, _attempts(s))
+    else:
+        statuses = [mine[i] for i in ids if i in mine]
+    if not statuses:
+        return events, flags, []
+    part = WorkerPlan(worker, [s.id for s in statuses], [s.command for s in statuses])
+    part.command_indices = [None] * len(statuses)
+    return events, flags, [part]
+
+
+_IDS = re.compile(r"^(?:start|end)\t(\d+)\t", re.MULTILINE)
+
+
+def _attempts(status: CommandStatus | None) -> list[Attempt]:
+    """A command's attempts as far as the ledger knows them: how many, and the last one."""
+    if status is None or not status.attempts:
+        return []
+    last = Attempt(status.started, status.ended, status.exit_code, status.host)
+    return [Attempt() for _ in range(status.attempts - 1)] + [last]

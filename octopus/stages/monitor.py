@@ -38,10 +38,14 @@ class ReadStatus(Step):
 
     label = "read worker state"
 
-    def __init__(self, record: Deliveries, require_delivery: bool = False) -> None:
+    def __init__(
+        self, record: Deliveries, require_delivery: bool = False, ledger: Ledger | None = None
+    ) -> None:
         super().__init__()
         self.record = record
         self.require_delivery = require_delivery
+        # With the ledger, only the events after what it already read (run/worker_reads.py).
+        self.ledger = ledger
 
     def describe(self, ctx: StepContext) -> list[str]:
         return ["read every worker's state file and whether it is alive (one command)"]
@@ -49,13 +53,18 @@ class ReadStatus(Step):
     def execute(self, ctx: StepContext) -> NodeStatus:
         manifest = self.record.of(ctx.name)
         launcher = launcher_of(manifest, ctx.name)
-        command = status_command(manifest, ctx.name, launcher)
+        offsets = {
+            job: read.offset
+            for (node, job), read in (self.ledger.reads if self.ledger else {}).items()
+            if node == ctx.name and read.delivery == manifest.delivery
+        }
+        command = status_command(manifest, ctx.name, launcher, offsets)
         result = ctx.run(command, show=False, warn=True, timeout=STATUS_TIMEOUT)
         if not result.ok:
             # The read was cut (the connection lost mid-read, the command killed): half a
             # state would pass for the whole, its unread commands shown as never started.
             raise StepFailed.of(result, "reading the node's state")
-        status = parse_status(manifest, ctx.name, result.stdout, launcher)
+        status = parse_status(manifest, ctx.name, result.stdout, launcher, self.ledger)
         if self.require_delivery and status.delivery is None and manifest.workers_on(ctx.name):
             raise OctopusError(
                 f"delivery {manifest.delivery} is not on this node: run `inv deliver` (again)"
@@ -111,12 +120,14 @@ def _from_nodes(
 ) -> MonitorReport:
     paths = experiment.paths
     record = Deliveries.read(paths.manifest)
+    if record.in_one_file:  # written by an earlier version: once in today's form
+        record.write(paths.manifest)
     ledger = Ledger.load(paths.ledger, record)
     wanted = [n.name or "" for n in nodes if record.holds(n.name or "")]
     undelivered = _undelivered(record, wanted)
     chosen = [n for n in nodes if n.name in wanted and n.name not in undelivered]
     with Fanout("monitor", chosen, experiment=experiment, output=output, parallel=parallel) as fan:
-        fan.remote([ReadStatus(record)])
+        fan.remote([ReadStatus(record, ledger=ledger)])
     unreachable: dict[str, str] = {}
     found: dict[str, NodeStatus] = {}
     for result in fan.report().results:
@@ -133,6 +144,7 @@ def _from_nodes(
             )
         ledger.merge(result.node, status.commands)
         ledger.record_duplicates(result.node, status.duplicates, status.possible_duplicates)
+        ledger.record_reads(result.node, status.reads)
         for job, detail in status.details.items():
             ledger.record_worker(result.node, job, detail)
     ledger.save(paths.ledger)

@@ -36,7 +36,7 @@ def wait_for_commands(
     quiet = StageOutput(output.console, quiet=True)
     began = time.monotonic()
     report = monitor(experiment, nodes, output=quiet, parallel=parallel)
-    total = len(report.statuses)
+    total = sum(report.totals.values())
     console = output.console
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -79,16 +79,22 @@ def _can_progress(report: MonitorReport) -> bool:
     """Whether a command still runs or waits on a node that answered and has its delivery
     (a node out of reach keeps its last known "running" forever)."""
     out_of_reach = {*report.unreachable, *report.undelivered}
-    return any(s.state in UNFINISHED and s.node not in out_of_reach for s in report.statuses)
+    return any(node not in out_of_reach for node in _unfinished(report))
+
+
+def _unfinished(report: MonitorReport) -> dict[str, int]:
+    """node -> how many of its commands run or wait."""
+    waiting: dict[str, int] = {}
+    for (node, _), worker in report.overview.workers.items():
+        count = sum(worker.counts[str(state)] for state in UNFINISHED)
+        if count:
+            waiting[node] = waiting.get(node, 0) + count
+    return waiting
 
 
 def _say_stuck(report: MonitorReport, name: str, output: StageOutput) -> None:
     """Name the nodes the unfinished commands wait on, and how to go on."""
-    waiting: dict[str, int] = {}
-    for status in report.statuses:
-        if status.state in UNFINISHED:
-            waiting[status.node] = waiting.get(status.node, 0) + 1
-    for node, count in sorted(waiting.items()):
+    for node, count in sorted(_unfinished(report).items()):
         why = report.unreachable.get(node) or report.undelivered.get(node) or "out of reach"
         output.note(f"stopped waiting: {count} unfinished command(s) on {node} ({why})")
     output.note(

@@ -14,10 +14,7 @@ from octopus.results import MonitorReport
 from octopus.run.events import (
     STATES,
     CommandState,
-    CommandStatus,
-    eta_seconds,
     progress,
-    totals,
 )
 from octopus.run.layout import worker_label
 from octopus.views.tables import plain, table
@@ -32,19 +29,20 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _workers(statuses: list[CommandStatus]) -> dict[tuple[str, int], list[CommandStatus]]:
-    grouped: dict[tuple[str, int], list[CommandStatus]] = defaultdict(list)
-    for status in statuses:
-        grouped[(status.node, status.worker)].append(status)
-    return dict(sorted(grouped.items()))
-
-
 def as_json(report: MonitorReport) -> dict[str, Any]:
     """The whole picture as one JSON object: totals at the top, details per node."""
-    statuses = report.statuses
+    overview = report.overview
     launchers = {n: kind for m in report.record.manifests for n, kind in m.launchers.items()}
+    listed: dict[tuple[str, int], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: {"failed": [], "running": [], "lost": []}
+    )
+    for status in overview.notable:
+        entry = status.as_dict()
+        if status.state is CommandState.RUNNING:
+            entry["elapsed"] = report.now - status.started if status.started else None
+        listed[(status.node, status.worker)][str(status.state)].append(entry)
     nodes: dict[str, Any] = {}
-    for (node, worker), group in _workers(statuses).items():
+    for (node, worker), counted in overview.workers.items():
         entry = nodes.setdefault(
             node,
             {
@@ -56,24 +54,17 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
                 "workers": {},
             },
         )
-        counts = totals(group)
-        for key, value in counts.items():
+        for key, value in counted.counts.items():
             entry["totals"][key] += value
         slurm = report.ledger.worker_info(node, worker)
         entry["workers"][worker_label(worker)] = {
-            "totals": counts,
-            "session": group[0].session,
+            "totals": dict(counted.counts),
+            "session": counted.session,
             "launcher": launchers.get(node, ""),
             **({"slurm": slurm} if slurm is not None else {}),
-            "failed": [s.as_dict() for s in group if s.state is CommandState.FAILED],
-            "running": [
-                {**s.as_dict(), "elapsed": report.now - s.started if s.started else None}
-                for s in group
-                if s.state is CommandState.RUNNING
-            ],
-            "lost": [s.as_dict() for s in group if s.state is CommandState.LOST],
+            **listed[(node, worker)],
         }
-    counts = totals(statuses)
+    counts = overview.totals
     return {
         "experiment": report.record.experiment,
         "delivery": _delivery_text(report),
@@ -81,7 +72,7 @@ def as_json(report: MonitorReport) -> dict[str, Any]:
         "offline": report.offline,
         "totals": counts,
         "progress": progress(counts),
-        "eta_seconds": eta_seconds(statuses, report.now),
+        "eta_seconds": overview.eta_seconds(),
         "unreachable": report.unreachable,
         "state_lost": report.state_lost,
         "duplicates": {str(k): v for k, v in sorted(report.duplicates.items())},
@@ -104,14 +95,12 @@ def print_json_error(message: str, exit_code: int) -> None:
 
 def print_monitor(report: MonitorReport, console: Console) -> None:
     """The table per node and worker, the failed and lost commands, progress and ETA."""
-    statuses = report.statuses
+    overview = report.overview
     header = f"{report.record.experiment} (delivery {_delivery_text(report)})"
     if report.offline:
         header += ", from the ledger: nodes not contacted"
     t = table(header, ["node", "worker", *(str(s) for s in STATES), "notes"])
-    for (node, worker), group in _workers(statuses).items():
-        counts = totals(group)
-        running = [s for s in group if s.state is CommandState.RUNNING]
+    for (node, worker), counted in overview.workers.items():
         notes = []
         if node in report.unreachable:
             notes.append(f"unreachable: {report.unreachable[node]}")
@@ -119,8 +108,8 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
             notes.append(report.undelivered[node])
         if node in report.state_lost:
             notes.append(f"lost its state: {report.state_lost[node]}")
-        if running and running[0].started:
-            notes.append(f"running {_duration(report.now - running[0].started)}")
+        if counted.running_since:
+            notes.append(f"running {_duration(report.now - counted.running_since)}")
         slurm = report.ledger.worker_info(node, worker)
         if slurm:
             reason = f" ({slurm['reason']})" if slurm.get("reason") else ""
@@ -128,11 +117,11 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         t.add_row(
             plain(node),
             worker_label(worker),
-            *(str(counts[str(s)]) for s in STATES),
+            *(str(counted.counts[str(s)]) for s in STATES),
             plain("; ".join(notes)),
         )
     console.print(t)
-    failed = [s for s in statuses if s.state in (CommandState.FAILED, CommandState.LOST)]
+    failed = overview.in_state(CommandState.FAILED, CommandState.LOST)
     for status in failed[:50]:
         code = f"exit {status.exit_code}" if status.state is CommandState.FAILED else "lost"
         console.print(
@@ -162,8 +151,8 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         )
     if len(failed) > 50:
         console.print(f"... and {len(failed) - 50} more (see --json)")
-    counts = totals(statuses)
-    eta = eta_seconds(statuses, report.now)
+    counts = overview.totals
+    eta = overview.eta_seconds()
     summary = ", ".join(f"{counts[str(s)]} {s}" for s in STATES)
     console.print(
         f"{progress(counts):.0%} finished: {summary}"

@@ -273,6 +273,7 @@ def test_a_fenced_node_is_fenced_first_and_its_finished_moved_commands_are_dupli
             f"start\t{moved[1]}\t3\ta",  # then the node crashed: no end on record
         ]
     )
+    output += "\n"
     status = parse_status(manifest, "a", output, launcher)
     assert status.duplicates == [moved[0]] and status.possible_duplicates == [moved[1]]
     assert [s.state for s in status.commands] == [CommandState.DONE]

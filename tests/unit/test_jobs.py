@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from octopus.run.events import CommandState, classify, eta_seconds, parse_events, totals
+from octopus.run.events import CommandState, classify, parse_events
+from octopus.run.ledger_overview import overview_of_rows
+from octopus.run.ledger_store import row_of
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.workers import Worker
 
@@ -74,7 +76,7 @@ def test_a_resumed_command_counts_its_last_attempt_and_partial_lines_are_ignored
     assert parsed.runs == 2 and len(parsed.attempts[11]) == 2
     states = classify(PART, parsed, alive=False)
     assert states[1].state is CommandState.DONE and states[1].attempts == 2
-    assert totals(states) == {
+    assert overview_of_rows(map(row_of, states)).totals == {
         "done": 1,
         "failed": 0,
         "running": 0,
@@ -87,4 +89,4 @@ def test_a_resumed_command_counts_its_last_attempt_and_partial_lines_are_ignored
 def test_eta_from_the_pace_so_far():
     text = events("worker-start - 0 9", "start 10 0 n1", "end 10 10 0", "start 11 10 n1")
     states = classify(PART, parse_events(text), alive=True)
-    assert eta_seconds(states, now=12) == 10 * 3 / 1
+    assert overview_of_rows(map(row_of, states)).eta_seconds() == 10 * 3 / 1

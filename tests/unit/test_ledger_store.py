@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +45,10 @@ def test_a_save_writes_only_the_rows_that_changed(
     original = ledger_store.write
 
     def counting(
-        path: Path, meta: dict[str, object], rows: list[tuple[object, ...]], *, every_row: bool
+        path: Path, meta: dict[str, object], rows: list[tuple[object, ...]], **options: Any
     ) -> None:
         writes.append(len(rows))
-        original(path, meta, rows, every_row=every_row)
+        original(path, meta, rows, **options)
 
     monkeypatch.setattr(ledger_store, "write", counting)
     again.save(path)

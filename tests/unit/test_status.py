@@ -60,7 +60,8 @@ def alive(job, flag):
 
 
 def events(job, *lines):
-    return [f"{MARK} events {job}", *lines]
+    """A worker's events as status_command prints them: a newline, the marker, the file."""
+    return ["", f"{MARK} events {job}", *lines]
 
 
 def states(status: NodeStatus):
@@ -88,7 +89,7 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     assert lines[4] == launcher.probe_command(manifest.run_dir, workers)
     for job in (0, 1):
         assert (
-            f'printf "\\n{MARK} events {job}\\n"; '
+            f'printf "\\n{MARK} events {job} 0\\n"; '
             f'cat "$HOME"/.octopus/exp/deliveries/D1/{events_file(job)} 2>/dev/null; true'
         ) in lines
     assert events_file(0) == "state/s0.events"

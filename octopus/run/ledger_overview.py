@@ -1,0 +1,122 @@
+"""What monitor shows of the ledger: counts per worker, the commands that need a look
+(failed, running, lost) and the pace so far, asked of SQLite.
+
+A picture of 320,000 commands needs a few hundred numbers and the commands in trouble: SQLite
+counts them where they are, and Python never builds an object per command. A ledger not yet
+on disk (an offline look before any monitor) is counted the same way in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from octopus.run import ledger_store
+from octopus.run.events import STATES, CommandState, CommandStatus
+from octopus.run.ledger_store import COLUMNS, Row
+
+# The commands listed one by one: the rest are only counted.
+NOTABLE = (CommandState.FAILED, CommandState.RUNNING, CommandState.LOST)
+
+# Each node's pace is that of its last PACE_SAMPLE finished commands: the recent pace is the
+# better guess of what is left, and it is read from an index, not from every row.
+PACE_SAMPLE = 1000
+
+_COUNTS = "SELECT node, worker, state, COUNT(*) FROM commands GROUP BY node, worker, state"
+_FIRSTS = """SELECT commands.node, commands.worker, session FROM commands
+             JOIN (SELECT MIN(id) AS first FROM commands GROUP BY node, worker) ON id = first"""
+_NOTABLE = f"""SELECT {", ".join(COLUMNS)} FROM commands
+               WHERE state IN ({", ".join(f"'{s.value}'" for s in NOTABLE)}) ORDER BY id"""
+_PACE = f"""SELECT node, COUNT(*), SUM(ended - started) FROM (
+              SELECT nodes.node, started, ended FROM (SELECT DISTINCT node FROM commands) nodes
+              JOIN commands ON commands.id IN (
+                SELECT id FROM commands latest WHERE latest.node = nodes.node
+                AND ended IS NOT NULL ORDER BY ended DESC LIMIT {PACE_SAMPLE}))
+            WHERE started IS NOT NULL GROUP BY node"""
+
+
+@dataclass
+class WorkerOverview:
+    """One worker's commands counted by state."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in STATES})
+    session: str = ""
+    running_since: float | None = None  # when its longest-running command started
+
+
+@dataclass
+class Overview:
+    """The experiment's picture without its commands one by one."""
+
+    workers: dict[tuple[str, int], WorkerOverview] = field(default_factory=dict)
+    notable: list[CommandStatus] = field(default_factory=list)  # failed, running, lost
+    # node -> (its latest finished commands with both times, the seconds they took in all)
+    pace: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def only(self, nodes: Iterable[str] | None) -> Overview:
+        """The part of these nodes (None: all)."""
+        if nodes is None:
+            return self
+        shown = set(nodes)
+        return Overview(
+            {key: w for key, w in self.workers.items() if key[0] in shown},
+            [s for s in self.notable if s.node in shown],
+            {node: pace for node, pace in self.pace.items() if node in shown},
+        )
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = {str(s): 0 for s in STATES}
+        for worker in self.workers.values():
+            for state, count in worker.counts.items():
+                counts[state] += count
+        return counts
+
+    def in_state(self, *states: CommandState) -> list[CommandStatus]:
+        return [s for s in self.notable if s.state in states]
+
+    def eta_seconds(self) -> float | None:
+        """Remaining time if the running workers keep their pace so far; None when unknown."""
+        finished = sum(count for count, _ in self.pace.values())
+        seconds = sum(took for _, took in self.pace.values())
+        counts = self.totals
+        running = counts[str(CommandState.RUNNING)]
+        remaining = counts[str(CommandState.PENDING)] + running
+        if not finished or not running or not remaining:
+            return None
+        return seconds / finished * remaining / running
+
+
+def overview_of_file(path: Path) -> Overview:
+    """The overview of a saved ledger, counted by SQLite."""
+    return _overview(lambda sql: ledger_store.query(path, sql))
+
+
+def overview_of_rows(rows: Iterable[Row]) -> Overview:
+    """The overview of rows in memory (a ledger not on disk), counted the same way."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(ledger_store.SCHEMA)
+        db.executemany(f"INSERT INTO commands VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+        return _overview(lambda sql: db.execute(sql).fetchall())
+    finally:
+        db.close()
+
+
+def _overview(ask: Callable[[str], list[Row]]) -> Overview:
+    overview = Overview()
+    for node, worker, state, count in ask(_COUNTS):
+        overview.workers.setdefault((node, worker), WorkerOverview()).counts[state] = count
+    for node, worker, session in ask(_FIRSTS):
+        overview.workers[(node, worker)].session = session or ""
+    overview.notable = [ledger_store.status_of(row) for row in ask(_NOTABLE)]
+    for status in overview.notable:
+        if status.state is CommandState.RUNNING and status.started is not None:
+            worker = overview.workers[(status.node, status.worker)]
+            since = worker.running_since
+            worker.running_since = status.started if since is None else min(since, status.started)
+    overview.pace = {node: (count, seconds or 0.0) for node, count, seconds in ask(_PACE)}
+    overview.workers = dict(sorted(overview.workers.items()))
+    return overview

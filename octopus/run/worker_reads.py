@@ -1,0 +1,66 @@
+"""How far monitor has read each worker's events file, and what that part said of the worker.
+
+Events files only grow (run/events.py), so a monitor asks each node only for the bytes after
+the offset it already read, and what is new says what changed. Kept in the ledger per node
+and worker, with the delivery it was read from: a node that takes a new delivery is read from
+the start again, and so is a file shorter than the offset (replaced or cut).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from octopus.run.events import WorkerEvents
+
+
+@dataclass(frozen=True)
+class WorkerFlags:
+    """Everything but its commands' events that decides the state of a worker's commands
+    (events.classify): when these stay as they were, only the commands with new events
+    change."""
+
+    runs: int = 0
+    finished: bool = False
+    stopped_on_error: bool = False
+    fenced: bool = False
+    alive: bool = False
+    cancelled: bool = False
+    session: str = ""
+
+    @classmethod
+    def of(cls, events: WorkerEvents, alive: bool, cancelled: bool, session: str) -> WorkerFlags:
+        return cls(
+            events.runs,
+            events.finished,
+            events.stopped_on_error,
+            events.fenced,
+            alive,
+            cancelled,
+            session,
+        )
+
+    def events(self) -> WorkerEvents:
+        """What the part read so far said of the worker, to read the rest into."""
+        return WorkerEvents(
+            runs=self.runs,
+            finished=self.finished,
+            stopped_on_error=self.stopped_on_error,
+            fenced=self.fenced,
+        )
+
+
+@dataclass(frozen=True)
+class WorkerRead:
+    """The worker's events file of `delivery` read up to `offset` bytes (whole lines)."""
+
+    delivery: str
+    offset: int
+    flags: WorkerFlags = field(default_factory=WorkerFlags)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"delivery": self.delivery, "offset": self.offset, "flags": vars(self.flags)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerRead:
+        return cls(str(data["delivery"]), int(data["offset"]), WorkerFlags(**data["flags"]))
