@@ -1,5 +1,5 @@
 """Many logins at once to one sshd: 16 nodes (16 names for one test host) connecting together
-to an sshd that drops every unauthenticated connection beyond 10 (MaxStartups 10). The drops
+to an sshd that drops every unauthenticated connection beyond 3 (MaxStartups 3). The drops
 are refusals worth a retry, so the stage succeeds on all 16 within the connect timeout."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def drops(log: str) -> int:
 def test_sixteen_logins_at_once_past_maxstartups(
     make_cluster, workdir: Path, record_fault: Callable[[FaultRow], None]
 ):
-    cluster = make_cluster(1, sshd_options={"MaxStartups": "10"})
+    cluster = make_cluster(1, sshd_options={"MaxStartups": "3"})
     host = cluster.hosts[0]
     values = cluster.node_values(host, connect_timeout=CONNECT_TIMEOUT, keepalive=3)
     nodes = [
@@ -42,7 +42,7 @@ def test_sixteen_logins_at_once_past_maxstartups(
     dropped = drops(host.sshd_log.read_text(errors="replace"))
     record_fault(
         FaultRow(
-            f"{NODES} logins at once to one sshd with MaxStartups 10",
+            f"{NODES} logins at once to one sshd with MaxStartups 3",
             NODES,
             "every node ok: the dropped logins are retried with jittered backoff",
             f"{outcomes.count('ok')} ok; sshd dropped {dropped} login(s); stage {took:.1f} s",

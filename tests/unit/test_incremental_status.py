@@ -1,0 +1,150 @@
+"""Monitor reads only what the workers appended since its last read: status_command run by
+bash over real events files with the ledger's offsets, parsed against the ledger, which
+never reads all its rows to do so."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from octopus.launchers.registry import launcher_of
+from octopus.node import Node
+from octopus.run import ledger_store
+from octopus.run.deliveries import Deliveries
+from octopus.run.events import CommandState
+from octopus.run.layout import DELIVERY_ID_FILE, MARK, events_file
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
+from octopus.run.plan import build_plan
+from octopus.run.status import NodeStatus, parse_status, status_command
+
+DONE, FAILED, PENDING, LOST = (
+    CommandState.DONE,
+    CommandState.FAILED,
+    CommandState.PENDING,
+    CommandState.LOST,
+)
+
+
+def ev(kind: str, ident: object, when: object, detail: object) -> str:
+    return f"{kind}\t{ident}\t{when}\t{detail}\n"
+
+
+class Node1:
+    """One node (`a`, the process launcher: never alive) with two workers of three commands
+    each, its record on disk, and its events files under a home folder."""
+
+    def __init__(self, tmp: Path) -> None:
+        node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=2)
+        plan = build_plan([f"echo c{i}" for i in range(6)], "", [node])
+        manifest = Manifest("exp", "D1", plan, {"a": "process"}, ".octopus/exp")
+        self.record_path = tmp / "deliverables" / "manifest.json"
+        Deliveries.of_one(manifest).write(self.record_path)
+        self.ledger_path = tmp / "deliverables" / "ledger.sqlite"
+        self.home = tmp / "home"
+        self.run = self.home / manifest.run_dir
+        (self.run / "state").mkdir(parents=True)
+        (self.run / DELIVERY_ID_FILE).write_text("D1\n")
+        self.outputs: list[str] = []
+
+    def append(self, job: int, *lines: str) -> None:
+        with (self.run / events_file(job)).open("a") as out:
+            out.write("".join(lines))
+
+    def monitor(self) -> tuple[Ledger, NodeStatus]:
+        """One look, as `inv monitor` takes it: load, read from the offsets, merge, save."""
+        record = Deliveries.read(self.record_path)
+        manifest = record.of("a")
+        ledger = Ledger.load(self.ledger_path, record)
+        launcher = launcher_of(manifest, "a")
+        offsets = {job: read.offset for (_, job), read in ledger.reads.items()}
+        done = subprocess.run(
+            ["bash", "-c", status_command(manifest, "a", launcher, offsets)],
+            env={**os.environ, "HOME": str(self.home)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        self.outputs.append(done.stdout)
+        status = parse_status(manifest, "a", done.stdout, launcher, ledger)
+        ledger.merge("a", status.commands)
+        ledger.record_reads("a", status.reads)
+        ledger.save(self.ledger_path)
+        return ledger, status
+
+
+def states(ledger: Ledger) -> dict[int, CommandState]:
+    stored = ledger_store.read(ledger._path or Path())
+    assert stored is not None
+    return {row[0]: CommandState(row[4]) for row in stored[1]}
+
+
+def test_each_look_reads_only_what_was_appended_and_never_the_whole_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    node = Node1(tmp_path)
+    node.append(0, ev("worker-start", "-", 1, 9), ev("start", 0, 1, "h"), ev("end", 0, 2, 0))
+    ledger, _ = node.monitor()  # the first look reads everything
+    # Worker 0 ran and is gone without its end: it died; worker 1 never started.
+    assert states(ledger) == {0: DONE, 1: LOST, 2: LOST, 3: PENDING, 4: PENDING, 5: PENDING}
+
+    read_all = ledger_store.read
+
+    def refuse(path: Path) -> object:
+        raise AssertionError("a monitor with offsets read every row")
+
+    monkeypatch.setattr(ledger_store, "read", refuse)
+    node.append(0, ev("start", 1, 3, "h"), ev("end", 1, 4, 0))
+    node.append(1, ev("worker-start", "-", 5, 10), ev("start", 3, 5, "h2"), ev("end", 3, 6, 7))
+    ledger, status = node.monitor()
+    second = node.outputs[-1]
+    assert "worker-start\t-\t1\t9" not in second  # worker 0's first lines are not sent again
+    assert f"{MARK} events 0 " in second and "start\t1\t3\th" in second
+    assert sorted(c.id for c in status.commands) == [1, 3, 4, 5]  # what may have changed
+    monkeypatch.setattr(ledger_store, "read", read_all)
+    got = states(ledger)
+    assert got == {0: DONE, 1: DONE, 2: LOST, 3: FAILED, 4: LOST, 5: LOST}
+    row = {r[0]: r for r in read_all(node.ledger_path)[1]}[3]  # type: ignore[index]
+    assert row[5] == 7 and row[11] == "h2"  # the exit code and the host of its last attempt
+
+    monkeypatch.setattr(ledger_store, "read", refuse)
+    ledger, status = node.monitor()  # nothing new: nothing changes, nothing is merged
+    assert status.commands == [] and f"{MARK} events 1 " in node.outputs[-1]
+    sizes = {job: (node.run / events_file(job)).stat().st_size for job in (0, 1)}
+    assert {job: read.offset for (_, job), read in ledger.reads.items()} == sizes
+
+
+def test_a_second_attempt_counts_on_top_of_what_the_ledger_knows(tmp_path: Path):
+    node = Node1(tmp_path)
+    node.append(0, ev("worker-start", "-", 1, 9), ev("start", 0, 1, "h"), ev("end", 0, 2, 3))
+    node.monitor()
+    node.append(0, ev("worker-start", "-", 5, 11), ev("start", 0, 5, "h"), ev("end", 0, 6, 0))
+    ledger, _ = node.monitor()
+    status = ledger.known([0])[0]
+    assert (status.state, status.attempts, status.exit_code) == (DONE, 2, 0)
+
+
+def test_a_line_still_being_written_is_read_whole_at_the_next_look(tmp_path: Path):
+    node = Node1(tmp_path)
+    node.append(0, ev("worker-start", "-", 1, 9), "start\t0\t1\t")  # cut mid-line
+    ledger, _ = node.monitor()
+    assert ledger.known([0])[0].attempts == 0
+    node.append(0, "h\n", ev("end", 0, 2, 0))
+    ledger, _ = node.monitor()
+    status = ledger.known([0])[0]
+    assert (status.state, status.attempts, status.host) == (DONE, 1, "h")
+
+
+def test_a_file_shorter_than_the_offset_is_read_again_and_the_loss_said(tmp_path: Path):
+    node = Node1(tmp_path)
+    node.append(0, ev("worker-start", "-", 1, 9), ev("start", 0, 1, "h"), ev("end", 0, 2, 0))
+    node.monitor()
+    (node.run / events_file(0)).write_text(ev("worker-start", "-", 7, 12))  # replaced
+    ledger, _ = node.monitor()
+    assert f"{MARK} events 0 0\n" in node.outputs[-1]  # sent whole again
+    assert "no longer shows" in ledger.state_lost["a"]
+    assert ledger.known([0])[0].state is DONE  # kept as it was
