@@ -15,6 +15,7 @@ from typing import Any
 
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandStatus
+from octopus.run.layout import command_log
 from octopus.run.ledger import Ledger
 from octopus.run.ledger_overview import Overview
 
@@ -114,8 +115,12 @@ class MonitorReport:
 
     @functools.cached_property
     def overview(self) -> Overview:
-        """The shown nodes' counts per worker, commands in trouble and pace."""
-        return self.ledger.overview().only(self.nodes)
+        """The shown nodes' counts per worker, commands in trouble (with their logs) and pace."""
+        overview = self.ledger.overview().only(self.nodes)
+        for status in overview.notable:
+            if not status.log and self.record.holds(status.node):
+                status.log = f"{self.record.of(status.node).run_dir}/{command_log(status.id)}"
+        return overview
 
     @property
     def deliveries(self) -> dict[str, str]:

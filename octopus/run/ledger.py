@@ -19,6 +19,7 @@ from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.layout import IMPORTED_LEDGER
 from octopus.run.ledger_overview import Overview, overview_of_file, overview_of_rows
+from octopus.run.ledger_store import row_of
 from octopus.run.manifest import Manifest
 from octopus.run.worker_reads import WorkerRead
 
@@ -132,7 +133,7 @@ class Ledger:
             known = known_now.get(status.id)
             if known is not None and known.node == node and _goes_back(known, status):
                 backwards.append(status.id)
-            elif known != status:
+            elif known is None or row_of(known) != row_of(status):
                 changed[status.id] = status
         seen.state_lost = (
             f"the node no longer shows what it recorded of {len(backwards)} command(s) "

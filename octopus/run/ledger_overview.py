@@ -15,10 +15,7 @@ from pathlib import Path
 
 from octopus.run import ledger_store
 from octopus.run.events import STATES, CommandState, CommandStatus
-from octopus.run.ledger_store import COLUMNS, Row
-
-# The commands listed one by one: the rest are only counted.
-NOTABLE = (CommandState.FAILED, CommandState.RUNNING, CommandState.LOST)
+from octopus.run.ledger_store import COLUMNS, IN_TROUBLE, Row
 
 # Each node's pace is that of its last PACE_SAMPLE finished commands: the recent pace is the
 # better guess of what is left, and it is read from an index, not from every row.
@@ -27,8 +24,7 @@ PACE_SAMPLE = 1000
 _COUNTS = "SELECT node, worker, state, COUNT(*) FROM commands GROUP BY node, worker, state"
 _FIRSTS = """SELECT commands.node, commands.worker, session FROM commands
              JOIN (SELECT MIN(id) AS first FROM commands GROUP BY node, worker) ON id = first"""
-_NOTABLE = f"""SELECT {", ".join(COLUMNS)} FROM commands
-               WHERE state IN ({", ".join(f"'{s.value}'" for s in NOTABLE)}) ORDER BY id"""
+_NOTABLE = f"""SELECT {", ".join(COLUMNS)} FROM commands WHERE {IN_TROUBLE} ORDER BY id"""
 _PACE = f"""SELECT node, COUNT(*), SUM(ended - started) FROM (
               SELECT nodes.node, started, ended FROM (SELECT DISTINCT node FROM commands) nodes
               JOIN commands ON commands.id IN (

@@ -108,8 +108,8 @@ def test_each_look_reads_only_what_was_appended_and_never_the_whole_ledger(
     monkeypatch.setattr(ledger_store, "read", read_all)
     got = states(ledger)
     assert got == {0: DONE, 1: DONE, 2: LOST, 3: FAILED, 4: LOST, 5: LOST}
-    row = {r[0]: r for r in read_all(node.ledger_path)[1]}[3]  # type: ignore[index]
-    assert row[5] == 7 and row[11] == "h2"  # the exit code and the host of its last attempt
+    third = ledger.known([3])[3]
+    assert (third.exit_code, third.host) == (7, "h2")  # of its last attempt
 
     monkeypatch.setattr(ledger_store, "read", refuse)
     ledger, status = node.monitor()  # nothing new: nothing changes, nothing is merged
