@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reads (node TEXT, worker INTEGER, value TEXT NOT NULL,
                                   PRIMARY KEY (node, worker));
 """
+# The tables' layout, kept in the file's user_version: a file of another one is rebuilt.
+LAYOUT_VERSION = 2
 # SQLite's default limit of parameters in one statement.
 _MAX_PARAMETERS = 999
 # How long a monitor waits for another one's transaction (the records lock usually spares it).
@@ -98,12 +100,25 @@ def status_of(row: Row) -> CommandStatus:
     )  # fmt: skip
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, *, replacing: bool = False) -> sqlite3.Connection:
+    """The ledger, its tables made when new. A file of another layout is damaged to a reader;
+    a writer `replacing` every row starts it afresh."""
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last look
-    db.executescript(SCHEMA)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last look
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if "commands" in tables and version != LAYOUT_VERSION:
+            if not replacing:
+                raise sqlite3.DatabaseError(f"written in layout {version}, not {LAYOUT_VERSION}")
+            db.executescript("DROP TABLE IF EXISTS commands; DROP TABLE IF EXISTS reads;")
+        db.executescript(SCHEMA)
+        db.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -188,7 +203,7 @@ def write(
     part and what was read of each worker (`reads`, replacing what was), in one transaction."""
     make_folder(path.parent)
     with local_file_errors(path):
-        db = _open(path)
+        db = _open(path, replacing=every_row)
         try:
             db.execute("BEGIN IMMEDIATE")
             if every_row:  # the indexes are built once after, not kept row by row
@@ -196,7 +211,9 @@ def write(
                 for name in _INDEX_NAMES:
                     db.execute(f"DROP INDEX IF EXISTS {name}")
             db.executemany(
-                f"INSERT OR REPLACE INTO commands VALUES ({', '.join('?' * len(COLUMNS))})", rows
+                f"INSERT OR REPLACE INTO commands ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(COLUMNS))})",
+                rows,
             )
             if every_row:
                 for statement in INDEXES.strip().splitlines():

@@ -90,3 +90,21 @@ def test_a_new_delivery_rewrites_the_table(tmp_path: Path) -> None:
     Ledger.load(path, bigger).save(path)
     stored = ledger_store.read(path)
     assert stored is not None and len(stored[1]) == 9
+
+
+def test_a_file_of_another_layout_is_damaged_then_rebuilt(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE commands (id, node, worker, command, state, log)")
+    db.commit()
+    db.close()
+    record = manifest()
+    ledger = Ledger.load(path, record)
+    assert "layout" in ledger.damaged
+    first = ledger.statuses()[0]
+    ledger.merge(first.node, [done(first)])
+    ledger.save(path)
+    again = Ledger.load(path, record)
+    assert not again.damaged and again.commands[first.id].state is CommandState.DONE
