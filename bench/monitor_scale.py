@@ -1,6 +1,7 @@
 """Monitor at scale: `inv monitor --json` on 32 real test hosts with 1,000 and 10,000 finished
 commands each, first look and a repeat look, beside a bare Fabric ThreadingGroup `cat` of the
-same state files (the least any monitor must transfer). Medians of --runs, interleaved.
+same state files (the least a monitor that reads them whole must transfer) and a bare Fabric
+fan-out of `true` (the least any look costs). Medians of --runs, interleaved.
 
 The commands are delivered, then their records are written straight into each node's events
 file (as a worker that ran them would have), so the bench measures monitor, not the run.
@@ -29,14 +30,15 @@ from octopus.testing.sshhosts import TestCluster
 
 REPO = Path(__file__).resolve().parent.parent
 
-FABRIC_CAT = textwrap.dedent("""
+FABRIC = textwrap.dedent("""
     import sys
     from fabric import ThreadingGroup
-    key, hosts = sys.argv[1], sys.argv[2:]
+    command, key, hosts = sys.argv[1], sys.argv[2], sys.argv[3:]
     group = ThreadingGroup(*hosts, user="octo", connect_kwargs={"key_filename": [key]})
-    group.run("cat ~/.octopus/*/current/state/*.events", hide=True)
+    group.run(command, hide=True)
     group.close()
 """)
+PEERS = {"fabric": "cat ~/.octopus/*/current/state/*.events", "true": "true"}
 
 
 def octopus(work: Path, *args: str) -> float:
@@ -86,20 +88,21 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
         octopus(work, "deliver", "--exp", name)
         for host in cluster.hosts:
             record_runs(host, work, name)
-        fabric = work / "cat.py"
-        fabric.write_text(FABRIC_CAT)
+        fabric = work / "fabric_run.py"
+        fabric.write_text(FABRIC)
         hosts = [h.address for h in cluster.hosts]
         first = octopus(work, "monitor", "--exp", name, "--json")
-        times: dict[str, list[float]] = {"repeat": [], "fabric": []}
+        times: dict[str, list[float]] = {"repeat": [], **{peer: [] for peer in PEERS}}
         for _ in range(runs):
             times["repeat"].append(octopus(work, "monitor", "--exp", name, "--json"))
-            began = time.monotonic()
-            subprocess.run(
-                [sys.executable, str(fabric), str(cluster.client_key), *hosts],
-                check=True,
-                capture_output=True,
-            )
-            times["fabric"].append(time.monotonic() - began)
+            for peer, command in PEERS.items():
+                began = time.monotonic()
+                subprocess.run(
+                    [sys.executable, str(fabric), command, str(cluster.client_key), *hosts],
+                    check=True,
+                    capture_output=True,
+                )
+                times[peer].append(time.monotonic() - began)
         for host in cluster.hosts:  # written by this (root) process: removed by it too
             for folder in (host.home / ".octopus").glob(f"{name}@*"):
                 shutil.rmtree(folder, ignore_errors=True)
@@ -107,6 +110,7 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
             "first": first,
             "repeat": statistics.median(times["repeat"]),
             "fabric": statistics.median(times["fabric"]),
+            "true": statistics.median(times["true"]),
         }
 
 
@@ -118,14 +122,16 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.per_node.split(",")]
     print(f"| nodes x commands | octopus monitor, first | octopus monitor, repeat | "
-          f"Fabric `cat` | repeat / Fabric |  (medians of {args.runs})")  # fmt: skip
-    print("|---|---|---|---|---|")
+          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` |"
+          f"  (medians of {args.runs})")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     with TestCluster(args.hosts) as cluster:
         for per_node in sizes:
             m = measure(cluster, per_node, args.runs)
             print(
                 f"| {args.hosts} x {per_node:,} | {m['first']:.2f} s | {m['repeat']:.2f} s | "
-                f"{m['fabric']:.2f} s | {m['repeat'] / m['fabric']:.2f}x |",
+                f"{m['fabric']:.2f} s | {m['true']:.2f} s | {m['repeat'] / m['fabric']:.2f}x | "
+                f"{m['repeat'] / m['true']:.2f}x |",
                 flush=True,
             )
 
