@@ -25,7 +25,7 @@ from octopus.errors import LocalFileError
 from octopus.localfiles import compact_json, write_atomically
 from octopus.yamlfile import LineDict
 
-CACHE_MIN_BYTES = 1 << 20
+CACHE_MIN_BYTES = 64 << 10
 RACY_SECONDS = 2.0
 # Bumped whenever what a parse returns changes shape.
 FORMAT = 1

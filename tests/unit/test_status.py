@@ -82,8 +82,8 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     lines = text.splitlines()
     assert lines[0].startswith('cd "$HOME"/.octopus/exp/deliveries/D1 ')
     assert f'echo "{MARK} none"; exit 0' in lines[0]
-    assert lines[1] == f'echo "{MARK} delivery $(cat {DELIVERY_ID_FILE} 2>/dev/null)"'
-    assert lines[2] == f'echo "{MARK} now $(date +%s)"'
+    assert lines[1] == f'd=; read -r d 2>/dev/null < {DELIVERY_ID_FILE}; echo "{MARK} delivery $d"'
+    assert lines[2] == f'echo "{MARK} now ${{EPOCHSECONDS:-$(date +%s)}}"'
     workers = [p.worker for p in manifest.workers_on("a")]
     assert lines[3] == f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"'
     assert lines[4] == launcher.probe_command(manifest.run_dir, workers)
