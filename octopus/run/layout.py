@@ -43,6 +43,9 @@ FENCE_FILE = "FENCE"
 # cancelled (on purpose), not lost. Starting workers again removes it.
 CANCEL_FILE = "CANCELLED"
 STATE_DIR = "state"
+# A node's shared queue: a command's claim file here says a worker took it (or another
+# node's workers did, `--steal`); one exclusive create decides who.
+CLAIMS_DIR = f"{STATE_DIR}/claims"
 LOGS_DIR = "logs"
 
 
@@ -87,6 +90,11 @@ def script_name(job_id: int, suffix: str = "") -> str:
 def events_file(job_id: int) -> str:
     """The worker's per-command state, relative to the delivery folder."""
     return f"{STATE_DIR}/{worker_label(job_id)}.events"
+
+
+def claim_file(command_id: int) -> str:
+    """A command's claim in its node's shared queue, relative to the delivery folder."""
+    return f"{CLAIMS_DIR}/{command_id}"
 
 
 def command_log(command_id: int) -> str:
