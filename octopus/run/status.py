@@ -22,6 +22,8 @@ from octopus.run.events import (
 )
 from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
+from octopus.run.queue_status import classify_queue
+from octopus.run.schedule import QUEUE
 from octopus.run.workers import Worker
 
 
@@ -134,4 +136,6 @@ def parse_status(manifest: Manifest, node: str, output: str, prober: Prober) -> 
             session=session or prober.session_name(job),
             cancelled=status.purged or bool(probe and probe.cancelled),
         )
+    if manifest.schedule == QUEUE:  # the node's workers take from one queue: read together
+        status.commands = classify_queue(manifest, node, status, probes, prober)
     return status
