@@ -37,5 +37,12 @@ octopus_fill() {
   octopus_sub "[socket]" "@SOCKET@"
 }
 #@claim@
-  octopus_claim "$1" || return 0
+  if ! octopus_claim "$1"; then
+    # Another worker holds it; or no claim can be made (a full disk): stop, as a record that
+    # cannot be written stops the worker, rather than pass over commands no one runs.
+    if [ -e "$OCTOPUS_CLAIMS/$1" ]; then return 0; fi
+    echo "octopus: cannot claim command $1 in $OCTOPUS_CLAIMS: this worker stops" >&2
+    : >> "$OCTOPUS_STATE.stop" 2>/dev/null
+    exit 1
+  fi
   case $2 in *"["*) octopus_fill "$2"; set -- "$1" "$octopus_text" ;; esac

@@ -73,8 +73,7 @@ def wait_for_commands(
                 return report
             if steal and worth_stealing(report, nodes, experiment.screens_per_node):
                 steal_work(experiment, nodes, StageOptions(parallel=parallel), quiet)
-            else:
-                time.sleep(interval)
+            time.sleep(interval)
             report = monitor(experiment, nodes, output=quiet, parallel=parallel)
 
 

@@ -94,3 +94,23 @@ def test_the_fixed_split_claims_nothing() -> None:
     assert "octopus_claim" not in script
     calls = [line for line in script.splitlines() if line.startswith("octopus_run ")]
     assert len(calls) == len(manifest.plan.parts[0].ids)
+
+
+def test_a_claim_that_cannot_be_made_stops_the_worker(tmp_path: Path) -> None:
+    manifest = queue_manifest(4)
+    script = tmp_path / "s0.sh"
+    script.write_text(worker_script(manifest, manifest.plan.parts[0]))
+    state = tmp_path / manifest.run_dir / "state"
+    state.mkdir(parents=True)
+    (state / "claims").write_text("")  # no claim can be made in it (as on a full disk)
+    done = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "cannot claim" in done.stderr
+    assert not (tmp_path / "ran").exists()
+    events = parse_events((state / "s0.events").read_text())
+    assert events.runs == 1 and not events.finished and not events.attempts
