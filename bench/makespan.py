@@ -1,7 +1,8 @@
 """Makespan of the node queue (with stealing across nodes) against the fixed split: 200
 `sleep` commands of log-normal duration (seeded) over 4 real test hosts x 2 workers, each run
 with `octopus run` as a whole process. The makespan (first start to last end, from the nodes'
-own records) is set against the lower bound max(total / workers, longest command).
+own records) is set against the lower bound max(total / workers, longest command); the queue
+runs once with stealing across nodes (`octopus run`'s default) and once without.
 
 Run as root from the checkout:
     .venv/bin/python bench/makespan.py [--commands 200] [--hosts 4] [--workers 2]
@@ -47,7 +48,9 @@ def makespan(cluster: TestCluster, name: str) -> tuple[float, int]:
     return max(ends) - min(starts), ran
 
 
-def run(cluster: TestCluster, work: Path, name: str, schedule: str, times: list[float]) -> float:
+def run(
+    cluster: TestCluster, work: Path, name: str, schedule: str, times: list[float], steal: bool
+) -> float:
     (work / "experiments" / f"{name}.yaml").write_text(
         yaml.safe_dump(
             {
@@ -57,10 +60,10 @@ def run(cluster: TestCluster, work: Path, name: str, schedule: str, times: list[
             }
         )
     )
-    steal = ["--steal"] if schedule == "queue" else ["--no-steal"]
+    flag = "--steal" if steal else "--no-steal"
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "octopus", "run", "--exp", name, "--interval", "1", *steal],
+        [sys.executable, "-m", "octopus", "run", "--exp", name, "--interval", "1", flag],
         cwd=work,
         capture_output=True,
         text=True,
@@ -97,8 +100,9 @@ def main() -> None:
         }
         (work / "nodes.yaml").write_text(yaml.safe_dump({"nodes": values}))
         (work / "experiments").mkdir()
-        queue = run(cluster, work, "makespan-queue", "queue", times)
-        fixed = run(cluster, work, "makespan-fixed", "fixed", times)
+        queue = run(cluster, work, "makespan-queue", "queue", times, steal=True)
+        alone = run(cluster, work, "makespan-nosteal", "queue", times, steal=False)
+        fixed = run(cluster, work, "makespan-fixed", "fixed", times, steal=False)
     print(
         f"| {args.commands} commands, log-normal (mean {args.mean:g} s, sigma {args.sigma:g}), "
         f"{args.hosts} nodes x {args.workers} workers | makespan | / lower bound |"
@@ -106,6 +110,7 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| lower bound max(total/{workers}, longest) | {bound:.1f} s | 1.00x |")
     print(f"| queue, stealing across nodes | {queue:.1f} s | {queue / bound:.2f}x |")
+    print(f"| queue, no stealing (`--no-steal`) | {alone:.1f} s | {alone / bound:.2f}x |")
     print(f"| fixed split | {fixed:.1f} s | {fixed / bound:.2f}x |")
 
 
