@@ -43,10 +43,13 @@ FENCE_FILE = "FENCE"
 # cancelled (on purpose), not lost. Starting workers again removes it.
 CANCEL_FILE = "CANCELLED"
 STATE_DIR = "state"
-# A node's shared queue: a command's claim file here says a worker took it (or another
-# node's workers did, `--steal`); one exclusive create decides who.
-CLAIMS_DIR = f"{STATE_DIR}/claims"
 LOGS_DIR = "logs"
+# In a node's shared queue a command's log is also its claim: the worker that creates it
+# (one exclusive create) runs the command, and a queue costs no file more than a log. A claim
+# another node's workers took (`--steal`) is an empty log here. Claims of commands that run
+# again are cleared by moving their logs aside, to <id>.log.earlier.
+CLAIMS_DIR = LOGS_DIR
+EARLIER_LOG = ".earlier"
 
 
 def regex_literal(name: str) -> str:
@@ -93,8 +96,8 @@ def events_file(job_id: int) -> str:
 
 
 def claim_file(command_id: int) -> str:
-    """A command's claim in its node's shared queue, relative to the delivery folder."""
-    return f"{CLAIMS_DIR}/{command_id}"
+    """A command's claim in its node's shared queue, relative to the delivery folder: its log."""
+    return command_log(command_id)
 
 
 def command_log(command_id: int) -> str:

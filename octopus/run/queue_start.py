@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from octopus.remote.shell import quote_path
 from octopus.run.events import CommandState
-from octopus.run.layout import CLAIMS_DIR, script_name
+from octopus.run.layout import CLAIMS_DIR, EARLIER_LOG, claim_file, script_name
 from octopus.run.plan import WorkerPlan
 from octopus.run.start_policy import StartOptions, WorkerStart
 from octopus.run.status import NodeStatus
@@ -85,10 +85,17 @@ def _add(plan: WorkerPlan, ident: int, text: str, index: int | None) -> None:
 
 
 def clear_claims_command(run_dir: str, ids: list[int] | None) -> str:
-    """Shell text (ending in '; ') removing these claims of the node's queue (None: all)."""
+    """Shell text (ending in '; ') clearing these claims of the node's queue (None: all): each
+    claim is the command's log, so it moves aside (appended to <id>.log.earlier) and the
+    output of the earlier attempts stays readable."""
     folder = f'"$HOME"/{quote_path(run_dir)}/{CLAIMS_DIR}'
     if ids is None:
-        return f"rm -rf {folder}; "
-    if not ids:
+        names = "*.log"
+    elif ids:
+        names = " ".join(claim_file(i).rsplit("/", 1)[-1] for i in ids)
+    else:
         return ""
-    return f"(cd {folder} 2>/dev/null && rm -f -- {' '.join(map(str, ids))}); "
+    return (
+        f"(cd {folder} 2>/dev/null && for f in {names}; do "
+        f'[ -e "$f" ] && cat "$f" >> "$f{EARLIER_LOG}" && rm -f "$f"; done; true); '
+    )

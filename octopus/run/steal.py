@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from octopus.node import Node
 from octopus.remote.shell import quote_path
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import CLAIMS_DIR, MARK
+from octopus.run.layout import CLAIMS_DIR, MARK, claim_file
 from octopus.run.plan import Plan, WorkerPlan
 from octopus.run.workers import Worker
 
@@ -77,6 +77,10 @@ def plan_thefts(loads: Mapping[str, NodeLoad]) -> list[Theft]:
     return thefts
 
 
+# A claim's file name is the command's id and this (its log's name).
+CLAIM_SUFFIX = claim_file(0).rsplit("/", 1)[-1][1:]
+
+
 def claim_command(run_dir: str, ids: list[int]) -> str:
     """Shell text taking the node's claims on these commands; prints `MARK claimed <id>` for
     each it got (one a worker of the node holds is not printed)."""
@@ -84,7 +88,7 @@ def claim_command(run_dir: str, ids: list[int]) -> str:
     return (
         f"mkdir -p {folder} && cd {folder} && set -C && "
         f"for i in {' '.join(map(str, ids))}; do "
-        f'true 2>/dev/null > "$i" && echo "{MARK} claimed $i"; done; true'
+        f'true 2>/dev/null > "$i{CLAIM_SUFFIX}" && echo "{MARK} claimed $i"; done; true'
     )
 
 

@@ -102,7 +102,7 @@ def test_a_claim_that_cannot_be_made_stops_the_worker(tmp_path: Path) -> None:
     script.write_text(worker_script(manifest, manifest.plan.parts[0]))
     state = tmp_path / manifest.run_dir / "state"
     state.mkdir(parents=True)
-    (state / "claims").write_text("")  # no claim can be made in it (as on a full disk)
+    (tmp_path / manifest.run_dir / "logs").write_text("")  # no claim can be made (a full disk)
     done = subprocess.run(
         ["bash", str(script)],
         cwd=tmp_path,

@@ -3,6 +3,8 @@ together, and what `start --resume` gives each worker it starts (claims to clear
 
 from __future__ import annotations
 
+import subprocess
+
 from octopus.run.events import CommandState
 from octopus.run.queue_start import clear_claims_command, queue_starts
 from octopus.run.start_policy import StartOptions, worker_start
@@ -127,6 +129,19 @@ def test_a_plain_start_clears_every_claim():
     decided = [worker_start(p, status, options) for p in parts]
     starts, clear = queue_starts(parts, status, options, decided, set())
     assert len(starts) == 2 and clear is None
-    assert "rm -rf" in clear_claims_command("r", None)
+    assert "for f in *.log;" in clear_claims_command("r", None)
     assert clear_claims_command("r", []) == ""
-    assert clear_claims_command("r", [4, 7]).endswith("rm -f -- 4 7); ")
+
+
+def test_clearing_claims_keeps_the_earlier_output(tmp_path):
+    logs = tmp_path / "r" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "4.log").write_text("first try\n")
+    (logs / "4.log.earlier").write_text("before that\n")
+    (logs / "5.log").write_text("kept\n")
+    command = clear_claims_command("r", [4, 7])
+    subprocess.run(["sh", "-c", command], env={"HOME": str(tmp_path)}, check=True)
+    assert sorted(p.name for p in logs.iterdir()) == ["4.log.earlier", "5.log"]
+    assert (logs / "4.log.earlier").read_text() == "before that\nfirst try\n"
+    subprocess.run(["sh", "-c", clear_claims_command("r", None)], env={"HOME": str(tmp_path)})
+    assert sorted(p.name for p in logs.iterdir()) == ["4.log.earlier", "5.log.earlier"]
