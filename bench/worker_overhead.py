@@ -5,7 +5,9 @@ bash loop keeping the same records with builtins only (a subshell per command, o
 command's log alone). Everything runs locally under bash in a temporary HOME, one worker;
 medians of --runs, the three taking turns so that a busy machine weighs on each alike.
 
-    .venv/bin/python bench/worker_overhead.py [--runs 5] [--commands 2000]
+    .venv/bin/python bench/worker_overhead.py [--runs 5] [--commands 2000] [--queue]
+
+`--queue` renders the worker as a node's shared queue does (it claims each command first).
 
 GNU parallel comes from the system (apt-get install parallel); without it, its row is skipped.
 """
@@ -39,12 +41,19 @@ bare() {
 """
 
 
-def octopus_script(commands: list[str]) -> str:
+def octopus_script(commands: list[str], queue: bool = False) -> str:
     nodes = [Node(test_connection=False, ssh_hostname="bench", num_parallel_screens_or_jobs=1)]
     plan = build_plan(
         commands, "", nodes, exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False)
     )
-    return render_script(plan.parts[0], "", experiment="bench", run_dir="run", delivery="D")
+    return render_script(
+        plan.parts[0],
+        "",
+        experiment="bench",
+        run_dir="run",
+        delivery="D",
+        queue=[] if queue else None,
+    )
 
 
 def bare_script(commands: list[str]) -> str:
@@ -69,11 +78,12 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--queue", action="store_true", help="claim each command first")
     args = parser.parse_args()
     commands = ["true"] * args.commands
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "octopus.sh").write_text(octopus_script(commands))
+        (root / "octopus.sh").write_text(octopus_script(commands, args.queue))
         (root / "bare.sh").write_text(bare_script(commands))
         (root / "commands.txt").write_text("".join(c + "\n" for c in commands))
         home = root / "home"

@@ -23,6 +23,7 @@ from octopus.limits import MAX_OFFSET, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_r
 from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.run.layout import ExperimentPaths
+from octopus.run.schedule import check_schedule
 from octopus.schema import path_text
 from octopus.steps.base import AnyStep, check_steps
 
@@ -124,6 +125,11 @@ class Experiment:
     screen_or_job_id_offset: int = _field(0, "added to every worker's number (`[job_id]`)")
     screens_per_node: int | None = _field(None, "workers per node (default: the node's own)")
     stop_on_error: bool = _field(False, "a worker stops at its first failing command")
+    schedule: str | None = _field(
+        None,
+        "`queue`: a node's workers take the next command from one shared queue; `fixed`: "
+        "each runs its own share (default: `queue`, `fixed` with `exp_script_gen`)",
+    )
     command_timeout: float | None = _field(
         None, "seconds a command may run; then it is stopped and fails with exit 124"
     )
@@ -173,6 +179,7 @@ class Experiment:
             if self.ssh_path != "ssh" and getattr(step, "ssh_path", None) == "ssh":
                 step.ssh_path = self.ssh_path  # type: ignore[union-attr]
         self.slurm_options = check_options(self.slurm_options or {}, "slurm_options")
+        self.schedule = check_schedule(self.schedule, self.exp_script_gen)
         self._check_limits()
         self.name_given = bool(self.name)
         if not self.name:

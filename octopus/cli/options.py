@@ -95,7 +95,7 @@ class Common:
             print_nodes(results, chosen, out)
         return exit_code_for(results)
 
-    def run_all(self, interval: float, timeout: float, strict: bool) -> int:
+    def run_all(self, interval: float, timeout: float, strict: bool, steal: bool = True) -> int:
         """`inv run`: the whole lifecycle on the selected nodes."""
         # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
         from octopus.stages.run import run_experiment
@@ -104,7 +104,13 @@ class Common:
         chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
         options = StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run)
         return run_experiment(
-            experiment, chosen, options, interval=interval, timeout=timeout or None, strict=strict
+            experiment,
+            chosen,
+            options,
+            interval=interval,
+            timeout=timeout or None,
+            strict=strict,
+            steal=steal,
         )
 
     def print_commands(self) -> None:

@@ -169,15 +169,18 @@ def start(
     help={
         "json": "print one JSON object (totals, nodes) instead of tables",
         "offline": "show the ledger of the last monitor runs without connecting",
+        "steal": "first let idle nodes take unclaimed commands from nodes with a backlog",
     }
 )
-def monitor(c: Context, common: Common, json_: bool = False, offline: bool = False) -> int:
+def monitor(
+    c: Context, common: Common, json_: bool = False, offline: bool = False, steal: bool = False
+) -> int:
     """Show every worker's commands: done, failed, running, pending, lost. Exit 1 on trouble.
 
     Made for cron too: no prompts, plain text when not on a terminal, exit 0 when nothing
     failed or was lost, 1 when something did, 2 on bad input.
     """
-    return common.stage(ExperimentTask.MONITOR, offline=offline, as_json=json_)
+    return common.stage(ExperimentTask.MONITOR, offline=offline, as_json=json_, steal=steal)
 
 
 @octopus_task(
@@ -185,13 +188,19 @@ def monitor(c: Context, common: Common, json_: bool = False, offline: bool = Fal
         "interval": "seconds between looks at the nodes while waiting",
         "timeout": "give up waiting after this many seconds (0: never)",
         "strict": "stop the run at the first node that fails or cannot be reached",
+        "steal": "while waiting, idle nodes take unclaimed commands of others (--no-steal: not)",
     }
 )
 def run(
-    c: Context, common: Common, interval: float = 2.0, timeout: float = 0, strict: bool = False
+    c: Context,
+    common: Common,
+    interval: float = 2.0,
+    timeout: float = 0,
+    strict: bool = False,
+    steal: bool = True,
 ) -> int:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
-    return common.run_all(interval, timeout, strict)
+    return common.run_all(interval, timeout, strict, steal)
 
 
 @task(help={"exp": COMMON_HELP["exp"]})

@@ -3,6 +3,7 @@ launcher's header."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from octopus.errors import OctopusError
@@ -14,6 +15,8 @@ from octopus.launchers.slurm import SlurmLauncher
 from octopus.run.layout import ExperimentPaths
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
+from octopus.run.queue import queue_of
+from octopus.run.schedule import QUEUE
 from octopus.run.worker_script import render_script
 
 LAUNCHERS: dict[str, type[WorkerLauncher]] = {
@@ -42,9 +45,15 @@ def launcher_of(manifest: Manifest, node: str) -> WorkerLauncher:
     )
 
 
-def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
-    """The script of one worker of a delivery, with its launcher's header."""
+def worker_script(
+    manifest: Manifest, part: WorkerPlan, peers: Sequence[WorkerPlan] | None = None
+) -> str:
+    """The script of one worker of a delivery, with its launcher's header. With the queue
+    schedule it may also take the commands of `peers` (default: its node's other workers)."""
     launcher = launcher_of(manifest, part.worker.node)
+    queue = None
+    if manifest.schedule == QUEUE:
+        queue = queue_of(part, manifest.workers_on(part.worker.node) if peers is None else peers)
     return render_script(
         part,
         manifest.plan.prefix,
@@ -56,4 +65,5 @@ def worker_script(manifest: Manifest, part: WorkerPlan) -> str:
         parallel=launcher.parallel,
         timeout=manifest.command_timeout,
         retries=manifest.command_retries,
+        queue=queue,
     )

@@ -97,6 +97,15 @@ def parse_events(
     return events
 
 
+def known_attempts(status: CommandStatus | None) -> list[Attempt]:
+    """A command's attempts as far as a status of it tells: how many, and the last one (to
+    read the events appended since on top of)."""
+    if status is None or not status.attempts:
+        return []
+    last = Attempt(status.started, status.ended, status.exit_code, status.host)
+    return [Attempt() for _ in range(status.attempts - 1)] + [last]
+
+
 def complete_lines(text: str) -> str:
     """The text up to its last newline: a last line without one may still be being written."""
     return text[: text.rfind("\n") + 1]

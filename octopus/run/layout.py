@@ -48,6 +48,12 @@ FENCE_FILE = "FENCE"
 CANCEL_FILE = "CANCELLED"
 STATE_DIR = "state"
 LOGS_DIR = "logs"
+# In a node's shared queue a command's log is also its claim: the worker that creates it
+# (one exclusive create) runs the command, and a queue costs no file more than a log. A claim
+# another node's workers took (`--steal`) is an empty log here. Claims of commands that run
+# again are cleared by moving their logs aside, to <id>.log.earlier.
+CLAIMS_DIR = LOGS_DIR
+EARLIER_LOG = ".earlier"
 
 
 def regex_literal(name: str) -> str:
@@ -91,6 +97,11 @@ def script_name(job_id: int, suffix: str = "") -> str:
 def events_file(job_id: int) -> str:
     """The worker's per-command state, relative to the delivery folder."""
     return f"{STATE_DIR}/{worker_label(job_id)}.events"
+
+
+def claim_file(command_id: int) -> str:
+    """A command's claim in its node's shared queue, relative to the delivery folder: its log."""
+    return command_log(command_id)
 
 
 def command_log(command_id: int) -> str:

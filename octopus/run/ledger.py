@@ -185,6 +185,18 @@ class Ledger:
         found.update((i, s) for i, s in self._changes.items() if s.node == node)
         return [s for _, s in sorted(found.items()) if s.worker == job]
 
+    def node_statuses(self, node: str) -> list[CommandStatus]:
+        """The statuses of the commands one node holds, by id."""
+        if self._commands is not None:
+            return [s for s in self._commands.values() if s.node == node]
+        assert self._path is not None
+        found = {
+            row[0]: ledger_store.status_of(row)
+            for row in ledger_store.rows_of_node(self._path, node)
+        }
+        found.update((i, s) for i, s in self._changes.items() if s.node == node)
+        return [s for _, s in sorted(found.items()) if s.node == node]
+
     def overview(self) -> Overview:
         """Counts per worker, the commands in trouble and the pace, from SQLite: from the
         file when it holds everything, else from the rows in memory."""

@@ -186,6 +186,13 @@ def rows_of_worker(path: Path, node: str, worker: int) -> list[Row]:
     )
 
 
+def rows_of_node(path: Path, node: str) -> list[Row]:
+    """The rows of one node's commands, by id."""
+    return _reading(
+        path, lambda db: db.execute(f"{_SELECT} WHERE node = ? ORDER BY id", (node,)).fetchall()
+    )
+
+
 def query(path: Path, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
     """Rows of a read-only query (the overview's counts and lists)."""
     return _reading(path, lambda db: db.execute(sql, tuple(parameters)).fetchall())

@@ -12,6 +12,7 @@ from typing import Any
 from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
 from octopus.run.plan_model import Plan, WorkerPlan
+from octopus.run.schedule import FIXED
 from octopus.run.workers import Worker
 
 
@@ -46,6 +47,11 @@ class Manifest:
     scope: str = ""
     # The file in the record's plans folder its commands were read from ("": none yet).
     commands_file: str = field(default="", compare=False)
+    # How a node's workers share its commands (schedule.py); earlier deliveries were fixed.
+    schedule: str = FIXED
+    # Commands another node's idle workers took from this node's queue (`--steal`): node ->
+    # their ids. The node's claims on them were taken first, so it never runs them itself.
+    stolen: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -77,6 +83,8 @@ class Manifest:
             "command_timeout": self.command_timeout,
             "command_retries": self.command_retries,
             "scope": self.scope,
+            "schedule": self.schedule,
+            "stolen": self.stolen,
         }
 
     @staticmethod
@@ -124,6 +132,7 @@ class Manifest:
             self.plan.parts = [p for p in self.plan.parts if p.worker.node not in nodes]
         self.launchers = {n: kind for n, kind in self.launchers.items() if n not in nodes}
         self.moved = {n: ids for n, ids in self.moved.items() if n not in nodes}
+        self.stolen = {n: ids for n, ids in self.stolen.items() if n not in nodes}
         if self.delivered is not None:
             self.delivered = [n for n in self.delivered if n not in nodes]
 
@@ -150,4 +159,6 @@ class Manifest:
             command_retries=data.get("command_retries", 0),
             scope=data.get("scope", ""),
             commands_file=data["plan"].get("commands_file", ""),
+            schedule=data.get("schedule", FIXED),
+            stolen=data.get("stolen", {}),
         )

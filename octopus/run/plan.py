@@ -24,6 +24,7 @@ from octopus.run.generators import (
     replicate_commands_per_hardware,
 )
 from octopus.run.plan_model import Plan, WorkerPlan
+from octopus.run.schedule import FIXED, QUEUE
 from octopus.run.workers import Worker, fill_placeholders, make_workers
 
 
@@ -41,6 +42,7 @@ def _plan_from_assignment(
     workers: list[Worker],
     assigned: list[list[int]],
     hardware: bool = False,
+    per_worker: bool = True,
 ) -> Plan:
     plan = Plan(prefix, seed)
     next_id = 0
@@ -48,7 +50,9 @@ def _plan_from_assignment(
         # Placeholders are filled once per worker on the joined text: a million commands
         # then cost a thousand replace() calls, not three million.
         texts = (
-            fill_placeholders("\0".join(_pick(commands, indices)), worker, hardware).split("\0")
+            fill_placeholders(
+                "\0".join(_pick(commands, indices)), worker, hardware, per_worker
+            ).split("\0")
             if indices
             else []
         )
@@ -76,8 +80,11 @@ def build_plan(
     per_node: int | None = None,
     offset: int = 0,
     slurm: dict[str, int] | None = None,
+    schedule: str = FIXED,
 ) -> Plan:
-    """The plan for these nodes; the same inputs always give the same plan."""
+    """The plan for these nodes; the same inputs always give the same plan. With the
+    `queue` schedule, `[job_id]` and `[socket]` are left for the worker that takes a command."""
+    per_worker = schedule != QUEUE
     commands = list(experiment_commands)
     workers = make_workers(nodes, per_node, offset)
     if not workers:
@@ -92,16 +99,18 @@ def build_plan(
             replicate=keywords.get("replicate", False),
             rng=rng,
         )
-        return _plan_from_assignment(commands, prefix, shuffle_seed, workers, assigned)
+        return _plan_from_assignment(
+            commands, prefix, shuffle_seed, workers, assigned, per_worker=per_worker
+        )
     if gen is replicate_commands_per_hardware:
         assigned = assign_per_hardware(
             len(commands), workers, shuffle=keywords.get("shuffle", False), rng=rng
         )
         return _plan_from_assignment(
-            commands, prefix, shuffle_seed, workers, assigned, hardware=True
+            commands, prefix, shuffle_seed, workers, assigned, True, per_worker
         )
     return _plan_from_user_scripts(
-        gen, keywords, commands, prefix, nodes, workers, shuffle_seed, slurm or {}
+        gen, keywords, commands, prefix, nodes, workers, shuffle_seed, slurm or {}, per_worker
     )
 
 
@@ -114,6 +123,7 @@ def _plan_from_user_scripts(
     workers: list[Worker],
     seed: int,
     slurm: dict[str, int],
+    per_worker: bool = True,
 ) -> Plan:
     """Plan with a user's generator, which returns one script (prefix + commands) per worker.
 
@@ -151,7 +161,7 @@ def _plan_from_user_scripts(
             WorkerPlan(
                 worker,
                 list(range(next_id, next_id + len(found))),
-                [fill_placeholders(text, worker) for text, _ in found],
+                [fill_placeholders(text, worker, per_worker=per_worker) for text, _ in found],
                 [i for _, i in found],
             )
         )

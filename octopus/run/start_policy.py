@@ -28,11 +28,12 @@ class StartOptions:
     retry_failed: bool = False
     rebalance: bool = False
     force: bool = False
+    steal: bool = False  # idle nodes take unclaimed commands from backlogged ones (steal.py)
 
     @property
     def partial(self) -> bool:
         """Only some commands run again (a new script per worker), not the delivered scripts."""
-        return self.resume or self.retry_failed or self.rebalance
+        return self.resume or self.retry_failed or self.rebalance or self.steal
 
     @property
     def wanted(self) -> set[CommandState]:

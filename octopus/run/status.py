@@ -14,18 +14,20 @@ from typing import Any, Protocol
 
 from octopus.remote.shell import quote_path
 from octopus.run.events import (
-    Attempt,
     CommandStatus,
     WorkerEvents,
     classify,
     complete_lines,
     finished_ids,
+    known_attempts,
     parse_events,
     started_ids,
 )
 from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
+from octopus.run.queue_status import classify_queue, queue_runs
+from octopus.run.schedule import QUEUE
 from octopus.run.worker_reads import WorkerFlags, WorkerRead
 from octopus.run.workers import Worker
 
@@ -78,6 +80,8 @@ class Known(Protocol):
     def known(self, ids: list[int]) -> dict[int, CommandStatus]: ...
 
     def worker_statuses(self, node: str, job: int) -> list[CommandStatus]: ...
+
+    def node_statuses(self, node: str) -> list[CommandStatus]: ...
 
 
 def status_command(
@@ -176,6 +180,8 @@ def parse_status(
         status.delivery = None
     probes = prober.parse_probe(probe_lines)
     moved = set(manifest.moved.get(node, []))
+    queue = manifest.schedule == QUEUE  # read together after the loop (queue_status.py)
+    priors: dict[int, WorkerRead | None] = {}
     for worker in manifest.workers_of(node):
         job = worker.job_id
         probe = probes.get(job)
@@ -191,7 +197,11 @@ def parse_status(
         prior = known.reads.get((node, job)) if known is not None else None
         if prior is not None and (prior.delivery, prior.offset) != (status.delivery, offset):
             prior = None
-        if prior is None or known is None:
+        priors[job] = prior
+        if queue:
+            events = parse_events(text, prior.flags.events() if prior is not None else None)
+            flags, parts = WorkerFlags.of(events, alive, cancelled, session), []
+        elif prior is None or known is None:
             events = parse_events(text)
             flags = WorkerFlags.of(events, alive, cancelled, session)
             parts = [p for p in manifest.workers_on(node) if p.worker.job_id == job]
@@ -210,7 +220,45 @@ def parse_status(
         if status.delivery is not None and "\ufffd" not in text:  # else: read it all again
             read_to = offset + len(text.encode("utf-8"))
             status.reads[job] = WorkerRead(status.delivery, read_to, flags)
+    if queue:
+        _read_queue(manifest, status, probes, prober, priors, known)
     return status
+
+
+def _read_queue(
+    manifest: Manifest,
+    status: NodeStatus,
+    probes: dict[int, WorkerProbe],
+    prober: Prober,
+    priors: dict[int, WorkerRead | None],
+    known: Known | None,
+) -> None:
+    """The states of a queue node's commands (queue_status.py): any worker may run any of
+    them, so its workers are read together. When every worker was read on from its last
+    offset, the commands with new events change (all of the node's, if a worker started,
+    ended or died), on top of what the ledger knows; when none was, all are read whole. A
+    node with some of each (a file cut or replaced meanwhile) is read whole next time."""
+    node = status.node
+    if known is None or all(p is None for p in priors.values()):
+        scope = [
+            (ident, text, part.worker.job_id)
+            for part in manifest.workers_on(node)
+            for ident, text in zip(part.ids, part.commands, strict=True)
+        ]
+        runs = queue_runs(status.events, {})
+    elif any(p is None for p in priors.values()):
+        status.reads = {}
+        return
+    else:
+        flags = {job: read.flags for job, read in status.reads.items()}
+        if any(flags.get(job) != prior.flags for job, prior in priors.items() if prior):
+            rows = {s.id: s for s in known.node_statuses(node)}
+        else:
+            ids = sorted({i for events in status.events.values() for i in events.attempts})
+            rows = {i: s for i, s in known.known(ids).items() if s.node == node}
+        scope = [(s.id, s.command, s.worker) for s in rows.values()]
+        runs = queue_runs(status.events, rows)
+    status.commands = classify_queue(manifest, node, status, probes, prober, scope, runs)
 
 
 def read_on(
@@ -228,12 +276,12 @@ def read_on(
     node, job = worker.node, worker.job_id
     ids = sorted({int(i) for i in _IDS.findall(text)})
     mine = {i: s for i, s in known.known(ids).items() if s.node == node and s.worker == job}
-    events = parse_events(text, before.events(), lambda i: _attempts(mine.get(i)))
+    events = parse_events(text, before.events(), lambda i: known_attempts(mine.get(i)))
     flags = WorkerFlags.of(events, alive, cancelled, session)
     if flags != before:  # the worker started, ended or died: each of its commands may change
         statuses = known.worker_statuses(node, job)
         for s in statuses:
-            events.attempts.setdefault(s.id, _attempts(s))
+            events.attempts.setdefault(s.id, known_attempts(s))
     else:
         statuses = [mine[i] for i in ids if i in mine]
     if not statuses:
@@ -244,11 +292,3 @@ def read_on(
 
 
 _IDS = re.compile(r"^(?:start|end)\t(\d+)\t", re.MULTILINE)
-
-
-def _attempts(status: CommandStatus | None) -> list[Attempt]:
-    """A command's attempts as far as the ledger knows them: how many, and the last one."""
-    if status is None or not status.attempts:
-        return []
-    last = Attempt(status.started, status.ended, status.exit_code, status.host)
-    return [Attempt() for _ in range(status.attempts - 1)] + [last]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+from collections.abc import Sequence
 from importlib import resources
 
 from octopus.run import layout
@@ -18,9 +19,13 @@ from octopus.run.plan_model import WorkerPlan
 from octopus.run.workers import fill_placeholders
 
 TEMPLATE = "worker_script.sh"
+# The shared queue's part (schedule "queue"): its functions, then the claim in octopus_run.
+QUEUE_TEMPLATE = "worker_queue.sh"
 # Whole template lines replaced by generated text.
 HEADER_LINE = "#@sbatch-header@\n"
 BODY_LINE = "#@body@\n"
+QUEUE_LINE = "#@queue@\n"
+CLAIM_LINE = "#@claim@\n"
 
 
 @functools.lru_cache(maxsize=1)
@@ -29,6 +34,14 @@ def _template() -> tuple[str, str]:
     text = resources.files("octopus.run").joinpath(TEMPLATE).read_text(encoding="utf-8")
     head, tail = text.split(BODY_LINE)
     return head, tail
+
+
+@functools.lru_cache(maxsize=1)
+def _queue_template() -> tuple[str, str]:
+    """The queue's functions and the claim taken in octopus_run."""
+    text = resources.files("octopus.run").joinpath(QUEUE_TEMPLATE).read_text(encoding="utf-8")
+    functions, claim = text.split(CLAIM_LINE)
+    return functions, claim
 
 
 def render_script(
@@ -43,6 +56,7 @@ def render_script(
     parallel: int = 1,
     timeout: float | None = None,
     retries: int = 0,
+    queue: Sequence[tuple[int, str]] | None = None,
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
@@ -51,9 +65,18 @@ def render_script(
     shebang (a launcher's #SBATCH lines: sbatch reads them only before the first command);
     with `parallel` > 1, up to that many commands run at once. `timeout` (seconds) stops a
     command that runs longer; `retries` runs a failed command up to that many more times.
+
+    With `queue` (the node's shared queue: the other workers' commands, as (id, text)), the
+    worker claims each command before it runs it and skips those another worker claimed; after
+    its own commands it goes on with the queue's.
     """
     worker = part.worker
     head, tail = _template()
+    if queue is None:
+        head = head.replace(QUEUE_LINE, "").replace(CLAIM_LINE, "")
+    else:
+        functions, claim = _queue_template()
+        head = head.replace(QUEUE_LINE, functions).replace(CLAIM_LINE, claim)
     values = {
         "@JOB_ID@": str(worker.job_id),
         "@EXPERIMENT@": experiment,
@@ -67,6 +90,8 @@ def render_script(
         "@FENCE_FILE@": layout.FENCE_FILE,
         "@TIMEOUT@": f"{timeout:g}" if timeout else "",
         "@RETRIES@": str(retries),
+        "@SOCKET@": str(worker.socket),
+        "@CLAIMS_DIR@": layout.CLAIMS_DIR,
     }
     for marker, value in values.items():
         head = head.replace(marker, value)
@@ -75,7 +100,7 @@ def render_script(
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
     calls = [
         f"octopus_run {i} {shlex.quote(text.rstrip())}"
-        for i, text in zip(part.ids, part.commands, strict=True)
+        for i, text in [*zip(part.ids, part.commands, strict=True), *(queue or ())]
     ]
     if parallel <= 1:
         parts.extend(call + "\n" for call in calls)

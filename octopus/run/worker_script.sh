@@ -32,6 +32,7 @@ octopus_record() {
   : >> "$OCTOPUS_STATE.stop" 2>/dev/null
   exit 1
 }
+#@queue@
 # octopus_run ID 'COMMAND': the command's text is evaluated in a subshell of its own, so its `exit`, `cd` or `set -e` stay there, a syntax error in it fails it
 # alone, and its shell options hold (errexit is never in an ignored context: no && || or `if`
 # around it). The worker's own `set -e` (from the prefix) carries into each command, as in one
@@ -39,6 +40,7 @@ octopus_record() {
 octopus_run() {
   # Moved away by a rebalance while this node was out of reach: stop before the next command.
   if [ -e "$OCTOPUS_RUN/@FENCE_FILE@" ]; then octopus_event worker-end - fenced; exit 0; fi
+#@claim@
   case $- in *e*) octopus_errexit=1; set +e ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/@STATE_DIR@/.rc.$1"
   octopus_try=0

@@ -51,12 +51,19 @@ def make_workers(
     return workers
 
 
-def fill_placeholders(text: str, worker: Worker, hardware: bool = False) -> str:
-    """`[job_id]`, `[socket]` (and `[hw_placeholder]` in per-hardware mode) for one worker."""
+def fill_placeholders(
+    text: str, worker: Worker, hardware: bool = False, per_worker: bool = True
+) -> str:
+    """`[job_id]`, `[socket]` (and `[hw_placeholder]` in per-hardware mode) for one worker.
+
+    Without `per_worker` (a node's shared queue) `[job_id]` and `[socket]` stay: the worker
+    that takes the command fills them in when it runs it.
+    """
     if "[" not in text:
         return text
-    text = text.replace(PLACEHOLDER_JOB_ID, str(worker.job_id))
-    text = text.replace(PLACEHOLDER_SOCKET, str(worker.socket))
+    if per_worker:
+        text = text.replace(PLACEHOLDER_JOB_ID, str(worker.job_id))
+        text = text.replace(PLACEHOLDER_SOCKET, str(worker.socket))
     if hardware:
         text = text.replace(PLACEHOLDER_HARDWARE, worker.hardware or "")
     return text

@@ -38,6 +38,7 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
         per_node=experiment.screens_per_node,
         offset=experiment.screen_or_job_id_offset,
         slurm=slurm,
+        schedule=experiment.schedule or "fixed",
     )
     plan.start_ids_at(first_id)
     return Manifest(
@@ -50,6 +51,7 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
         stop_on_error=experiment.stop_on_error,
         command_timeout=experiment.command_timeout,
         command_retries=experiment.command_retries,
+        schedule=experiment.schedule or "fixed",
         git=commit_info(local_repo_root()),
         slurm={
             **slurm,

@@ -18,6 +18,7 @@ from octopus.run.status import NodeStatus, parse_status, status_command
 from octopus.stages import steps
 from octopus.stages.engine import Fanout
 from octopus.stages.options import StageOptions
+from octopus.stages.steal import steal_work
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
 from octopus.views.monitor import print_json, print_json_error, print_monitor
@@ -177,6 +178,8 @@ def run(
         if options.as_json:
             print_json_error(problem, ConfigError.exit_code)
         raise ConfigError(problem)
+    if options.steal and not options.offline:  # idle nodes take from backlogged ones first
+        steal_work(experiment, nodes, options, StageOutput(output.console, quiet=options.as_json))
     status = monitor(
         experiment,
         nodes,

@@ -18,6 +18,7 @@ class StageOptions:
     resume: bool = False  # start: only commands not finished yet
     retry_failed: bool = False  # start: the failed commands again
     rebalance: bool = False  # start: the work of unreachable nodes to reachable ones
+    steal: bool = False  # start, monitor: idle nodes take unclaimed commands of backlogged ones
     offline: bool = False  # monitor: the ledger only, no connection
     as_json: bool = False  # monitor: one JSON object instead of tables
     # The experiment's own nodes when --nodes/--tags narrowed them (empty: not narrowed);
@@ -31,4 +32,5 @@ class StageOptions:
             retry_failed=self.retry_failed,
             rebalance=self.rebalance,
             force=self.force,
+            steal=self.steal,
         )

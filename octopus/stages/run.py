@@ -17,6 +17,7 @@ from octopus.stages.connection_pool import keeping_connections
 from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
 from octopus.stages.options import StageOptions
+from octopus.stages.steal import steal_work, worth_stealing
 from octopus.views.monitor import print_monitor
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ def wait_for_commands(
     parallel: int | None,
     interval: float,
     timeout: float | None,
+    steal: bool = False,
 ) -> MonitorReport:
-    """Poll the nodes until nothing runs or waits any more (or the timeout passes)."""
+    """Poll the nodes until nothing runs or waits any more (or the timeout passes); with
+    `steal`, idle nodes take unclaimed commands from backlogged ones as they go."""
     quiet = StageOutput(output.console, quiet=True)
     began = time.monotonic()
     report = monitor(experiment, nodes, output=quiet, parallel=parallel)
@@ -68,6 +71,8 @@ def wait_for_commands(
             if timeout is not None and time.monotonic() - began > timeout:
                 output.note(f"stopped waiting after {timeout:g}s")
                 return report
+            if steal and worth_stealing(report, nodes, experiment.screens_per_node):
+                steal_work(experiment, nodes, StageOptions(parallel=parallel), quiet)
             time.sleep(interval)
             report = monitor(experiment, nodes, output=quiet, parallel=parallel)
 
@@ -111,18 +116,20 @@ def run_experiment(
     interval: float = 2.0,
     timeout: float | None = None,
     strict: bool = False,
+    steal: bool = True,
 ) -> int:
     """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run.
 
     A node that fails a stage or cannot be reached drops out, and the run goes on with the
     others (as ansible and pyinfra do); it is reported, and the run exits 1. With `strict`,
-    the first such node stops the run. With a dry run every stage only prints what it would
-    do, and nothing is waited for.
+    the first such node stops the run. With `steal`, while it waits, nodes whose workers run
+    dry take unclaimed commands from nodes with a backlog (queue schedule). With a dry run
+    every stage only prints what it would do, and nothing is waited for.
     """
     output = StageOutput(log_path=None if options.dry_run else experiment.paths.stage_log("run"))
     try:
         with keeping_connections():  # one login per node for the whole run
-            code = _run_stages(experiment, nodes, options, output, interval, timeout, strict)
+            code = _run_stages(experiment, nodes, options, output, interval, timeout, strict, steal)
     finally:
         output.close()
     return 0 if options.dry_run else code
@@ -136,6 +143,7 @@ def _run_stages(
     interval: float,
     timeout: float | None,
     strict: bool,
+    steal: bool,
 ) -> int:
     code = 0
     for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
@@ -169,6 +177,7 @@ def _run_stages(
             parallel=options.parallel,
             interval=interval,
             timeout=timeout,
+            steal=steal,
         )
         print_monitor(status, output.console)
         code = max(code, status.exit_code)

@@ -23,6 +23,8 @@ from octopus.run.layout import CANCEL_FILE, script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
+from octopus.run.queue_start import clear_claims_command, queue_starts
+from octopus.run.schedule import QUEUE
 from octopus.run.start_policy import (
     StartOptions,
     WorkerStart,
@@ -35,6 +37,7 @@ from octopus.stages.engine import Fanout
 from octopus.stages.monitor import ReadStatus
 from octopus.stages.options import StageOptions
 from octopus.stages.records import changes_records
+from octopus.stages.steal import steal
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 from octopus.steps.venvs import venv_folder
@@ -84,8 +87,15 @@ class _StartWorkers(Step):
         refuse_if_running(status, self.options)
         new = {p.worker.job_id for p in self.added.get(ctx.name, [])}
         decisions: list[WorkerStart] = []
-        for part in manifest.workers_on(ctx.name):
+        decided: list[WorkerStart] = []
+        parts = [
+            p
+            for p in manifest.workers_on(ctx.name)
+            if not self.options.steal or p.worker.job_id in new  # steal: the new ones only
+        ]
+        for part in parts:
             decision = worker_start(part, status, self.options, new=part.worker.job_id in new)
+            decided.append(decision)
             if decision.note:
                 ctx.say(decision.note)
             if decision.stop_first:
@@ -94,8 +104,12 @@ class _StartWorkers(Step):
                 )
             if decision.script is not None:
                 decisions.append(decision)
+        clear: list[int] | None = []
+        if manifest.schedule == QUEUE:
+            decisions, clear = queue_starts(parts, status, self.options, decided, new)
+        peers = [d.owed for d in decisions if d.owed is not None]
         scripts = {
-            d.script: worker_script(manifest, d.owed)
+            d.script: worker_script(manifest, d.owed, peers)
             for d in decisions
             if d.script is not None and d.owed is not None
         }
@@ -105,6 +119,7 @@ class _StartWorkers(Step):
         if decisions:
             result = ctx.run(
                 f'rm -f "$HOME"/{quote_path(manifest.run_dir)}/{CANCEL_FILE}; '
+                + clear_claims_command(manifest.run_dir, clear)
                 + self._venv(ctx)
                 + " && ".join(
                     launcher.start_command(manifest.run_dir, d.worker, d.script or "")
@@ -180,10 +195,14 @@ def run(
         statuses: dict[str, NodeStatus] = {
             name: data for name, data in fan.data().items() if isinstance(data, NodeStatus)
         }
-        if not start.rebalance or _rebalance(fan, record, ledger, nodes, statuses, added):
+        moving = start.rebalance or start.steal
+        if (not start.rebalance or _rebalance(fan, record, ledger, nodes, statuses, added)) and (
+            not start.steal
+            or steal(fan, record, ledger, nodes, statuses, added, experiment.screens_per_node)
+        ):
             fan.remote(
                 [_StartWorkers(record, start, statuses, added, paths.deliverables)],
-                first=2 if start.rebalance else 1,
+                first=(3 if start.steal else 2) if moving else 1,
             )
     report = fan.report()
     if not options.dry_run:

@@ -98,7 +98,11 @@ def test_disk_full_during_a_run(
     took = time.monotonic() - began
     codes = sorted({s.exit_code for s in report.statuses if s.state.value == "failed"})
     lost, twice = count_runs(ran_on(host), TOTAL)
-    print(report.totals, codes, host.exec(f"df -k {DISK}; cat {exp.paths.remote_current}/state/*"))
+    print(
+        report.totals,
+        codes,
+        host.exec(f"df -k {DISK}; cat {exp.paths.remote_current}/state/*.events"),
+    )
     record_fault(
         FaultRow(
             "disk full on a node during a run (commands write more than fits)",

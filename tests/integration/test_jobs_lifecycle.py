@@ -44,6 +44,7 @@ def lab(make_cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         experiment_prefix="cd ~\n",
         nodes=nodes,
         shuffle_seed=7,
+        schedule="fixed",  # each worker its own share: a killed session loses the rest of it
         setup_steps=[SCP(src=str(tmp_path / "task.sh"), dest=".", force=True)],
         pickup_steps=[
             Rsync(src="exp/results/", dest="results/"),

@@ -37,10 +37,11 @@ class Node1:
     """One node (`a`, the process launcher: never alive) with two workers of three commands
     each, its record on disk, and its events files under a home folder."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, schedule: str = "fixed") -> None:
         node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=2)
-        plan = build_plan([f"echo c{i}" for i in range(6)], "", [node])
+        plan = build_plan([f"echo c{i}" for i in range(6)], "", [node], schedule=schedule)
         manifest = Manifest("exp", "D1", plan, {"a": "process"}, ".octopus/exp")
+        manifest.schedule = schedule
         self.record_path = tmp / "deliverables" / "manifest.json"
         Deliveries.of_one(manifest).write(self.record_path)
         self.ledger_path = tmp / "deliverables" / "ledger.sqlite"
@@ -148,3 +149,33 @@ def test_a_file_shorter_than_the_offset_is_read_again_and_the_loss_said(tmp_path
     assert f"{MARK} events 0 0\n" in node.outputs[-1]  # sent whole again
     assert "no longer shows" in ledger.state_lost["a"]
     assert ledger.known([0])[0].state is DONE  # kept as it was
+
+
+def test_a_queue_node_is_read_on_across_its_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Any worker of a queue node may run any command: a command another worker took, and
+    an end read one look after its start, join what the ledger knows."""
+    node = Node1(tmp_path, schedule="queue")  # planned: worker 0 ids 0-2, worker 1 ids 3-5
+    node.append(0, ev("worker-start", "-", 1, 9), ev("start", 0, 1, "h"), ev("end", 0, 2, 0))
+    node.append(1, ev("worker-start", "-", 1, 10), ev("start", 2, 1, "h"))  # took worker 0's
+    node.monitor()
+    read_all = ledger_store.read
+
+    def refuse(path: Path) -> object:
+        raise AssertionError("a monitor with offsets read every row")
+
+    monkeypatch.setattr(ledger_store, "read", refuse)
+    node.append(1, ev("end", 2, 3, 0), ev("start", 3, 3, "h2"), ev("end", 3, 4, 1))
+    ledger, status = node.monitor()
+    assert sorted(c.id for c in status.commands) == [2, 3]  # the workers are as they were
+    two, three = ledger.known([2])[2], ledger.known([3])[3]
+    assert (two.state, two.worker, two.attempts, two.started, two.ended) == (DONE, 1, 1, 1, 3)
+    assert (three.state, three.exit_code, three.host) == (FAILED, 1, "h2")
+    node.append(0, ev("worker-end", "-", 5, "done"), ev("worker-start", "-", 6, 11))
+    ledger, status = node.monitor()  # worker 0 ran again: every command may have changed
+    assert sorted(c.id for c in status.commands) == [0, 1, 2, 3, 4, 5]
+    monkeypatch.setattr(ledger_store, "read", read_all)
+    got = states(ledger)
+    # Worker 0 is gone (never alive: the process launcher), worker 1 too, neither ended: lost.
+    assert got == {0: DONE, 1: LOST, 2: DONE, 3: FAILED, 4: LOST, 5: LOST}

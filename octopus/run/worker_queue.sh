@@ -1,0 +1,48 @@
+# One queue per node: a worker runs a command only once it has claimed it by creating the
+# command's log with noclobber, an exclusive create (O_EXCL) by the shell itself, so exactly
+# one worker of the node gets each command, no process starts for the claim, and the claim is
+# the file the command's output goes to anyway.
+# (`true`, not `:`: a POSIX sh exits on a failed redirection of a special builtin.)
+OCTOPUS_CLAIMS="$OCTOPUS_RUN/@CLAIMS_DIR@"
+octopus_claim() {
+  case $- in
+    *C*) true 2>/dev/null > "$OCTOPUS_CLAIMS/$1.log" ;;
+    *)
+      set -C
+      true 2>/dev/null > "$OCTOPUS_CLAIMS/$1.log"
+      octopus_claimed=$?
+      set +C
+      return "$octopus_claimed"
+      ;;
+  esac
+}
+# [job_id] and [socket] are the taking worker's: filled in here, with parameter expansions.
+octopus_sub() {
+  octopus_rest=$octopus_text
+  octopus_text=
+  while :; do
+    case $octopus_rest in
+      *"$1"*)
+        octopus_text=$octopus_text${octopus_rest%%"$1"*}$2
+        octopus_rest=${octopus_rest#*"$1"}
+        ;;
+      *) break ;;
+    esac
+  done
+  octopus_text=$octopus_text$octopus_rest
+}
+octopus_fill() {
+  octopus_text=$1
+  octopus_sub "[job_id]" "@JOB_ID@"
+  octopus_sub "[socket]" "@SOCKET@"
+}
+#@claim@
+  if ! octopus_claim "$1"; then
+    # Another worker holds it; or no claim can be made (a full disk): stop, as a record that
+    # cannot be written stops the worker, rather than pass over commands no one runs.
+    if [ -e "$OCTOPUS_CLAIMS/$1.log" ]; then return 0; fi
+    echo "octopus: cannot claim command $1 in $OCTOPUS_CLAIMS: this worker stops" >&2
+    : >> "$OCTOPUS_STATE.stop" 2>/dev/null
+    exit 1
+  fi
+  case $2 in *"["*) octopus_fill "$2"; set -- "$1" "$octopus_text" ;; esac

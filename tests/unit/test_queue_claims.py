@@ -1,0 +1,116 @@
+"""Two workers of one node racing over its shared queue, run for real under bash and a
+POSIX sh: every command runs exactly once, and takes the placeholders of the worker that ran it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from octopus import Node
+from octopus.launchers.registry import worker_script
+from octopus.run.events import parse_events
+from octopus.run.manifest import Manifest
+from octopus.run.plan import build_plan
+from octopus.run.queue import queue_of
+
+COMMANDS = 300
+
+
+def queue_manifest(count: int, workers: int = 2) -> Manifest:
+    nodes = [
+        Node(
+            test_connection=False,
+            name="a",
+            ssh_hostname="a",
+            num_parallel_screens_or_jobs=workers,
+            available_sockets=list(range(workers)),
+        )
+    ]
+    commands = [f'echo "{i} [job_id] [socket]" >> "$HOME/ran"' for i in range(count)]
+    plan = build_plan(commands, "", nodes, schedule="queue")
+    return Manifest(
+        experiment="e",
+        delivery="D",
+        plan=plan,
+        launchers={"a": "process"},
+        run_root="run",
+        schedule="queue",
+    )
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_two_racing_workers_run_each_command_exactly_once(tmp_path: Path, shell: str) -> None:
+    manifest = queue_manifest(COMMANDS)
+    procs = []
+    for part in manifest.plan.parts:
+        script = tmp_path / f"s{part.worker.job_id}.sh"
+        script.write_text(worker_script(manifest, part))
+        env = {**os.environ, "HOME": str(tmp_path)}
+        procs.append(
+            subprocess.Popen([shell, str(script)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+        )
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    ident_of = {
+        index: ident
+        for part in manifest.plan.parts
+        for ident, index in zip(part.ids, part.command_indices, strict=True)
+    }
+    lines = (tmp_path / "ran").read_text().splitlines()
+    ran = sorted(int(line.split()[0]) for line in lines)
+    assert ran == list(range(COMMANDS))  # none lost, none twice
+    state = tmp_path / manifest.run_dir / "state"
+    owner = {}
+    for job in (0, 1):
+        events = parse_events((state / f"s{job}.events").read_text())
+        assert events.finished
+        for ident in events.attempts:
+            assert ident not in owner
+            owner[ident] = job
+    assert sorted(owner) == list(range(COMMANDS))
+    for line in lines:
+        index, job, socket = map(int, line.split())
+        assert owner[ident_of[index]] == job == socket  # the taking worker's placeholders
+    assert set(owner.values()) == {0, 1}
+
+
+def test_a_worker_takes_the_others_commands_from_their_tails() -> None:
+    manifest = queue_manifest(9, workers=3)
+    parts = manifest.plan.parts
+    queue = queue_of(parts[0], parts)
+    ids = [ident for ident, _ in queue]
+    assert ids[0] == parts[1].ids[-1] and ids[1] == parts[2].ids[-1]
+    assert sorted(ids) == sorted(parts[1].ids + parts[2].ids)
+    assert queue_of(parts[2], parts)[0][0] == parts[0].ids[-1]
+
+
+def test_the_fixed_split_claims_nothing() -> None:
+    manifest = queue_manifest(4)
+    manifest.schedule = "fixed"
+    script = worker_script(manifest, manifest.plan.parts[0])
+    assert "octopus_claim" not in script
+    calls = [line for line in script.splitlines() if line.startswith("octopus_run ")]
+    assert len(calls) == len(manifest.plan.parts[0].ids)
+
+
+def test_a_claim_that_cannot_be_made_stops_the_worker(tmp_path: Path) -> None:
+    manifest = queue_manifest(4)
+    script = tmp_path / "s0.sh"
+    script.write_text(worker_script(manifest, manifest.plan.parts[0]))
+    state = tmp_path / manifest.run_dir / "state"
+    state.mkdir(parents=True)
+    (tmp_path / manifest.run_dir / "logs").write_text("")  # no claim can be made (a full disk)
+    done = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "cannot claim" in done.stderr
+    assert not (tmp_path / "ran").exists()
+    events = parse_events((state / "s0.events").read_text())
+    assert events.runs == 1 and not events.finished and not events.attempts
