@@ -113,8 +113,14 @@ def steal(
 
 def worth_stealing(report: MonitorReport, nodes: list[Node], per_node: int | None) -> bool:
     """From a monitor's picture: a node that answered runs fewer commands than it has workers
-    and has none waiting, while another has commands waiting (then `steal_work` looks closer)."""
-    out_of_reach = {*report.unreachable, *report.undelivered}
+    and has none waiting, while another has commands waiting, both with the queue schedule
+    (then `steal_work` looks closer)."""
+    queued = {n for m in report.record.manifests if m.schedule == QUEUE for n in m.launchers}
+    out_of_reach = {
+        *report.unreachable,
+        *report.undelivered,
+        *(n.name for n in nodes if n.name not in queued),
+    }
     running: dict[str, int] = {}
     waiting: dict[str, int] = {}
     for (node, _), worker in report.overview.workers.items():  # counted, not read one by one

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from octopus.node import Node
+from octopus.results import MonitorReport
+from octopus.run.deliveries import Deliveries
+from octopus.run.events import CommandState
 from octopus.run.layout import CLAIMS_DIR
+from octopus.run.ledger import Ledger
+from octopus.run.manifest import Manifest
+from octopus.run.plan import build_plan
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.steal import NodeLoad, claim_command, move, parse_claimed, plan_thefts
 from octopus.run.workers import Worker
+from octopus.stages.steal import worth_stealing
 from tests.unit.test_queue_claims import queue_manifest
 
 
@@ -65,3 +73,32 @@ def test_move_takes_commands_off_their_workers_and_deals_them_out():
     assert targets[0].ids == [ids[0], ids[2]] and targets[1].ids == [ids[1]]
     assert not set(ids) & {i for p in parts for i in p.ids}
     assert len(targets[0].commands) == 2 and len(targets[1].command_indices) == 1
+
+
+def _report(schedule: str, running_on_a: int) -> tuple[MonitorReport, list[Node]]:
+    nodes = [
+        Node(test_connection=False, name=n, ssh_hostname=n, num_parallel_screens_or_jobs=2)
+        for n in ("a", "b")
+    ]
+    plan = build_plan([f"c{i}" for i in range(8)], "", nodes, schedule=schedule)
+    manifest = Manifest("e", "D", plan, {"a": "screen", "b": "screen"}, "r", schedule=schedule)
+    record = Deliveries.of_one(manifest)
+    ledger = Ledger.fresh(record)
+    running = 0
+    for status in ledger.commands.values():
+        if status.node == "b":
+            status.state = CommandState.DONE
+        elif running < running_on_a:
+            status.state, running = CommandState.RUNNING, running + 1
+    return MonitorReport(record, ledger, {}), nodes
+
+
+def test_worth_stealing_only_with_an_idle_queue_node_and_a_backlog():
+    report, nodes = _report("queue", running_on_a=2)
+    assert worth_stealing(report, nodes, None)  # b is done, a has 2 waiting
+    report.unreachable["b"] = "down"
+    assert not worth_stealing(report, nodes, None)
+    report, nodes = _report("fixed", running_on_a=2)
+    assert not worth_stealing(report, nodes, None)
+    report, nodes = _report("queue", running_on_a=4)  # nothing waits on a
+    assert not worth_stealing(report, nodes, None)
