@@ -182,6 +182,7 @@ def parse_status(
     moved = set(manifest.moved.get(node, []))
     queue = manifest.schedule == QUEUE  # read together after the loop (queue_status.py)
     priors: dict[int, WorkerRead | None] = {}
+    unread: set[int] = set()
     for worker in manifest.workers_of(node):
         job = worker.job_id
         probe = probes.get(job)
@@ -197,6 +198,8 @@ def parse_status(
         prior = known.reads.get((node, job)) if known is not None else None
         if prior is not None and (prior.delivery, prior.offset) != (status.delivery, offset):
             prior = None
+        if queue and prior is None and known is not None and (node, job) not in known.reads:
+            unread.add(job)  # never read: a worker a rebalance or a steal just made
         priors[job] = prior
         if queue:
             events = parse_events(text, prior.flags.events() if prior is not None else None)
@@ -221,7 +224,7 @@ def parse_status(
             read_to = offset + len(text.encode("utf-8"))
             status.reads[job] = WorkerRead(status.delivery, read_to, flags)
     if queue:
-        _read_queue(manifest, status, probes, prober, priors, known)
+        _read_queue(manifest, status, probes, prober, priors, unread, known)
     return status
 
 
@@ -231,13 +234,15 @@ def _read_queue(
     probes: dict[int, WorkerProbe],
     prober: Prober,
     priors: dict[int, WorkerRead | None],
+    unread: set[int],
     known: Known | None,
 ) -> None:
     """The states of a queue node's commands (queue_status.py): any worker may run any of
     them, so its workers are read together. When every worker was read on from its last
-    offset, the commands with new events change (all of the node's, if a worker started,
-    ended or died), on top of what the ledger knows; when none was, all are read whole. A
-    node with some of each (a file cut or replaced meanwhile) is read whole next time."""
+    offset (a worker never read before, from 0: one a rebalance or a steal just made), the
+    commands with new events change (all of the node's, if a worker started, ended or died),
+    on top of what the ledger knows; when none was, all are read whole. A node with some of
+    each (a file cut or replaced meanwhile) is read whole next time."""
     node = status.node
     if known is None or all(p is None for p in priors.values()):
         scope = [
@@ -246,12 +251,12 @@ def _read_queue(
             for ident, text in zip(part.ids, part.commands, strict=True)
         ]
         runs = queue_runs(status.events, {})
-    elif any(p is None for p in priors.values()):
+    elif any(p is None and job not in unread for job, p in priors.items()):
         status.reads = {}
         return
     else:
         flags = {job: read.flags for job, read in status.reads.items()}
-        if any(flags.get(job) != prior.flags for job, prior in priors.items() if prior):
+        if unread or any(flags.get(job) != p.flags for job, p in priors.items() if p):
             rows = {s.id: s for s in known.node_statuses(node)}
         else:
             ids = sorted({i for events in status.events.values() for i in events.attempts})

@@ -209,6 +209,7 @@ def run(
         for node, status in statuses.items():
             ledger.merge(node, status.commands)
             ledger.record_duplicates(node, status.duplicates, status.possible_duplicates)
+            ledger.record_reads(node, status.reads)  # the next monitor reads on from there
         if added:
             record.write(paths.manifest)
         ledger.save(paths.ledger)
