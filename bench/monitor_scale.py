@@ -1,7 +1,8 @@
 """Monitor at scale: `inv monitor --json` on 32 real test hosts with 1,000 and 10,000 finished
 commands each, first look and a repeat look, beside a bare Fabric ThreadingGroup `cat` of the
 same state files (the least a monitor that reads them whole must transfer) and a bare Fabric
-fan-out of `true` (the least any look costs). Medians of --runs, interleaved.
+fan-out of `true` (the least any look costs), and `monitor --offline --json` (the whole
+process, no connection). Medians of --runs, interleaved.
 
 The commands are delivered, then their records are written straight into each node's events
 file (as a worker that ran them would have), so the bench measures monitor, not the run.
@@ -92,9 +93,14 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
         fabric.write_text(FABRIC)
         hosts = [h.address for h in cluster.hosts]
         first = octopus(work, "monitor", "--exp", name, "--json")
-        times: dict[str, list[float]] = {"repeat": [], **{peer: [] for peer in PEERS}}
+        times: dict[str, list[float]] = {
+            "repeat": [],
+            "offline": [],
+            **{peer: [] for peer in PEERS},
+        }
         for _ in range(runs):
             times["repeat"].append(octopus(work, "monitor", "--exp", name, "--json"))
+            times["offline"].append(octopus(work, "monitor", "--exp", name, "--json", "--offline"))
             for peer, command in PEERS.items():
                 began = time.monotonic()
                 subprocess.run(
@@ -111,6 +117,7 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
             "repeat": statistics.median(times["repeat"]),
             "fabric": statistics.median(times["fabric"]),
             "true": statistics.median(times["true"]),
+            "offline": statistics.median(times["offline"]),
         }
 
 
@@ -122,16 +129,16 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.per_node.split(",")]
     print(f"| nodes x commands | octopus monitor, first | octopus monitor, repeat | "
-          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` |"
+          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` | offline |"
           f"  (medians of {args.runs})")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     with TestCluster(args.hosts) as cluster:
         for per_node in sizes:
             m = measure(cluster, per_node, args.runs)
             print(
                 f"| {args.hosts} x {per_node:,} | {m['first']:.2f} s | {m['repeat']:.2f} s | "
                 f"{m['fabric']:.2f} s | {m['true']:.2f} s | {m['repeat'] / m['fabric']:.2f}x | "
-                f"{m['repeat'] / m['true']:.2f}x |",
+                f"{m['repeat'] / m['true']:.2f}x | {m['offline']:.2f} s |",
                 flush=True,
             )
 
