@@ -138,6 +138,34 @@ class CommandStatus:
         return cls(**{**data, "state": CommandState(data["state"])})
 
 
+def status_of_attempts(
+    ident: int,
+    node: str,
+    worker: int,
+    command: str,
+    state: CommandState,
+    attempts: list[Attempt],
+    log_dir: str,
+    session: str,
+) -> CommandStatus:
+    """A command's status in `state`, with what its last attempt says (none: never started)."""
+    last = attempts[-1] if attempts else None
+    return CommandStatus(
+        id=ident,
+        node=node,
+        worker=worker,
+        command=command,
+        state=state,
+        exit_code=last.exit_code if last else None,
+        started=last.started if last else None,
+        ended=last.ended if last else None,
+        attempts=len(attempts),
+        log=f"{log_dir}/{command_log(ident)}" if log_dir else "",
+        session=session,
+        host=last.host if last else "",
+    )
+
+
 def classify(
     part: WorkerPlan,
     events: WorkerEvents,
@@ -172,20 +200,10 @@ def classify(
             state = CommandState.CANCELLED
         else:
             state = CommandState.LOST if worker_died else CommandState.PENDING
+        worker = part.worker
         statuses.append(
-            CommandStatus(
-                id=ident,
-                node=part.worker.node,
-                worker=part.worker.job_id,
-                command=command,
-                state=state,
-                exit_code=last.exit_code if last else None,
-                started=last.started if last else None,
-                ended=last.ended if last else None,
-                attempts=len(attempts),
-                log=f"{log_dir}/{command_log(ident)}" if log_dir else "",
-                session=session,
-                host=last.host if last else "",
+            status_of_attempts(
+                ident, worker.node, worker.job_id, command, state, attempts, log_dir, session
             )
         )
     return statuses

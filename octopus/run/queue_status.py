@@ -14,8 +14,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from octopus.run.events import Attempt, CommandState, CommandStatus, WorkerEvents, known_attempts
-from octopus.run.layout import command_log
+from octopus.run.events import (
+    Attempt,
+    CommandState,
+    CommandStatus,
+    WorkerEvents,
+    known_attempts,
+    status_of_attempts,
+)
 
 if TYPE_CHECKING:
     from octopus.run.manifest import Manifest
@@ -106,21 +112,10 @@ def classify_queue(
             state = CommandState.RUNNING
         else:
             state = CommandState.CANCELLED if cancelled.get(job) else CommandState.LOST
-        detail = status.details.get(job, {})
+        session = str(status.details.get(job, {}).get("job_id", "")) or sessions.session_name(job)
         statuses.append(
-            CommandStatus(
-                id=ident,
-                node=node,
-                worker=job,
-                command=command,
-                state=state,
-                exit_code=last.exit_code if last else None,
-                started=last.started if last else None,
-                ended=last.ended if last else None,
-                attempts=len(attempts),
-                log=f"{manifest.run_dir}/{command_log(ident)}",
-                session=str(detail.get("job_id", "")) or sessions.session_name(job),
-                host=last.host if last else "",
+            status_of_attempts(
+                ident, node, job, command, state, attempts, manifest.run_dir, session
             )
         )
     return statuses
