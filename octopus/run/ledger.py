@@ -173,28 +173,14 @@ class Ledger:
         )
         return found
 
-    def worker_statuses(self, node: str, job: int) -> list[CommandStatus]:
-        """The statuses of the commands one worker holds, by id."""
-        if self._commands is not None:
-            return [s for s in self._commands.values() if s.node == node and s.worker == job]
-        assert self._path is not None
-        found = {
-            row[0]: ledger_store.status_of(row)
-            for row in ledger_store.rows_of_worker(self._path, node, job)
-        }
-        found.update((i, s) for i, s in self._changes.items() if s.node == node)
-        return [s for _, s in sorted(found.items()) if s.worker == job]
-
     def node_statuses(self, node: str) -> list[CommandStatus]:
-        """The statuses of the commands one node holds, by id."""
+        """The statuses of the commands one node holds, by id, without reading the rest."""
         if self._commands is not None:
             return [s for s in self._commands.values() if s.node == node]
         assert self._path is not None
-        found = {
-            row[0]: ledger_store.status_of(row)
-            for row in ledger_store.rows_of_node(self._path, node)
-        }
-        found.update((i, s) for i, s in self._changes.items() if s.node == node)
+        status_of = ledger_store.status_of
+        found = {row[0]: status_of(row) for row in ledger_store.rows_of_node(self._path, node)}
+        found.update((i, s) for i, s in self._changes.items() if i in found or s.node == node)
         return [s for _, s in sorted(found.items()) if s.node == node]
 
     def overview(self) -> Overview:

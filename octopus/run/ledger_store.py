@@ -176,16 +176,6 @@ def rows_by_id(path: Path, ids: list[int]) -> list[Row]:
     return _reading(path, by_id) if ids else []
 
 
-def rows_of_worker(path: Path, node: str, worker: int) -> list[Row]:
-    """The rows of one worker's commands, by id."""
-    return _reading(
-        path,
-        lambda db: db.execute(
-            f"{_SELECT} WHERE node = ? AND worker = ? ORDER BY id", (node, worker)
-        ).fetchall(),
-    )
-
-
 def rows_of_node(path: Path, node: str) -> list[Row]:
     """The rows of one node's commands, by id."""
     return _reading(

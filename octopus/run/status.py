@@ -79,8 +79,6 @@ class Known(Protocol):
 
     def known(self, ids: list[int]) -> dict[int, CommandStatus]: ...
 
-    def worker_statuses(self, node: str, job: int) -> list[CommandStatus]: ...
-
     def node_statuses(self, node: str) -> list[CommandStatus]: ...
 
 
@@ -284,7 +282,7 @@ def read_on(
     events = parse_events(text, before.events(), lambda i: known_attempts(mine.get(i)))
     flags = WorkerFlags.of(events, alive, cancelled, session)
     if flags != before:  # the worker started, ended or died: each of its commands may change
-        statuses = known.worker_statuses(node, job)
+        statuses = [s for s in known.node_statuses(node) if s.worker == job]
         for s in statuses:
             events.attempts.setdefault(s.id, known_attempts(s))
     else:
