@@ -23,7 +23,7 @@ from octopus.errors import OctopusError
 from octopus.localfiles import compact_json, local_file_errors, make_folder, write_atomically
 from octopus.run.layout import PLANS_DIR
 from octopus.run.manifest import Manifest
-from octopus.run.plan_model import Plan
+from octopus.run.plan_model import Plan, columns_of
 
 
 @dataclass
@@ -105,36 +105,24 @@ class Deliveries:
             "deliveries": [known.get(m.delivery) or m.as_dict() for m in self.manifests],
         }
 
-    def write(
-        self,
-        path: Path,
-        known: dict[str, dict[str, Any]] | None = None,
-        *,
-        plans: Path | None = None,
-    ) -> None:
+    def write(self, path: Path, *, plans: Path | None = None) -> None:
         """Write the record: each delivery's commands into a file of their own in the plans
         folder (`plans`, beside `path` unless the record is written elsewhere to be moved
         there): a new file for a plan read or changed here, the old one for a plan left
         unread. Then the record naming them, atomically; written in place, it then drops
         the files no record names (`tidy_plans`). A crash at any point leaves a whole record
         that names whole files."""
-        known = known or {}
         in_place = plans is None
         plans = plans or path.parent / PLANS_DIR
         entries = []
         for manifest in self.manifests:
-            data = known.get(manifest.delivery)
             plan = manifest.plan
-            if data is None and not plan.loaded and manifest.commands_file:
-                name = manifest.commands_file
-                header = plan.header()
-            else:
-                data = data or manifest.as_dict()
+            name = manifest.commands_file
+            if plan.loaded or not name:
                 name = f"{manifest.delivery}-{secrets.token_hex(4)}.json"
                 make_folder(plans)
-                write_atomically(plans / name, compact_json(data["plan"]["commands"]))
-                header = {k: v for k, v in data["plan"].items() if k != "commands"}
-            entries.append({**manifest.header(), "plan": {**header, "commands_file": name}})
+                write_atomically(plans / name, compact_json(columns_of(plan.parts)))
+            entries.append({**manifest.header(), "plan": {**plan.header(), "commands_file": name}})
         write_atomically(path, compact_json({"experiment": self.experiment, "deliveries": entries}))
         for manifest, entry in zip(self.manifests, entries, strict=True):
             manifest.commands_file = entry["plan"]["commands_file"]
@@ -184,7 +172,7 @@ class Deliveries:
 
 def _commands_reader(
     data: dict[str, Any], plans: Path | None
-) -> Callable[[], list[dict[str, Any]]] | None:
+) -> Callable[[], list[dict[str, Any]] | dict[str, Any]] | None:
     """How to read a manifest's commands from its own file (None: they are in `data`)."""
     name = data["plan"].get("commands_file")
     if not name or "commands" in data["plan"]:
@@ -193,15 +181,15 @@ def _commands_reader(
         raise KeyError("commands_file without a plans folder")
     path = plans / name
 
-    def read() -> list[dict[str, Any]]:
+    def read() -> list[dict[str, Any]] | dict[str, Any]:
         try:
             commands = json.loads(path.read_bytes())
         except FileNotFoundError:
             raise OctopusError(f"{path} not found: deliver again") from None
         except ValueError as exc:
             raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
-        if not isinstance(commands, list):
-            raise OctopusError(f"{path} is damaged (not a list of commands); deliver again")
+        if not isinstance(commands, (list, dict)):
+            raise OctopusError(f"{path} is damaged (not a plan's commands); deliver again")
         return commands
 
     return read

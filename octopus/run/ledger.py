@@ -19,6 +19,7 @@ from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.layout import IMPORTED_LEDGER
 from octopus.run.ledger_overview import Overview, overview_of_file, overview_of_rows
+from octopus.run.ledger_pending import PendingCommands
 from octopus.run.ledger_store import row_of
 from octopus.run.manifest import Manifest
 from octopus.run.worker_reads import WorkerRead
@@ -59,11 +60,13 @@ class Ledger:
     damaged: str = ""
     # How far each worker's events were read: (node, job id) -> WorkerRead.
     reads: dict[tuple[str, int], WorkerRead] = field(default_factory=dict)
-    # The commands in memory; None: still in the file only (`_path`), read whole when asked
-    # for, while merges go to `_changes` and a monitor asks SQLite for the few rows it needs.
+    # The commands in memory; None: still in the file only (`_path`), or all pending where
+    # the record put them (`_pending`: nothing saved yet), made whole when asked for, while
+    # merges go to `_changes` and a monitor asks for the few it needs.
     _commands: dict[int, CommandStatus] | None = field(default_factory=dict, repr=False)
     _changes: dict[int, CommandStatus] = field(default_factory=dict, repr=False)
     _path: Path | None = field(default=None, repr=False)
+    _pending: PendingCommands | None = field(default=None, repr=False)
     # The record's commands files the rows were written for (Deliveries.write names a new
     # one whenever a plan changes): while they are the same, the rows are the plan's.
     _plans: list[str] = field(default_factory=list, repr=False)
@@ -77,7 +80,12 @@ class Ledger:
     def commands(self) -> dict[int, CommandStatus]:
         """Every command's status (read from the file the first time a lazy ledger is asked)."""
         with self._lock:
-            if self._commands is None:
+            if self._commands is None and self._pending is not None:
+                commands = self._pending.statuses()
+                commands.update(self._changes)
+                self._commands, self._changes = dict(sorted(commands.items())), {}
+                self._pending = None
+            elif self._commands is None:
                 assert self._path is not None
                 stored = ledger_store.read(self._path)
                 rows = stored[1] if stored is not None else []
@@ -93,14 +101,12 @@ class Ledger:
         """Every command pending where its delivery put it: nothing has been seen yet."""
         if isinstance(record, Manifest):
             record = Deliveries.of_one(record)
-        ledger = cls(deliveries=record.by_node, _plans=plan_files(record))
-        pending = CommandState.PENDING
-        commands = ledger.commands
-        for part in record.plan.parts:  # the plan's lists, no Entry per command
-            node, job = part.worker.node, part.worker.job_id
-            for ident, text in zip(part.ids, part.commands, strict=True):
-                commands[ident] = CommandStatus(ident, node, job, text, pending)
-        return ledger
+        return cls(
+            deliveries=record.by_node,
+            _plans=plan_files(record),
+            _commands=None,
+            _pending=PendingCommands(record),
+        )
 
     @classmethod
     def load(cls, path: Path, record: Deliveries | Manifest) -> Ledger:
@@ -133,7 +139,9 @@ class Ledger:
             known = known_now.get(status.id)
             if known is not None and known.node == node and _goes_back(known, status):
                 backwards.append(status.id)
-            elif known is None or row_of(known) != row_of(status):
+            elif (
+                known is None or known.state is not status.state or row_of(known) != row_of(status)
+            ):
                 changed[status.id] = status
         seen.state_lost = (
             f"the node no longer shows what it recorded of {len(backwards)} command(s) "
@@ -164,9 +172,13 @@ class Ledger:
         """The statuses of these commands (those the ledger has), without reading the rest."""
         if self._commands is not None:
             return {i: self._commands[i] for i in ids if i in self._commands}
-        assert self._path is not None
         found = {i: self._changes[i] for i in ids if i in self._changes}
         missing = [i for i in ids if i not in found]
+        if self._pending is not None:
+            pending = ((i, self._pending.get(i)) for i in missing)
+            found.update((i, s) for i, s in pending if s is not None)
+            return found
+        assert self._path is not None
         found.update(
             (row[0], ledger_store.status_of(row))
             for row in ledger_store.rows_by_id(self._path, missing)
@@ -177,18 +189,25 @@ class Ledger:
         """The statuses of the commands one node holds, by id, without reading the rest."""
         if self._commands is not None:
             return [s for s in self._commands.values() if s.node == node]
-        assert self._path is not None
-        status_of = ledger_store.status_of
-        found = {row[0]: status_of(row) for row in ledger_store.rows_of_node(self._path, node)}
+        if self._pending is not None:
+            found = self._pending.of_node(node)
+        else:
+            assert self._path is not None
+            status_of = ledger_store.status_of
+            rows = ledger_store.rows_of_node(self._path, node)
+            found = {row[0]: status_of(row) for row in rows}
         found.update((i, s) for i, s in self._changes.items() if i in found or s.node == node)
         return [s for _, s in sorted(found.items()) if s.node == node]
 
     def overview(self) -> Overview:
         """Counts per worker, the commands in trouble and the pace, from SQLite: from the
         file when it holds everything, else from the rows in memory."""
+        sessions = {key: read.flags.session for key, read in self.reads.items()}
+        if self._commands is None and self._pending is not None:
+            return overview_of_rows(self._pending.rows(self._changes), sessions)
         if self._commands is None and not self._changes and self._path is not None:
-            return overview_of_file(self._path)
-        return overview_of_rows(ledger_store.row_of(s) for s in self.statuses())
+            return overview_of_file(self._path, sessions)
+        return overview_of_rows((ledger_store.row_of(s) for s in self.statuses()), sessions)
 
     @property
     def state_lost(self) -> dict[str, str]:
@@ -227,22 +246,26 @@ class Ledger:
         """Write what changed since the load (every command when the set of commands did,
         or the file had none), in one transaction."""
         reads = {key: read.as_dict() for key, read in self.reads.items()}
-        if self._commands is None and path == self._path:  # only the merged rows changed
+        if self._commands is None and self._pending is not None:  # nothing saved yet
+            rows = self._pending.rows(self._changes)
+            ledger_store.write(path, self.summary(), rows, every_row=True, reads=reads)
+        elif self._commands is None and path == self._path:  # only the merged rows changed
             changes = [ledger_store.row_of(s) for s in self._changes.values()]
             ledger_store.write(path, self.summary(), changes, every_row=False, reads=reads)
-            self._changes = {}
-            return
-        rows = [ledger_store.row_of(s) for s in self.statuses()]
-        stored = self._stored or {}
-        every_row = self._stored is None or len(stored) != len(rows)
-        changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
-        ledger_store.write(path, self.summary(), changed, every_row=every_row, reads=reads)
-        self._stored = {row[0]: row for row in rows}
-        self._path = path
+        else:
+            rows = [ledger_store.row_of(s) for s in self.statuses()]
+            stored = self._stored or {}
+            every_row = self._stored is None or len(stored) != len(rows)
+            changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
+            ledger_store.write(path, self.summary(), changed, every_row=every_row, reads=reads)
         if self._imported_from is not None:
             with local_file_errors(self._imported_from):
                 self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))
             self._imported_from = None
+        # The file now holds every command as it is: what is asked next is asked of it
+        # (the overview SQLite counts there, a few rows by id), not of objects in memory.
+        self._commands, self._changes, self._pending, self._stored = None, {}, None, None
+        self._path = path
 
 
 def _add(found: dict[int, list[str]], ident: int, node: str) -> None:

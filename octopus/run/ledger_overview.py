@@ -22,15 +22,13 @@ from octopus.run.ledger_store import COLUMNS, IN_TROUBLE, Row
 PACE_SAMPLE = 1000
 
 _COUNTS = "SELECT node, worker, state, COUNT(*) FROM commands GROUP BY node, worker, state"
-_FIRSTS = """SELECT commands.node, commands.worker, session FROM commands
-             JOIN (SELECT MIN(id) AS first FROM commands GROUP BY node, worker) ON id = first"""
 _NOTABLE = f"""SELECT {", ".join(COLUMNS)} FROM commands WHERE {IN_TROUBLE} ORDER BY id"""
-_PACE = f"""SELECT node, COUNT(*), SUM(ended - started) FROM (
-              SELECT nodes.node, started, ended FROM (SELECT DISTINCT node FROM commands) nodes
-              JOIN commands ON commands.id IN (
-                SELECT id FROM commands latest WHERE latest.node = nodes.node
-                AND ended IS NOT NULL ORDER BY ended DESC LIMIT {PACE_SAMPLE}))
-            WHERE started IS NOT NULL GROUP BY node"""
+# One node's pace, from the index on (node, ended): its latest finished commands only.
+_PACE = f"""SELECT COUNT(*), SUM(ended - started) FROM (
+              SELECT started, ended FROM commands WHERE node = ? AND ended IS NOT NULL
+              ORDER BY ended DESC LIMIT {PACE_SAMPLE})
+            WHERE started IS NOT NULL"""
+Ask = Callable[[str, tuple[object, ...]], list[Row]]
 
 
 @dataclass
@@ -85,34 +83,42 @@ class Overview:
         return seconds / finished * remaining / running
 
 
-def overview_of_file(path: Path) -> Overview:
-    """The overview of a saved ledger, counted by SQLite."""
-    return _overview(lambda sql: ledger_store.query(path, sql))
+def overview_of_file(path: Path, sessions: dict[tuple[str, int], str]) -> Overview:
+    """The overview of a saved ledger, counted by SQLite; `sessions`: each worker's session
+    as its last read said (run/worker_reads.py)."""
+    return ledger_store.read_with(
+        path, lambda db: _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions)
+    )
 
 
-def overview_of_rows(rows: Iterable[Row]) -> Overview:
+def overview_of_rows(
+    rows: Iterable[Row], sessions: dict[tuple[str, int], str] | None = None
+) -> Overview:
     """The overview of rows in memory (a ledger not on disk), counted the same way."""
     db = sqlite3.connect(":memory:")
     try:
         db.executescript(ledger_store.SCHEMA)
         db.executemany(f"INSERT INTO commands VALUES ({', '.join('?' * len(COLUMNS))})", rows)
-        return _overview(lambda sql: db.execute(sql).fetchall())
+        return _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions or {})
     finally:
         db.close()
 
 
-def _overview(ask: Callable[[str], list[Row]]) -> Overview:
+def _overview(ask: Ask, sessions: dict[tuple[str, int], str]) -> Overview:
     overview = Overview()
-    for node, worker, state, count in ask(_COUNTS):
-        overview.workers.setdefault((node, worker), WorkerOverview()).counts[state] = count
-    for node, worker, session in ask(_FIRSTS):
-        overview.workers[(node, worker)].session = session or ""
-    overview.notable = [ledger_store.status_of(row) for row in ask(_NOTABLE)]
+    for node, worker, state, count in ask(_COUNTS, ()):
+        counted = overview.workers.setdefault((node, worker), WorkerOverview())
+        counted.counts[state] = count
+        counted.session = sessions.get((node, worker), "")
+    overview.notable = [ledger_store.status_of(row) for row in ask(_NOTABLE, ())]
     for status in overview.notable:
         if status.state is CommandState.RUNNING and status.started is not None:
             worker = overview.workers[(status.node, status.worker)]
             since = worker.running_since
             worker.running_since = status.started if since is None else min(since, status.started)
-    overview.pace = {node: (count, seconds or 0.0) for node, count, seconds in ask(_PACE)}
+    for node in dict.fromkeys(node for node, _ in overview.workers):
+        ((count, seconds),) = ask(_PACE, (node,))
+        if count:
+            overview.pace[node] = (count, seconds or 0.0)
     overview.workers = dict(sorted(overview.workers.items()))
     return overview

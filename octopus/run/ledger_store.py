@@ -122,7 +122,7 @@ def _open(path: Path, *, replacing: bool = False) -> sqlite3.Connection:
     return db
 
 
-def _reading(path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+def read_with(path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
     """What `read` finds in the ledger; StoreDamaged when it cannot be read."""
     try:
         db = _open(path)
@@ -138,7 +138,7 @@ def read(path: Path) -> tuple[dict[str, Any], list[Row]] | None:
     """(the small part, every command's row), or None when there is no ledger yet."""
     if not path.is_file():
         return None
-    return _reading(path, lambda db: (_meta(db), db.execute(_SELECT).fetchall()))
+    return read_with(path, lambda db: (_meta(db), db.execute(_SELECT).fetchall()))
 
 
 def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], int] | None:
@@ -155,7 +155,7 @@ def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], 
         count = db.execute("SELECT COUNT(*) FROM commands").fetchone()[0]
         return _meta(db), reads, int(count)
 
-    return _reading(path, small)
+    return read_with(path, small)
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, Any]:
@@ -173,19 +173,14 @@ def rows_by_id(path: Path, ids: list[int]) -> list[Row]:
             rows += db.execute(f"{_SELECT} WHERE id IN ({marks})", chunk).fetchall()
         return rows
 
-    return _reading(path, by_id) if ids else []
+    return read_with(path, by_id) if ids else []
 
 
 def rows_of_node(path: Path, node: str) -> list[Row]:
     """The rows of one node's commands, by id."""
-    return _reading(
+    return read_with(
         path, lambda db: db.execute(f"{_SELECT} WHERE node = ? ORDER BY id", (node,)).fetchall()
     )
-
-
-def query(path: Path, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-    """Rows of a read-only query (the overview's counts and lists)."""
-    return _reading(path, lambda db: db.execute(sql, tuple(parameters)).fetchall())
 
 
 def write(

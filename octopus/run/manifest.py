@@ -138,7 +138,9 @@ class Manifest:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], commands: Callable[[], list[dict[str, Any]]] | None = None
+        cls,
+        data: dict[str, Any],
+        commands: Callable[[], list[dict[str, Any]] | dict[str, Any]] | None = None,
     ) -> Manifest:
         """The manifest `as_dict` gave; with `commands`, its plan's commands come from there
         when first asked for (Plan.from_dict)."""

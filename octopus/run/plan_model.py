@@ -133,10 +133,12 @@ class Plan:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], commands: Callable[[], list[dict[str, Any]]] | None = None
+        cls,
+        data: dict[str, Any],
+        commands: Callable[[], list[dict[str, Any]] | dict[str, Any]] | None = None,
     ) -> Plan:
         """The plan `as_dict` gave; with `commands`, from its header, the commands read from
-        what `commands()` returns when first asked for."""
+        what `commands()` returns when first asked for (`columns_of`'s form, or as_dict's)."""
         workers = [Worker(**w) for w in data["workers"]]
         if commands is None:
             return cls(data["prefix"], data["seed"], parts_of(workers, data["commands"]))
@@ -167,9 +169,37 @@ def commands_data(parts: list[WorkerPlan]) -> list[dict[str, Any]]:
     ]
 
 
-def parts_of(workers: list[Worker], commands: list[dict[str, Any]]) -> list[WorkerPlan]:
-    """The workers with their commands, in each worker's order."""
+def columns_of(parts: list[WorkerPlan]) -> dict[str, Any]:
+    """The commands as the plans folder keeps them: each worker's parallel lists as they are.
+    A million commands read back as a few lists, where a dict per command took seconds."""
+    return {
+        "parts": [
+            {
+                "node": p.worker.node,
+                "worker": p.worker.job_id,
+                "ids": p.ids,
+                "commands": p.commands,
+                "command_indices": p.command_indices,
+            }
+            for p in parts
+        ]
+    }
+
+
+def parts_of(
+    workers: list[Worker], commands: list[dict[str, Any]] | dict[str, Any]
+) -> list[WorkerPlan]:
+    """The workers with their commands, in each worker's order: from `columns_of`'s form, or
+    from a dict per command (as_dict's, and the commands files of earlier versions)."""
     parts = {(w.node, w.job_id): WorkerPlan(w) for w in workers}
+    if isinstance(commands, dict):
+        for column in commands["parts"]:
+            part = parts[(column["node"], column["worker"])]
+            part.ids, part.commands = column["ids"], column["commands"]
+            part.command_indices = column["command_indices"]
+            if not len(part.ids) == len(part.commands) == len(part.command_indices):
+                raise ValueError(f"worker {column['node']}/s{column['worker']}: uneven lists")
+        return list(parts.values())
     for c in sorted(commands, key=lambda c: (c["node"], c["worker"], c["position"])):
         part = parts[(c["node"], c["worker"])]
         part.ids.append(c["id"])

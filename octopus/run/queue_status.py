@@ -53,7 +53,11 @@ def queue_runs(
         for ident, attempts in worker_events.attempts.items():
             if not attempts:
                 continue
-            runner, known_before = found.get(ident, (job, []))
+            if ident not in found:  # first met here: this worker's attempts, as they are
+                one = len(attempts) == 1
+                found[ident] = (job, attempts if one else sorted(attempts, key=_started))
+                continue
+            runner, known_before = found[ident]
             have = list(known_before)
             for attempt in attempts:
                 if attempt.started is None and have and have[-1].ended is None:
@@ -64,8 +68,12 @@ def queue_runs(
             before = max((a.started for a in known_before if a.started is not None), default=None)
             if newest is not None and (before is None or newest >= before):
                 runner = job
-            found[ident] = (runner, sorted(have, key=lambda a: a.started or 0.0))
+            found[ident] = (runner, sorted(have, key=_started))
     return found
+
+
+def _started(attempt: Attempt) -> float:
+    return attempt.started or 0.0
 
 
 def classify_queue(
@@ -100,6 +108,10 @@ def classify_queue(
         unstarted = CommandState.CANCELLED
     else:
         unstarted = CommandState.PENDING  # all ended on purpose (stop_on_error)
+    sessions_of = {
+        job: str(status.details.get(job, {}).get("job_id", "")) or sessions.session_name(job)
+        for job in {*alive, *events}
+    }
     statuses = []
     for ident, command, planned in scope:
         job, attempts = runs.get(ident, (planned, []))
@@ -112,7 +124,7 @@ def classify_queue(
             state = CommandState.RUNNING
         else:
             state = CommandState.CANCELLED if cancelled.get(job) else CommandState.LOST
-        session = str(status.details.get(job, {}).get("job_id", "")) or sessions.session_name(job)
+        session = sessions_of.get(job) or sessions.session_name(job)
         statuses.append(
             status_of_attempts(
                 ident, node, job, command, state, attempts, manifest.run_dir, session

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
 from octopus.launchers.registry import launcher_for
@@ -84,10 +84,9 @@ def run(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if dry_run else "")
     )
-    data: dict[str, Any] = {}
     try:
         if not dry_run:
-            data = write_deliverables(manifest, staging)
+            write_deliverables(manifest, staging)
         with Fanout(
             "deliver",
             nodes,
@@ -100,8 +99,7 @@ def run(
         report = fan.report()
         if not dry_run and manifest.delivered:
             record.take_over(manifest, dropping)
-            data["delivered"] = manifest.delivered
-            record.write(staging / MANIFEST, {manifest.delivery: data}, plans=root / PLANS_DIR)
+            record.write(staging / MANIFEST, plans=root / PLANS_DIR)
             commit_deliverables(staging, root, manifest.delivered)
             record.tidy_plans(root / PLANS_DIR)
     finally:

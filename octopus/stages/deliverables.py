@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers.registry import worker_script
@@ -68,9 +68,8 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
     )
 
 
-def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
-    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; returns the whole manifest's
-    data, written once the nodes said which of them took the delivery."""
+def write_deliverables(manifest: Manifest, folder: Path) -> None:
+    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest."""
     make_folder(folder)
     for part in manifest.plan.parts:
         node_dir = folder / part.worker.node
@@ -81,7 +80,6 @@ def write_deliverables(manifest: Manifest, folder: Path) -> dict[str, Any]:
     for node, text in Manifest.node_shares(data).items():
         write_file(folder / node / DELIVERY_ID_FILE, manifest.delivery + "\n")
         write_file(folder / node / MANIFEST, text)
-    return data
 
 
 def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:

@@ -11,6 +11,7 @@ from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
+from octopus.run.bulk import bulk_work
 from octopus.run.deliveries import Deliveries
 from octopus.run.ledger import Ledger
 from octopus.run.lock import holding_records
@@ -86,7 +87,7 @@ def monitor(
     paths = experiment.paths
     if offline:
         return _from_ledger(experiment, nodes)
-    with holding_records(paths):
+    with holding_records(paths), bulk_work():
         return _from_nodes(experiment, nodes, output, parallel)
 
 

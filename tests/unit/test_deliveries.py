@@ -12,6 +12,7 @@ from octopus.errors import OctopusError
 from octopus.node import Node
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
+from octopus.run.layout import PLANS_DIR
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
@@ -78,6 +79,20 @@ def test_the_record_round_trips_and_reads_a_single_manifest(tmp_path: Path) -> N
     path.write_text("{")
     with pytest.raises(OctopusError, match="is damaged"):
         Deliveries.read(path)
+
+
+def test_a_commands_file_of_earlier_versions_still_reads(tmp_path: Path) -> None:
+    """The plans folder keeps each worker's lists; a file with a dict per command (as
+    earlier versions wrote it) reads as the same plan."""
+    record = Deliveries("e")
+    record.take_over(delivery("D1", ["a", "b"], 5))
+    path = tmp_path / "manifest.json"
+    record.write(path)
+    (commands_file,) = (tmp_path / PLANS_DIR).iterdir()
+    assert set(json.loads(commands_file.read_text())) == {"parts"}
+    commands_file.write_text(json.dumps(record.of("a").plan.as_dict()["commands"]))
+    again = Deliveries.read(path)
+    assert again.plan.entries == record.plan.entries
 
 
 def done(status: CommandStatus) -> CommandStatus:

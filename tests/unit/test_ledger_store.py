@@ -108,3 +108,33 @@ def test_a_file_of_another_layout_is_damaged_then_rebuilt(tmp_path: Path) -> Non
     ledger.save(path)
     again = Ledger.load(path, record)
     assert not again.damaged and again.commands[first.id].state is CommandState.DONE
+
+
+def test_a_first_look_makes_no_status_for_what_it_did_not_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the first save, what no node said is pending where the plan put it, made only
+    when asked for; the save stores every row, and then the file answers."""
+    path = tmp_path / "ledger.sqlite"
+    record = manifest(6)
+    first_a = Ledger.load(path, record).node_statuses("a")[0]
+    assert first_a.state is CommandState.PENDING
+    seen = done(first_a)
+    made: list[int] = []
+    original = CommandStatus.__init__
+
+    def counting(self: CommandStatus, *args: Any, **kwargs: Any) -> None:
+        made.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CommandStatus, "__init__", counting)
+    ledger = Ledger.load(path, record)
+    ledger.merge("a", [seen])
+    ledger.save(path)
+    overview = ledger.overview()
+    monkeypatch.setattr(CommandStatus, "__init__", original)
+    assert len(made) == 1  # the one the merge compared with, not one per command
+    assert overview.totals["done"] == 1 and overview.totals["pending"] == 5
+    stored = ledger_store.read(path)
+    assert stored is not None and len(stored[1]) == 6
+    assert Ledger.load(path, record).commands[first_a.id].state is CommandState.DONE
