@@ -19,9 +19,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from octopus.errors import ConfigError, did_you_mean, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.sbatch_options import check_options
-from octopus.limits import MAX_OFFSET, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_range
+from octopus.limits import (
+    MAX_OFFSET,
+    MAX_SOCKET,
+    MAX_WORKERS_PER_NODE,
+    check_command_limits,
+    check_range,
+)
 from octopus.names import check_name
 from octopus.node import Launcher, Node
+from octopus.notify.targets import targets_of
 from octopus.run.layout import ExperimentPaths
 from octopus.run.schedule import check_schedule
 from octopus.schema import path_text
@@ -137,6 +144,11 @@ class Experiment:
     slurm_options: dict[str, str] = _field(
         None, "more sbatch options (`{partition: gpu, time: '04:00:00'}`)", factory=dict
     )
+    notify: dict[str, Any] = _field(
+        None,
+        "where to say that it ended or first failed: `email`, `webhook`, `command`",
+        factory=dict,
+    )
     python_version: str | None = _field(None, 'Python of the venv steps (`"3.10"`)')
     local_cmd_prefix: str = _field("", "prefix of local commands (e.g. `wsl`), given to every step")
     ssh_path: str = _field("ssh", "ssh program of the rsync steps")
@@ -180,27 +192,13 @@ class Experiment:
                 step.ssh_path = self.ssh_path  # type: ignore[union-attr]
         self.slurm_options = check_options(self.slurm_options or {}, "slurm_options")
         self.schedule = check_schedule(self.schedule, self.exp_script_gen)
-        self._check_limits()
+        check_command_limits(self.command_timeout, self.command_retries)
+        targets_of(self.notify)  # a wrong target is refused here, not when it is due
         self.name_given = bool(self.name)
         if not self.name:
             folder = (self.exp_folder_name or "").rstrip("/").rsplit("/", 1)[-1]
             self.name = folder or "experiment"
         check_name("experiment name", self.name, key="name")
-
-    def _check_limits(self) -> None:
-        timeout, retries = self.command_timeout, self.command_retries
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-        ):
-            raise ConfigError(
-                f"command_timeout must be a positive number of seconds, not {timeout!r}",
-                key="command_timeout",
-            )
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
-            raise ConfigError(
-                f"command_retries must be a whole number from 0 to 100, not {retries!r}",
-                key="command_retries",
-            )
 
     def _split_nodes(self) -> None:
         """`nodes` may hold Node objects or node names (not both): names go to node_names."""

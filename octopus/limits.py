@@ -34,3 +34,19 @@ def check_range(
     if isinstance(value, (int, float)) and not low <= value <= high:
         message = f"must be {low} to {high}{unit}" + (" (or null)" if nullable else "")
         raise ConfigError(message, key=key, node=node)
+
+
+def check_command_limits(timeout: object, retries: object) -> None:
+    """An experiment's command_timeout (positive seconds or None) and command_retries (0-100)."""
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise ConfigError(
+            f"command_timeout must be a positive number of seconds, not {timeout!r}",
+            key="command_timeout",
+        )
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+        raise ConfigError(
+            f"command_retries must be a whole number from 0 to 100, not {retries!r}",
+            key="command_retries",
+        )

@@ -16,7 +16,7 @@ from octopus.facts import facts_command
 from octopus.inventory import load_inventory, select_nodes
 from octopus.loader import load_experiment
 from octopus.node import Node
-from octopus.output import make_console
+from octopus.output import StageOutput, make_console
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
 from octopus.stages.options import StageOptions
@@ -95,14 +95,21 @@ class Common:
             print_nodes(results, chosen, out)
         return exit_code_for(results)
 
-    def run_all(self, interval: float, timeout: float, strict: bool, steal: bool = True) -> int:
+    def run_all(
+        self,
+        interval: float,
+        timeout: float,
+        strict: bool,
+        steal: bool = True,
+        notify: tuple[str, ...] = (),
+    ) -> int:
         """`inv run`: the whole lifecycle on the selected nodes."""
         # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
         from octopus.stages.run import run_experiment
 
         experiment = self.experiment()
         chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
-        options = StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run)
+        options = StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run, notify=notify)
         return run_experiment(
             experiment,
             chosen,
@@ -112,6 +119,31 @@ class Common:
             strict=strict,
             steal=steal,
         )
+
+    def logs(self, ident: str, failed: bool, node: str | None, tail: int) -> int:
+        """`inv logs`: the chosen commands' logs, read from their nodes."""
+        # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
+        from octopus.stages.logs import show_logs
+
+        words = [w for w in ident.replace(",", " ").split() if w]
+        bad = [w for w in words if not w.isdigit()]
+        if bad:
+            raise ConfigError(f"'{bad[0]}' is not a command id: give numbers, e.g. 17 or 17,940")
+        if tail < 0:
+            raise ConfigError(f"--tail must be 0 (whole logs) or more lines, not {tail}")
+        experiment = self.experiment()
+        chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
+        report = show_logs(
+            experiment,
+            chosen,
+            StageOutput(make_console()),
+            ids=[int(w) for w in words],
+            failed=failed,
+            node=node,
+            tail=tail,
+            dry_run=self.dry_run,
+        )
+        return report.exit_code
 
     def print_commands(self) -> None:
         print_commands(self.experiment().experiment_commands)

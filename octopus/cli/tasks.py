@@ -61,8 +61,17 @@ def _one_line(call: Callable[[], int | None]) -> int | None:
         raise Exit("octopus: interrupted (Ctrl-C)", code=INTERRUPTED_EXIT) from None
 
 
+NOTIFY_HELP = (
+    "say when it ends or first fails, besides the experiment's notify: "
+    "a webhook URL, an e-mail address or a command (may repeat)"
+)
+
+
 def octopus_task(
-    help: dict[str, str] | None = None, name: str | None = None, exp: bool = True
+    help: dict[str, str] | None = None,
+    name: str | None = None,
+    exp: bool = True,
+    iterable: list[str] | None = None,
 ) -> Callable[[Callable[..., int | None]], Task[Any]]:
     """An Invoke task from `body(c, common, **own options)`: the common options are added to
     its command line, octopus' errors become one line and their exit code (2 for bad input;
@@ -91,6 +100,7 @@ def octopus_task(
             wrapper,
             name=name or body.__name__.rstrip("_").replace("_", "-"),
             help={**texts, **(help or {})},
+            iterable=iterable or [],
         )
         return cast(Task[Any], made)
 
@@ -170,17 +180,30 @@ def start(
         "json": "print one JSON object (totals, nodes) instead of tables",
         "offline": "show the ledger of the last monitor runs without connecting",
         "steal": "first let idle nodes take unclaimed commands from nodes with a backlog",
-    }
+        "notify": NOTIFY_HELP,
+    },
+    iterable=["notify"],
 )
 def monitor(
-    c: Context, common: Common, json_: bool = False, offline: bool = False, steal: bool = False
+    c: Context,
+    common: Common,
+    json_: bool = False,
+    offline: bool = False,
+    steal: bool = False,
+    notify: list[str] | None = None,
 ) -> int:
     """Show every worker's commands: done, failed, running, pending, lost. Exit 1 on trouble.
 
     Made for cron too: no prompts, plain text when not on a terminal, exit 0 when nothing
     failed or was lost, 1 when something did, 2 on bad input.
     """
-    return common.stage(ExperimentTask.MONITOR, offline=offline, as_json=json_, steal=steal)
+    return common.stage(
+        ExperimentTask.MONITOR,
+        offline=offline,
+        as_json=json_,
+        steal=steal,
+        notify=tuple(notify or ()),
+    )
 
 
 @octopus_task(
@@ -189,7 +212,9 @@ def monitor(
         "timeout": "give up waiting after this many seconds (0: never)",
         "strict": "stop the run at the first node that fails or cannot be reached",
         "steal": "while waiting, idle nodes take unclaimed commands of others (--no-steal: not)",
-    }
+        "notify": NOTIFY_HELP,
+    },
+    iterable=["notify"],
 )
 def run(
     c: Context,
@@ -198,9 +223,30 @@ def run(
     timeout: float = 0,
     strict: bool = False,
     steal: bool = True,
+    notify: list[str] | None = None,
 ) -> int:
     """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
-    return common.run_all(interval, timeout, strict, steal)
+    return common.run_all(interval, timeout, strict, steal, tuple(notify or ()))
+
+
+@octopus_task(
+    help={
+        "id": "the command id(s) whose logs to print: 17, or 17,940 (default: the failed)",
+        "failed": "the failed and lost commands too (as the last monitor saw them)",
+        "node": "only the commands of this node",
+        "tail": "only the last N lines of each log (0: whole)",
+    },
+)
+def logs(
+    c: Context,
+    common: Common,
+    id: str = "",  # an option: Invoke's positional arguments cannot be left out  # noqa: A002
+    failed: bool = False,
+    node: str = "",
+    tail: int = 0,
+) -> int:
+    """Print commands' logs from their nodes, each under a header (default: the failed ones)."""
+    return common.logs(id, failed, node or None, tail)
 
 
 @task(help={"exp": COMMON_HELP["exp"]})
@@ -214,7 +260,7 @@ def print_(c: Context, exp: str | None = None) -> None:
 one_line_errors(invoke_config_error)
 
 ns = Collection(
-    nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run
+    nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run, logs
 )
 ns.add_task(print_, name="print")
 ns.configure({"octopus": {"inventory": INVENTORY_FILE, "parallel": 0}})

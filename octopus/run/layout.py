@@ -32,6 +32,8 @@ LEDGER = "ledger.sqlite"
 LEGACY_LEDGER = "ledger.json"
 IMPORTED_LEDGER = "ledger.json.imported"
 RECORDS_LOCK = ".records.lock"
+# Which notifications of the experiment were sent, for the deliveries they were about.
+NOTIFIED = "notified.json"
 REMOTE_ROOT = ".octopus"
 # The inventory a project keeps beside its tasks.py.
 INVENTORY_FILE = "nodes.yaml"
@@ -185,6 +187,10 @@ class ExperimentPaths:
     def records_lock(self) -> Path:
         """Held while a process reads, changes and writes the manifest or the ledger."""
         return self.deliverables / RECORDS_LOCK
+
+    @property
+    def notified(self) -> Path:
+        return self.deliverables / NOTIFIED
 
     @property
     def log_dir(self) -> Path:

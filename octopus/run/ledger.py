@@ -209,6 +209,16 @@ class Ledger:
             return overview_of_file(self._path, sessions)
         return overview_of_rows((ledger_store.row_of(s) for s in self.statuses()), sessions)
 
+    def span(self, nodes: list[str] | None = None) -> tuple[float | None, float | None]:
+        """When the first command of these nodes (None: all) started and the last ended."""
+        if self._commands is None and not self._changes and self._pending is None:
+            assert self._path is not None
+            return ledger_store.span(self._path, nodes)
+        shown = [s for s in self.statuses() if nodes is None or s.node in nodes]
+        starts = [s.started for s in shown if s.started is not None]
+        ends = [s.ended for s in shown if s.ended is not None]
+        return (min(starts, default=None), max(ends, default=None))
+
     @property
     def state_lost(self) -> dict[str, str]:
         """The nodes whose record went backwards at their last look, and why."""

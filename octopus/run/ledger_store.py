@@ -183,6 +183,16 @@ def rows_of_node(path: Path, node: str) -> list[Row]:
     )
 
 
+def span(path: Path, nodes: list[str] | None) -> tuple[float | None, float | None]:
+    """When the first command of these nodes (None: all) started, and the last one ended."""
+    where, args = "", tuple(nodes or ())
+    if nodes is not None:
+        where = f"WHERE node IN ({', '.join('?' * len(args))})"
+    sql = f"SELECT MIN(started), MAX(ended) FROM commands {where}"
+    first, last = read_with(path, lambda db: db.execute(sql, args).fetchone())
+    return first, last
+
+
 def write(
     path: Path,
     meta: dict[str, Any],

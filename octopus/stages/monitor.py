@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from octopus.errors import ConfigError, OctopusError
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.registry import launcher_of
 from octopus.node import Node
-from octopus.output import StageOutput
+from octopus.output import StageOutput, make_console
 from octopus.results import MonitorReport, StageReport
 from octopus.run.bulk import bulk_work
 from octopus.run.deliveries import Deliveries
@@ -18,11 +19,13 @@ from octopus.run.lock import holding_records
 from octopus.run.status import NodeStatus, parse_status, status_command
 from octopus.stages import steps
 from octopus.stages.engine import Fanout
+from octopus.stages.notify import notify_if_due, targets_for
 from octopus.stages.options import StageOptions
 from octopus.stages.steal import steal_work
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
 from octopus.views.monitor import print_json, print_json_error, print_monitor
+from octopus.views.summary import results_of, summary_line
 from octopus.views.tables import print_stage
 
 if TYPE_CHECKING:
@@ -198,4 +201,9 @@ def run(
             print_stage(steps_report, output.console)
         if not steps_report.ok:
             status.steps_failed = True
+    if not options.offline:
+        said = StageOutput(make_console(sys.stderr)) if options.as_json else output
+        notify_if_due(experiment, status, targets_for(experiment, options.notify), said)
+    if status.finished and not options.as_json:
+        output.note(summary_line(experiment.name, status, results_of(experiment)))
     return status

@@ -21,6 +21,7 @@ class StageOptions:
     steal: bool = False  # start, monitor: idle nodes take unclaimed commands of backlogged ones
     offline: bool = False  # monitor: the ledger only, no connection
     as_json: bool = False  # monitor: one JSON object instead of tables
+    notify: tuple[str, ...] = ()  # monitor, run: more notification targets (--notify)
     # The experiment's own nodes when --nodes/--tags narrowed them (empty: not narrowed);
     # deliver asks for --replan before it leaves any of them out.
     all_nodes: tuple[str, ...] = ()

@@ -10,15 +10,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from octopus.experiment_task import ExperimentTask
 from octopus.node import Node
+from octopus.notify.notices import FIRST_FAILURE
+from octopus.notify.targets import Targets
 from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
 from octopus.run.events import CommandState
 from octopus.stages.connection_pool import keeping_connections
 from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
+from octopus.stages.notify import notify_if_due, targets_for
 from octopus.stages.options import StageOptions
 from octopus.stages.steal import steal_work, worth_stealing
 from octopus.views.monitor import print_monitor
+from octopus.views.summary import results_of, summary_line
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -33,12 +37,15 @@ def wait_for_commands(
     interval: float,
     timeout: float | None,
     steal: bool = False,
+    notify: Targets | None = None,
 ) -> MonitorReport:
     """Poll the nodes until nothing runs or waits any more (or the timeout passes); with
-    `steal`, idle nodes take unclaimed commands from backlogged ones as they go."""
+    `steal`, idle nodes take unclaimed commands from backlogged ones as they go; `notify`
+    hears of the first failure as soon as a look sees it (of the end once pickup is done)."""
     quiet = StageOutput(output.console, quiet=True)
     began = time.monotonic()
     report = monitor(experiment, nodes, output=quiet, parallel=parallel)
+    first_failure = (FIRST_FAILURE,)
     total = sum(report.totals.values())
     console = output.console
     with Progress(
@@ -60,6 +67,8 @@ def wait_for_commands(
             if not console.is_terminal and states != last:
                 output.note(f"commands: {states}")
                 last = states
+            if notify:
+                notify_if_due(experiment, report, notify, output, only=first_failure)
             out_of_reach = {**report.unreachable, **report.undelivered}
             if out_of_reach and not console.is_terminal and states != last:
                 output.note(f"out of reach: {', '.join(sorted(out_of_reach))}")
@@ -169,6 +178,8 @@ def _run_stages(
             if again is None or not again.ok:
                 output.note(f"{stage} failed again; stopping here")
                 return again.exit_code if again is not None else 1
+    status = None
+    targets = targets_for(experiment, options.notify)
     if not options.dry_run:
         status = wait_for_commands(
             experiment,
@@ -178,6 +189,7 @@ def _run_stages(
             interval=interval,
             timeout=timeout,
             steal=steal,
+            notify=targets,
         )
         print_monitor(status, output.console)
         code = max(code, status.exit_code)
@@ -185,4 +197,7 @@ def _run_stages(
         report = run_task(experiment, stage, nodes, options, output)
         if report is not None:
             code = max(code, report.exit_code)
+    if status is not None:  # the end, with the results pickup just brought home
+        notify_if_due(experiment, status, targets, output)
+        output.note(summary_line(experiment.name, status, results_of(experiment)))
     return code

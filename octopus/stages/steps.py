@@ -9,8 +9,11 @@ from octopus.experiment_task import ExperimentTask
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import StageReport
+from octopus.run.deliveries import Deliveries
+from octopus.stages.command_logs import BringCommandLogs
 from octopus.stages.engine import run_stage
 from octopus.stages.options import StageOptions
+from octopus.steps.base import AnyStep
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -24,10 +27,15 @@ def run(
     *,
     stage: ExperimentTask,
 ) -> StageReport:
-    """Run the experiment's steps of that stage on the nodes."""
+    """Run the experiment's steps of that stage on the nodes (pickup brings the command logs
+    of a delivered experiment home first: command_logs.py)."""
+    own: list[AnyStep] = list(experiment.steps_of(stage))
+    if stage is ExperimentTask.PICKUP and experiment.paths.manifest.is_file():
+        record = Deliveries.read(experiment.paths.manifest)
+        own = [BringCommandLogs(record, experiment.paths), *own]
     return run_stage(
         str(stage),
-        experiment.steps_of(stage),
+        own,
         nodes,
         experiment=experiment,
         output=output,
