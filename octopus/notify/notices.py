@@ -31,7 +31,7 @@ def due(report: MonitorReport) -> list[str]:
 def notice_of(event: str, name: str, report: MonitorReport, results: list[str]) -> Notice:
     troubled = report.overview.in_state(CommandState.FAILED, CommandState.LOST)
     counts = report.totals
-    if event == ENDED:
+    if event == ENDED or not troubled:
         text = summary_line(name, report, results)
     else:
         first = min(troubled, key=lambda s: (s.ended or s.started or 0.0, s.id))

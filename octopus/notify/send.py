@@ -3,6 +3,7 @@ the user's program with the JSON on its stdin. Each says in one line why it fail
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import socket
@@ -47,13 +48,20 @@ def send(target: Target, notice: Notice) -> None:
             _command(target, notice)
     except NotSent:
         raise
-    except (OSError, smtplib.SMTPException, subprocess.SubprocessError, ValueError) as exc:
+    except (
+        OSError,
+        smtplib.SMTPException,
+        http.client.HTTPException,
+        subprocess.SubprocessError,
+        ValueError,
+    ) as exc:
         raise NotSent(f"{target}: {exc}") from None
 
 
 def _email(target: EmailTarget, notice: Notice) -> None:
     message = EmailMessage()
-    message["Subject"] = notice.text if len(notice.text) <= 200 else notice.text[:197] + "..."
+    subject = " ".join(notice.text.split())  # a command's newline cannot go in a header
+    message["Subject"] = subject if len(subject) <= 200 else subject[:197] + "..."
     message["From"] = target.sender or f"octopus@{socket.gethostname()}"
     message["To"] = ", ".join(target.to)
     message.set_content(f"{notice.text}\n\n{notice.details}".rstrip() + "\n")

@@ -86,9 +86,15 @@ class Overview:
 def overview_of_file(path: Path, sessions: dict[tuple[str, int], str]) -> Overview:
     """The overview of a saved ledger, counted by SQLite; `sessions`: each worker's session
     as its last read said (run/worker_reads.py)."""
-    return ledger_store.read_with(
-        path, lambda db: _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions)
-    )
+
+    def counted(db: sqlite3.Connection) -> Overview:
+        db.execute("BEGIN")  # one snapshot: a monitor saving meanwhile is seen whole or not
+        try:
+            return _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions)
+        finally:
+            db.execute("COMMIT")
+
+    return ledger_store.read_with(path, counted)
 
 
 def overview_of_rows(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from octopus.localfiles import make_folder
+from octopus.remote.shell import quote_path
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import LOGS_DIR, ExperimentPaths
 from octopus.steps.base import Step
@@ -20,21 +21,36 @@ class BringCommandLogs(Step):
 
     label = "bring command logs home"
 
-    def __init__(self, record: Deliveries, paths: ExperimentPaths) -> None:
-        super().__init__()
+    def __init__(
+        self, record: Deliveries, paths: ExperimentPaths, ssh_path: str, local_cmd_prefix: str
+    ) -> None:
+        # A node whose logs cannot be brought (never started, its folder gone) is said so,
+        # and the experiment's own pickup steps run all the same.
+        super().__init__(local_cmd_prefix=local_cmd_prefix, ignore_errors=True)
         self.record = record
         self.paths = paths
+        self.ssh_path = ssh_path
 
     def applies_to(self, node: Any) -> bool:
         return self.record.holds(node.name or "")
 
     def _rsync(self, ctx: StepContext) -> Rsync:
         source = f"{self.record.of(ctx.name).run_dir}/{LOGS_DIR}/"
-        return Rsync(source, f"{self.paths.log_dir / ctx.name}/", include=["*.log"])
+        return Rsync(
+            source,
+            f"{self.paths.log_dir / ctx.name}/",
+            include=["*.log"],
+            ssh_path=self.ssh_path,
+            local_cmd_prefix=self.local_cmd_prefix,
+        )
 
     def describe(self, ctx: StepContext) -> list[str]:
         return self._rsync(ctx).describe(ctx)
 
     def execute(self, ctx: StepContext) -> None:
+        logs = f'"$HOME"/{quote_path(self.record.of(ctx.name).run_dir)}/{LOGS_DIR}'
+        if not ctx.quick(f"test -d {logs}", warn=True).ok:  # its workers never started
+            ctx.say("no command logs on the node yet")
+            return
         make_folder(self.paths.log_dir / ctx.name)
         self._rsync(ctx).execute(ctx)

@@ -16,7 +16,7 @@ from octopus.output import StageOutput, visible
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import MARK, command_log
+from octopus.run.layout import LOGS_DIR, MARK
 from octopus.run.ledger import Ledger
 from octopus.stages.engine import Fanout
 from octopus.steps.base import Step
@@ -24,6 +24,10 @@ from octopus.steps.context import StepContext, StepFailed
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
+
+
+# Logs `inv logs` shows when no id is named (the failed and lost commands can be thousands).
+DEFAULT_SHOWN = 100
 
 
 class ReadLogs(Step):
@@ -41,36 +45,55 @@ class ReadLogs(Step):
         return bool(self.ids.get(node.name or ""))
 
     def command(self, node: str) -> str:
-        run = shlex.quote(self.record.of(node).run_dir)
+        """One loop over the node's ids (a few bytes each): each log after a marker line that
+        starts on a line of its own, whether or not the log ended with a newline."""
+        logs = f'"$HOME"/{shlex.quote(self.record.of(node).run_dir)}/{LOGS_DIR}'
         read = f"tail -n {self.tail}" if self.tail else "cat"
-        return "; ".join(
-            f'echo "{MARK} log {ident}"; {read} "$HOME"/{run}/{command_log(ident)} 2>/dev/null '
-            f'|| echo "{MARK} missing {ident}"'
-            for ident in self.ids[node]
+        ids = " ".join(str(i) for i in self.ids[node])
+        return (
+            f"for i in {ids}; do printf '\\n{MARK} log %s\\n' \"$i\"; "
+            f'{read} {logs}/"$i".log 2>/dev/null || printf \'\\n{MARK} missing %s\\n\' "$i"; '
+            "done; true"
         )
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [self.command(ctx.name)]
 
     def execute(self, ctx: StepContext) -> dict[int, str | None]:
-        result = ctx.quick(self.command(ctx.name) + "; true", timeout=120)
+        result = ctx.quick(self.command(ctx.name), timeout=120)
         if not result.ok:
             raise StepFailed.of(result, "reading the logs")
-        found: dict[int, str | None] = {}
-        current: int | None = None
-        for line in result.stdout.splitlines(keepends=True):
-            words = line.split()
-            if len(words) == 3 and words[0] == MARK and words[2].isdigit():
-                if words[1] == "log":
-                    current = int(words[2])
-                    found[current] = ""
-                    continue
-                if words[1] == "missing":
-                    found[int(words[2])] = None
-                    continue
-            if current is not None and found.get(current) is not None:
-                found[current] = (found[current] or "") + line
-        return found
+        return parse_logs(result.stdout)
+
+
+def parse_logs(output: str) -> dict[int, str | None]:
+    """id -> its log's text (None: no log on the node), from ReadLogs' output: each marker
+    line is preceded by a newline of the command's own, taken off the text before it."""
+    found: dict[int, str | None] = {}
+    current: int | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        if current is not None and found.get(current) is not None:
+            text = "".join(lines)
+            found[current] = text[:-1] if text.endswith("\n") else text
+
+    for line in output.splitlines(keepends=True):
+        words = line.split()
+        if len(words) == 3 and words[0] == MARK and words[2].isdigit():
+            if words[1] == "log":
+                close()
+                current, lines = int(words[2]), []
+                found[current] = ""
+                continue
+            if words[1] == "missing":
+                close()
+                current, lines = None, []
+                found[int(words[2])] = None
+                continue
+        lines.append(line)
+    close()
+    return found
 
 
 def chosen_commands(
@@ -87,7 +110,7 @@ def chosen_commands(
     chosen = {i: known[i] for i in ids}
     if failed or not ids:
         troubled = ledger.overview().in_state(CommandState.FAILED, CommandState.LOST)
-        chosen.update((s.id, s) for s in troubled)
+        chosen.update((s.id, s) for s in troubled if node is None or s.node == node)
     return [s for s in chosen.values() if node is None or s.node == node]
 
 
@@ -113,6 +136,12 @@ def show_logs(
     chosen = chosen_commands(ledger, ids, failed, node)
     if not chosen:
         output.note("no failed or lost commands (as of the last `inv monitor`)")
+    if not ids and len(chosen) > DEFAULT_SHOWN:
+        output.note(
+            f"the first {DEFAULT_SHOWN} of {len(chosen):,} failed or lost commands; "
+            "name others with --id"
+        )
+        chosen = chosen[:DEFAULT_SHOWN]
     by_node: dict[str, list[int]] = {}
     for status in chosen:
         by_node.setdefault(status.node, []).append(status.id)

@@ -38,11 +38,17 @@ def notify_if_due(
 ) -> list[str]:
     """Send what this look made due (of `only`, when given) and no target took yet; the
     lines said about it."""
-    if not targets or report.offline or not _whole(report):
+    if not targets or report.offline:
         return []
     events = [event for event in due(report) if only is None or event in only]
     if not events:
         return []
+    if not _whole(report):  # a notice speaks of the whole experiment
+        left_out = sorted(set(report.record.by_node) - set(report.nodes or ()))
+        line = f"notify: nothing sent: this look left out {', '.join(left_out)}"
+        if only is None:  # said by monitor and at the end of a run, not at every poll
+            output.note(line)
+        return [line]
     said: list[str] = []
     paths = experiment.paths
     with holding_records(paths):
@@ -69,11 +75,16 @@ def notify_if_due(
                     continue
                 sent.setdefault(event, []).append(_key(target))
                 said.append(f"notify: {what} sent ({target})")
-        with local_file_errors(paths.notified):
-            write_atomically(paths.notified, compact_json(record))
+                _write(paths.notified, record)  # at once: a Ctrl-C next never sends it twice
+        _write(paths.notified, record)
     for line in said:
         output.note(line)
     return said
+
+
+def _write(path: Path, record: dict[str, Any]) -> None:
+    with local_file_errors(path):
+        write_atomically(path, compact_json(record))
 
 
 def _whole(report: MonitorReport) -> bool:

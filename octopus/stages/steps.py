@@ -32,7 +32,10 @@ def run(
     own: list[AnyStep] = list(experiment.steps_of(stage))
     if stage is ExperimentTask.PICKUP and experiment.paths.manifest.is_file():
         record = Deliveries.read(experiment.paths.manifest)
-        own = [BringCommandLogs(record, experiment.paths), *own]
+        logs = BringCommandLogs(
+            record, experiment.paths, experiment.ssh_path, experiment.local_cmd_prefix
+        )
+        own = [logs, *own]
     return run_stage(
         str(stage),
         own,
