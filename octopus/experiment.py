@@ -14,9 +14,9 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from octopus.errors import ConfigError, did_you_mean, one_line_errors
+from octopus.errors import ConfigError, one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.sbatch_options import check_options
 from octopus.limits import (
@@ -29,9 +29,10 @@ from octopus.limits import (
 from octopus.names import check_name
 from octopus.node import Launcher, Node
 from octopus.notify.targets import targets_of
+from octopus.run.grid import expand
 from octopus.run.layout import ExperimentPaths
 from octopus.run.schedule import check_schedule
-from octopus.schema import path_text
+from octopus.schema import path_text, reject_unknown_arguments
 from octopus.steps.base import AnyStep, check_steps
 
 if TYPE_CHECKING:
@@ -60,28 +61,7 @@ def _field(
     return field(default=default, metadata=metadata)
 
 
-T = TypeVar("T")
-
-
-def _reject_unknown_arguments(cls: type[T]) -> type[T]:
-    """Unknown argument names get the closest valid one, as a ConfigError (exit code 2)."""
-    generated = cls.__init__
-    valid = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
-
-    @functools.wraps(generated)
-    def __init__(self: Any, **kwargs: Any) -> None:
-        for key in kwargs:
-            if key not in valid:
-                raise ConfigError(
-                    f"Experiment has no argument '{key}'{did_you_mean(key, valid)}", key=key
-                )
-        generated(self, **kwargs)
-
-    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy: assigning a method)
-    return cls
-
-
-@_reject_unknown_arguments
+@reject_unknown_arguments
 @dataclass(kw_only=True, eq=False)
 class Experiment:
     """N commands over the selected nodes, with the steps of each stage."""
@@ -128,6 +108,12 @@ class Experiment:
         "function splitting commands over workers (seed generators or your own)",
         kind=PYTHON_ONLY,
     )
+    grid: dict[str, list[Any]] = _field(
+        None, "each `{name}` in a command takes every value: `{seed: [1, 2]}`", factory=dict
+    )
+    zip: dict[str, list[Any]] = _field(  # noqa: A003 (YAML's key)
+        None, "lists taken in lockstep: `{lr: [0.1, 0.01], epochs: [10, 20]}`", factory=dict
+    )
     shuffle_seed: int = _field(0, "seed for shuffling commands over workers")
     screen_or_job_id_offset: int = _field(0, "added to every worker's number (`[job_id]`)")
     screens_per_node: int | None = _field(None, "workers per node (default: the node's own)")
@@ -164,6 +150,7 @@ class Experiment:
     # Set by the loader: the file the experiment came from.
     source: str | None = field(default=None, init=False)
     name_given: bool = field(default=False, init=False)
+    command_params: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         # pathlib.Path values (as the original's users pass them) become text here, once.
@@ -176,7 +163,10 @@ class Experiment:
         if self.slurm_num_cpus_per_task is not None:
             self.slurm_num_cpus_per_job = self.slurm_num_cpus_per_task
         self.run_exp_expected_time = self.run_exp_expected_time or self.run_exp_expected_runtime
-        self.experiment_commands = list(self.experiment_commands or [])
+        # A grid's templates become their commands here; each one's parameters are kept.
+        self.experiment_commands, self.command_params = expand(
+            list(self.experiment_commands or []), self.grid, self.zip
+        )
         self.experiment_prefix = self.experiment_prefix or ""
         self.run_exp_white_list_users = list(self.run_exp_white_list_users or [])
         self._split_nodes()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+from octopus.errors import ConfigError, did_you_mean
 
 # Hints YAML fills with a list (a step's `tags: Iterable[str]` too).
 _LISTS = (list, tuple, set, frozenset, typing.Sequence, Sequence, Iterable)
@@ -85,3 +89,24 @@ def as_list(value: PathLike | Iterable[PathLike] | None) -> list[str]:
     if isinstance(value, (str, os.PathLike)):
         return [os.fspath(value)]
     return [os.fspath(v) for v in value]
+
+
+T = TypeVar("T")
+
+
+def reject_unknown_arguments(cls: type[T]) -> type[T]:
+    """Unknown argument names get the closest valid one, as a ConfigError (exit code 2)."""
+    generated = cls.__init__
+    valid = [f.name for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+
+    @functools.wraps(generated)
+    def __init__(self: Any, **kwargs: Any) -> None:
+        for key in kwargs:
+            if key not in valid:
+                raise ConfigError(
+                    f"Experiment has no argument '{key}'{did_you_mean(key, valid)}", key=key
+                )
+        generated(self, **kwargs)
+
+    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy: assigning a method)
+    return cls

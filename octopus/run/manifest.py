@@ -52,6 +52,15 @@ class Manifest:
     # Commands another node's idle workers took from this node's queue (`--steal`): node ->
     # their ids. The node's claims on them were taken first, so it never runs them itself.
     stolen: dict[str, list[int]] = field(default_factory=dict)
+    # Each experiment command's grid parameters (run/grid.py), by its index in the
+    # experiment's list (a command's `command_index`); empty without a grid.
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+    def params_of(self, command_index: int | None) -> dict[str, Any]:
+        """A command's grid parameters ({} without a grid)."""
+        if command_index is None or not 0 <= command_index < len(self.params):
+            return {}
+        return self.params[command_index]
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -85,6 +94,7 @@ class Manifest:
             "scope": self.scope,
             "schedule": self.schedule,
             "stolen": self.stolen,
+            "params": self.params,
         }
 
     @staticmethod
@@ -163,4 +173,5 @@ class Manifest:
             commands_file=data["plan"].get("commands_file", ""),
             schedule=data.get("schedule", FIXED),
             stolen=data.get("stolen", {}),
+            params=data.get("params", []),
         )

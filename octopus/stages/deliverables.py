@@ -52,6 +52,7 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
         command_timeout=experiment.command_timeout,
         command_retries=experiment.command_retries,
         schedule=experiment.schedule or "fixed",
+        params=experiment.command_params,
         git=commit_info(local_repo_root()),
         slurm={
             **slurm,
