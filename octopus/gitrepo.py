@@ -39,4 +39,7 @@ def commit_info(folder: Path | str = ".") -> dict[str, object]:
     if head.returncode != 0:
         return {"commit": None, "dirty": None}
     status = _git(folder, "status", "--porcelain")
-    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    dirty = bool(status.stdout.strip())
+    # What the uncommitted changes amount to (" 2 files changed, 10 insertions(+)").
+    stat = _git(folder, "diff", "--shortstat", "HEAD").stdout.strip() if dirty else ""
+    return {"commit": head.stdout.strip(), "dirty": dirty, "diffstat": stat}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up this checkout: the system tools octopus calls (rsync, ssh, screen) and a .venv with
-# octopus installed. With --test, also what the test suite needs: sshd for the real test
-# hosts, iproute2/util-linux for their namespaces, pytest, ruff and mypy, and GNU parallel
-# (bench/worker_overhead.py measures the worker beside it).
+# octopus installed, with the report's plots (matplotlib). With --test, also what the test suite
+# needs: sshd for the real test hosts, iproute2/util-linux for their namespaces, pytest, ruff
+# and mypy, GNU parallel (bench/worker_overhead.py measures the worker beside it) and Chromium
+# (the report's test renders it headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ venv=${VENV:-.venv}
 packages=(rsync screen openssh-client)
 if [ "$with_tests" = 1 ]; then
   packages+=(openssh-server iproute2 util-linux procps git python3-venv slurm-wlm munge parallel)
+  packages+=(chromium fonts-liberation fonts-dejavu-core libgl1-mesa-dri)
 fi
 missing=()
 for pkg in "${packages[@]}"; do
@@ -29,7 +31,7 @@ fi
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 if [ "$with_tests" = 1 ]; then
-  "$venv/bin/pip" install -q -e ".[test]"
+  "$venv/bin/pip" install -q -e ".[test,report]"
 else
   "$venv/bin/pip" install -q -r requirements.txt
 fi

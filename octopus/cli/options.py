@@ -3,6 +3,7 @@ what a task does with them: load the experiment and nodes, run a stage, report."
 
 from __future__ import annotations
 
+import webbrowser
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import load_inventory, select_nodes
 from octopus.loader import load_experiment
+from octopus.localfiles import local_file_errors
 from octopus.node import Node
 from octopus.output import StageOutput, make_console
 from octopus.results import exit_code_for
@@ -144,6 +146,27 @@ class Common:
             dry_run=self.dry_run,
         )
         return report.exit_code
+
+    def report(self, open_browser: bool, joblog: bool, where: list[str]) -> int:
+        """`inv report`: deliverables/<exp>/report/index.html (and joblog.tsv with --joblog)."""
+        # Loaded when this task runs: other tasks do not pay for the report's modules.
+        from octopus.views.joblog import joblog_lines
+        from octopus.views.report_data import gather, parse_where
+        from octopus.views.report_html import write_report
+
+        experiment = self.experiment()
+        paths = experiment.paths
+        data = gather(paths, experiment.name, parse_where(where))
+        folder = paths.deliverables / "report"
+        page = write_report(data, folder)
+        print(f"report: {page}")
+        if joblog:
+            with local_file_errors(folder / "joblog.tsv"):
+                (folder / "joblog.tsv").write_text("\n".join(joblog_lines(data.statuses)) + "\n")
+            print(f"joblog: {folder / 'joblog.tsv'}")
+        if open_browser:
+            webbrowser.open(page.resolve().as_uri())
+        return 0
 
     def print_commands(self) -> None:
         print_commands(self.experiment().experiment_commands)

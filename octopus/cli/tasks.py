@@ -249,6 +249,25 @@ def logs(
     return common.logs(id, failed, node or None, tail)
 
 
+@octopus_task(
+    help={
+        "open": "open the report in the browser",
+        "joblog": "also write report/joblog.tsv, a GNU parallel joblog of the commands",
+        "where": "only the commands whose grid parameters match: model=gat (may repeat)",
+    },
+    iterable=["where"],
+)
+def report(
+    c: Context,
+    common: Common,
+    open_: bool = False,
+    joblog: bool = False,
+    where: list[str] | None = None,
+) -> int:
+    """Write deliverables/<exp>/report/index.html: failures, timeline, durations, deliveries."""
+    return common.report(open_, joblog, where or [])
+
+
 @task(help={"exp": COMMON_HELP["exp"]})
 def print_(c: Context, exp: str | None = None) -> None:
     """Print the experiment's commands, one per line."""
@@ -260,7 +279,18 @@ def print_(c: Context, exp: str | None = None) -> None:
 one_line_errors(invoke_config_error)
 
 ns = Collection(
-    nodes, select_nodes_task, setup, deliver, start, monitor, purge, check_errors, pickup, run, logs
+    nodes,
+    select_nodes_task,
+    setup,
+    deliver,
+    start,
+    monitor,
+    purge,
+    check_errors,
+    pickup,
+    run,
+    logs,
+    report,
 )
 ns.add_task(print_, name="print")
 ns.configure({"octopus": {"inventory": INVENTORY_FILE, "parallel": 0}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -251,11 +251,13 @@ def run_stage(
     parallel: int | None = None,
     dry_run: bool = False,
     keep_going: bool = False,
+    before: Callable[[Fanout], None] | None = None,
 ) -> StageReport:
     """Run a stage's steps on every node: each node walks its own list, local steps are barriers.
 
     One connection per node serves the whole stage; a node that fails or is unreachable stops
-    there while the others go on.
+    there while the others go on. `before` looks at every node first, on the same connections
+    (pickup's check that no two nodes write one file).
     """
     output.note(
         f"{stage}: {len(steps)} step(s) on {len(nodes)} node(s)"
@@ -270,11 +272,18 @@ def run_stage(
         dry_run=dry_run,
         keep_going=keep_going,
     ) as fan:
-        for first, segment in _segments(steps):
-            head = segment[0]
-            if isinstance(head, LocalStep):
-                if not fan.local(head, first):
-                    break
-                continue
-            fan.remote([s for s in segment if isinstance(s, Step)], first)
+        if before is not None:
+            before(fan)
+        walk(fan, steps)
     return fan.report()
+
+
+def walk(fan: Fanout, steps: Sequence[AnyStep]) -> None:
+    """The stage's steps in order: runs of remote steps on every node, local ones between."""
+    for first, segment in _segments(steps):
+        head = segment[0]
+        if isinstance(head, LocalStep):
+            if not fan.local(head, first):
+                break
+            continue
+        fan.remote([s for s in segment if isinstance(s, Step)], first)

@@ -118,6 +118,10 @@ class RemoveRecursively(Step):
         return [f"cd {root} && find . -type f -name {name} -delete"]
 
 
+# In a download's destination: the node's name (`dest="results/[node]/"`).
+NODE_PLACEHOLDER = "[node]"
+
+
 class Rsync(Step):
     """Copy folders with rsync: upload (put=True) or download pairs of src and dest.
 
@@ -170,7 +174,9 @@ class Rsync(Step):
             ssh_program=self.ssh_path,
         )
 
-    def _pairs(self) -> list[tuple[list[str], str]]:
+    def _pairs(self, node: str = "") -> list[tuple[list[str], str]]:
+        """(sources, destination) pairs; a download's `[node]` in dest is the node's name, so
+        that files two nodes both have land apart."""
         pairs = []
         for src, dest in zip(self.src, self.dest, strict=True):
             if self.put:
@@ -178,7 +184,7 @@ class Rsync(Step):
                 matches = sorted(glob.glob(expanded)) if glob.has_magic(expanded) else [expanded]
                 pairs.append((matches, dest))
             else:
-                pairs.append(([src], dest))
+                pairs.append(([src], dest.replace(NODE_PLACEHOLDER, node)))
         return pairs
 
     def describe(self, ctx: StepContext) -> list[str]:
@@ -191,14 +197,14 @@ class Rsync(Step):
                     ctx.node, sources, dest, self._options(), download=not self.put, home=home
                 )
             )
-            for sources, dest in self._pairs()
+            for sources, dest in self._pairs(ctx.name)
         ]
 
     def execute(self, ctx: StepContext) -> None:
         if self.skip:
             ctx.say("skipped (skip=True)")
             return
-        for sources, dest in self._pairs():
+        for sources, dest in self._pairs(ctx.name):
             if self.put and not sources:
                 raise OctopusError(f"Rsync: nothing matches {self.src}")
             _rsync(ctx, self, sources, dest, self._options(), download=not self.put)
