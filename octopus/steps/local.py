@@ -14,6 +14,7 @@ from typing import Any
 from octopus.errors import OctopusError
 from octopus.schema import PathLike, as_list, path_text
 from octopus.steps.base import LocalStep
+from octopus.steps.csv_origin import CommandRef, Origins
 
 
 def _matches(pattern: str) -> list[str]:
@@ -123,22 +124,38 @@ class LocalMethodCall(LocalStep):
         return f"LocalMethodCall({getattr(self.func, '__name__', self.func)})"
 
 
-def combine_csv(sources: list[str], target: Path) -> int:
-    """Merge CSV files into one; columns are the union of headers, in order of first appearance."""
+def combine_csv(sources: list[str], target: Path, origins: Origins | None = None) -> int:
+    """Merge CSV files into one; columns are the union of headers, in order of first appearance.
+    With `origins`, the rows of a file that names its command (csv_origin.py) also get that
+    command's `node`, `command_id` and grid parameters (a column the file has wins)."""
     header: dict[str, None] = {}
+    added: dict[str, None] = {}
     rows: list[dict[str, str]] = []
     for source in sources:
+        ref = origins.of(source) if origins is not None else None
+        told = {"node": ref.node, "command_id": str(ref.id), **ref.params} if ref else {}
         with open(source, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             for name in reader.fieldnames or []:
                 header.setdefault(name, None)
-            rows.extend(reader)
+            for row in reader:
+                for key, value in told.items():
+                    added.setdefault(key, None)
+                    row.setdefault(key, _cell(value))
+                rows.append(row)
+    columns = [*header, *(k for k in added if k not in header)]
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(header), restval="")
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class CombineCSVFiles(LocalStep):
@@ -156,6 +173,9 @@ class CombineCSVFiles(LocalStep):
         self.target_file = as_list(target_file)
         self.remove = remove
         self.combined: dict[str, int] = {}
+        # The experiment's commands, given by pickup: a file that names its command gets
+        # that command's node, id and parameters as columns (csv_origin.py).
+        self.commands: list[CommandRef] = []
 
     def run(self) -> None:
         for pattern, target in zip(self.source_files, self.target_file, strict=False):
@@ -168,7 +188,8 @@ class CombineCSVFiles(LocalStep):
             if not files:
                 print(f"CombineCSVFiles: no files match {pattern}")
                 continue
-            self.combined[target] = combine_csv(files, target_path)
+            origins = Origins(self.commands) if self.commands else None
+            self.combined[target] = combine_csv(files, target_path, origins)
             print(
                 f"CombineCSVFiles: {len(files)} file(s), {self.combined[target]} row(s) -> {target}"
             )
