@@ -90,10 +90,16 @@ def _failures(data: ReportData, troubled: list[CommandStatus]) -> str:
             if tail is not None
             else '<p class="note">its log is not home yet: <code>inv pickup</code></p>'
         )
+        params = data.params.get(s.id)
+        given = (
+            f'<p class="params">{_e(", ".join(f"{k}={v}" for k, v in params.items()))}</p>'
+            if params
+            else ""
+        )
         rows.append(
             f'<tr class="{s.state}"><td>#{s.id}</td><td>{_e(s.node)} s{s.worker}</td>'
             f"<td>{_e(s.state)}</td><td class=num>{_e(s.exit_code)}</td>"
-            f"<td><code>{_e(s.command)}</code>{log}"
+            f"<td><code>{_e(s.command)}</code>{given}{log}"
             f'<p class="note">the whole log: <code>inv logs --exp={_e(data.name)} '
             f"--id {s.id}</code></p></td></tr>"
         )

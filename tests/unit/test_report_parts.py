@@ -52,9 +52,10 @@ def test_without_matplotlib_the_report_keeps_its_tables(
     record = Deliveries("e")
     record.take_over(Manifest("e", "D1", build_plan(["a", "b"], "", [node]), {}, ".octopus/e"))
     statuses = [status(0, CommandState.DONE, 0, 1.0), status(1, CommandState.FAILED, 2, 3.0)]
-    data = ReportData("e", statuses, {}, record, tmp_path)
+    data = ReportData("e", statuses, {1: {"model": "gat", "seed": 2}}, record, tmp_path)
     monkeypatch.setattr(report_plots, "available", lambda: False)
     page = render(data)
     assert "The plots need matplotlib" in page and "octopus-runner[report]" in page
     assert "1 done, 1 failed (n1 #1)" in page and "its log is not home yet" in page
     assert "<svg" not in page
+    assert "model=gat, seed=2" in page  # a failure's grid parameters are beside it
