@@ -1,12 +1,14 @@
 """What `inv pickup` runs beyond the experiment's own pickup steps: first a look that no two
 nodes would write one file (pickup_check.py), then every command's log brought home
 (command_logs.py); CombineCSVFiles steps are told the experiment's commands, so a results file
-that names its command gets that command's node, id and grid parameters as columns."""
+that names its command gets that command's node, id and grid parameters as columns, and when
+the deliveries were made, so that files of earlier ones stay out."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octopus.run.deliveries import Deliveries
@@ -31,8 +33,11 @@ def pickup_plan(experiment: Experiment) -> tuple[list[AnyStep], Callable[[Fanout
     combines = [step for step in own if isinstance(step, CombineCSVFiles)]
     if combines:
         commands = command_refs(record)
+        made = [_timestamp(m.created) for m in record.manifests]
+        known = [t for t in made if t is not None]
         for step in combines:
             step.commands = commands
+            step.delivered_at = min(known) if known and len(known) == len(made) else None
     logs = BringCommandLogs(
         record, experiment.paths, experiment.ssh_path, experiment.local_cmd_prefix
     )
@@ -48,3 +53,11 @@ def command_refs(record: Deliveries) -> list[CommandRef]:
         if record.holds(part.worker.node) and record.of(part.worker.node) is manifest
         for ident, text, index in zip(part.ids, part.commands, part.command_indices, strict=True)
     ]
+
+
+def _timestamp(created: str) -> float | None:
+    """A manifest's creation time (ISO 8601) in seconds; None when it does not say."""
+    try:
+        return datetime.fromisoformat(created).timestamp()
+    except ValueError:
+        return None

@@ -158,24 +158,34 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# How far a node's clock may be behind this machine's before a file it wrote for the current
+# delivery would look older than the delivery (pickup keeps the nodes' modification times).
+CLOCK_SKEW = 60.0
+
+
 class CombineCSVFiles(LocalStep):
-    """Combine the CSV files each pattern matches into its target file (columns may differ)."""
+    """Combine the CSV files each pattern matches into its target file (columns may differ);
+    files older than the experiment's delivery are left out unless `all_deliveries`."""
 
     def __init__(
         self,
         source_files: PathLike | list[PathLike],
         target_file: PathLike | list[PathLike],
         remove: bool = False,
+        all_deliveries: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.source_files = as_list(source_files)
         self.target_file = as_list(target_file)
         self.remove = remove
+        self.all_deliveries = all_deliveries
         self.combined: dict[str, int] = {}
         # The experiment's commands, given by pickup: a file that names its command gets
         # that command's node, id and parameters as columns (csv_origin.py).
         self.commands: list[CommandRef] = []
+        # When the oldest delivery the nodes hold was made (given by pickup; None: unknown).
+        self.delivered_at: float | None = None
 
     def run(self) -> None:
         for pattern, target in zip(self.source_files, self.target_file, strict=False):
@@ -185,6 +195,13 @@ class CombineCSVFiles(LocalStep):
                 for f in _matches(pattern)
                 if os.path.isfile(f) and Path(f).resolve() != target_path.resolve()
             ]
+            older = self._older(files)
+            if older:
+                files = [f for f in files if f not in older]
+                print(
+                    f"CombineCSVFiles: {len(older)} file(s) older than the delivery left out "
+                    "(all_deliveries=True takes them)"
+                )
             if not files:
                 print(f"CombineCSVFiles: no files match {pattern}")
                 continue
@@ -196,6 +213,13 @@ class CombineCSVFiles(LocalStep):
             if self.remove:
                 for f in files:
                     os.remove(f)
+
+    def _older(self, files: list[str]) -> set[str]:
+        """The files written before the delivery (a node's clock may be CLOCK_SKEW behind)."""
+        if self.all_deliveries or self.delivered_at is None:
+            return set()
+        since = self.delivered_at - CLOCK_SKEW
+        return {f for f in files if os.path.getmtime(f) < since}
 
     def __str__(self) -> str:
         return f"CombineCSVFiles({self.source_files}->{self.target_file})"

@@ -4,6 +4,8 @@ that command's node, id and grid parameters as columns; a file it cannot tell ge
 from __future__ import annotations
 
 import csv
+import os
+import time
 from pathlib import Path
 
 from octopus.steps.csv_origin import CommandRef, Origins
@@ -51,3 +53,17 @@ def test_without_commands_the_output_is_as_before(tmp_path: Path) -> None:
     step = CombineCSVFiles(str(tmp_path / "a.csv"), str(tmp_path / "all.csv"))
     step.run()
     assert (tmp_path / "all.csv").read_text().splitlines() == ["x", "1"]
+
+
+def test_files_older_than_the_delivery_stay_out_unless_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "new.csv").write_text("x\n1\n")
+    (tmp_path / "old.csv").write_text("x\n0\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(tmp_path / "old.csv", (an_hour_ago, an_hour_ago))
+    for every, expected in ((False, ["x", "1"]), (True, ["x", "1", "0"])):
+        step = CombineCSVFiles(
+            str(tmp_path / "*.csv"), str(tmp_path / "out" / "all.csv"), all_deliveries=every
+        )
+        step.delivered_at = time.time() - 600  # a node's clock may lag: 60 s are allowed
+        step.run()
+        assert sorted((tmp_path / "out" / "all.csv").read_text().splitlines()) == sorted(expected)
