@@ -16,7 +16,7 @@ from octopus.experiment_task import ExperimentTask
 from octopus.facts import facts_command
 from octopus.inventory import load_inventory, select_nodes
 from octopus.loader import load_experiment
-from octopus.localfiles import local_file_errors
+from octopus.localfiles import local_file_errors, write_atomically
 from octopus.node import Node
 from octopus.output import StageOutput, make_console
 from octopus.results import exit_code_for
@@ -157,15 +157,14 @@ class Common:
         experiment = self.experiment()
         paths = experiment.paths
         data = gather(paths, experiment.name, parse_where(where))
-        folder = paths.deliverables / "report"
-        page = write_report(data, folder)
-        print(f"report: {page}")
+        write_report(data, paths.report_page)
+        print(f"report: {paths.report_page}")
         if joblog:
-            with local_file_errors(folder / "joblog.tsv"):
-                (folder / "joblog.tsv").write_text("\n".join(joblog_lines(data.statuses)) + "\n")
-            print(f"joblog: {folder / 'joblog.tsv'}")
+            with local_file_errors(paths.joblog):
+                write_atomically(paths.joblog, "\n".join(joblog_lines(data.statuses)) + "\n")
+            print(f"joblog: {paths.joblog}")
         if open_browser:
-            webbrowser.open(page.resolve().as_uri())
+            webbrowser.open(paths.report_page.resolve().as_uri())
         return 0
 
     def print_commands(self) -> None:

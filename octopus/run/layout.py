@@ -34,6 +34,10 @@ IMPORTED_LEDGER = "ledger.json.imported"
 RECORDS_LOCK = ".records.lock"
 # Which notifications of the experiment were sent, for the deliveries they were about.
 NOTIFIED = "notified.json"
+# What `inv report` writes: deliverables/<exp>/report/index.html, and joblog.tsv with --joblog.
+REPORT_DIR = "report"
+REPORT_PAGE = "index.html"
+JOBLOG = "joblog.tsv"
 REMOTE_ROOT = ".octopus"
 # The inventory a project keeps beside its tasks.py.
 INVENTORY_FILE = "nodes.yaml"
@@ -106,9 +110,16 @@ def claim_file(command_id: int) -> str:
     return command_log(command_id)
 
 
+def command_log_name(command_id: int | str) -> str:
+    """A command's log file: in the delivery's logs/ on the node, and in
+    deliverables/<exp>/logs/<node>/ once pickup brought it home (a shell word or pattern
+    such as `"$i"` or `*` gives the name in a shell loop or glob)."""
+    return f"{command_id}.log"
+
+
 def command_log(command_id: int) -> str:
     """One command's output, relative to the delivery folder."""
-    return f"{LOGS_DIR}/{command_id}.log"
+    return f"{LOGS_DIR}/{command_log_name(command_id)}"
 
 
 def output_file(job_id: int) -> str:
@@ -191,6 +202,14 @@ class ExperimentPaths:
     @property
     def notified(self) -> Path:
         return self.deliverables / NOTIFIED
+
+    @property
+    def report_page(self) -> Path:
+        return self.deliverables / REPORT_DIR / REPORT_PAGE
+
+    @property
+    def joblog(self) -> Path:
+        return self.deliverables / REPORT_DIR / JOBLOG
 
     @property
     def log_dir(self) -> Path:

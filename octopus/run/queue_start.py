@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from octopus.remote.shell import quote_path
 from octopus.run.events import CommandState
-from octopus.run.layout import CLAIMS_DIR, EARLIER_LOG, claim_file, script_name
+from octopus.run.layout import CLAIMS_DIR, EARLIER_LOG, claim_file, command_log_name, script_name
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.start_policy import StartOptions, WorkerStart
 from octopus.run.status import NodeStatus
@@ -90,7 +90,7 @@ def clear_claims_command(run_dir: str, ids: list[int] | None) -> str:
     output of the earlier attempts stays readable."""
     folder = f'"$HOME"/{quote_path(run_dir)}/{CLAIMS_DIR}'
     if ids is None:
-        names = "*.log"
+        names = command_log_name("*")
     elif ids:
         names = " ".join(claim_file(i).rsplit("/", 1)[-1] for i in ids)
     else:

@@ -10,7 +10,7 @@ from typing import Any
 from octopus.localfiles import make_folder
 from octopus.remote.shell import quote_path
 from octopus.run.deliveries import Deliveries
-from octopus.run.layout import LOGS_DIR, ExperimentPaths
+from octopus.run.layout import LOGS_DIR, ExperimentPaths, command_log_name
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 from octopus.steps.files import Rsync
@@ -39,7 +39,7 @@ class BringCommandLogs(Step):
         return Rsync(
             source,
             f"{self.paths.log_dir / ctx.name}/",
-            include=["*.log"],
+            include=[command_log_name("*")],
             ssh_path=self.ssh_path,
             local_cmd_prefix=self.local_cmd_prefix,
         )

@@ -7,16 +7,16 @@ lines of each. What a node prints is shown as plain characters (no terminal esca
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
 from octopus.node import Node
 from octopus.output import StageOutput, visible
+from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import LOGS_DIR, MARK
+from octopus.run.layout import LOGS_DIR, MARK, command_log_name
 from octopus.run.ledger import Ledger
 from octopus.stages.engine import Fanout
 from octopus.steps.base import Step
@@ -47,12 +47,14 @@ class ReadLogs(Step):
     def command(self, node: str) -> str:
         """One loop over the node's ids (a few bytes each): each log after a marker line that
         starts on a line of its own, whether or not the log ended with a newline."""
-        logs = f'"$HOME"/{shlex.quote(self.record.of(node).run_dir)}/{LOGS_DIR}'
+        logs = f'"$HOME"/{quote_path(self.record.of(node).run_dir)}/{LOGS_DIR}'
         read = f"tail -n {self.tail}" if self.tail else "cat"
         ids = " ".join(str(i) for i in self.ids[node])
+        log = command_log_name('"$i"')
         return (
             f"for i in {ids}; do printf '\\n{MARK} log %s\\n' \"$i\"; "
-            f'{read} {logs}/"$i".log 2>/dev/null || printf \'\\n{MARK} missing %s\\n\' "$i"; '
+            f"{read} {logs}/{log} 2>/dev/null || "
+            f"printf '\\n{MARK} missing %s\\n' \"$i\"; "
             "done; true"
         )
 
@@ -110,7 +112,7 @@ def chosen_commands(
     chosen = {i: known[i] for i in ids}
     if failed or not ids:
         troubled = ledger.overview().in_state(CommandState.FAILED, CommandState.LOST)
-        chosen.update((s.id, s) for s in troubled if node is None or s.node == node)
+        chosen.update((s.id, s) for s in troubled)
     return [s for s in chosen.values() if node is None or s.node == node]
 
 

@@ -17,16 +17,8 @@ from octopus.run.events import (
     progress,
 )
 from octopus.run.layout import worker_label
+from octopus.views.summary import duration_text
 from octopus.views.tables import plain, table
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def as_json(report: MonitorReport) -> dict[str, Any]:
@@ -109,7 +101,7 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         if node in report.state_lost:
             notes.append(f"lost its state: {report.state_lost[node]}")
         if counted.running_since:
-            notes.append(f"running {_duration(report.now - counted.running_since)}")
+            notes.append(f"running {duration_text(report.now - counted.running_since)}")
         slurm = report.ledger.worker_info(node, worker)
         if slurm:
             reason = f" ({slurm['reason']})" if slurm.get("reason") else ""
@@ -156,7 +148,7 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
     summary = ", ".join(f"{counts[str(s)]} {s}" for s in STATES)
     console.print(
         f"{progress(counts):.0%} finished: {summary}"
-        + (f"; ETA {_duration(eta)}" if eta is not None else "")
+        + (f"; ETA {duration_text(eta)}" if eta is not None else "")
     )
     for warning in report.warnings:
         console.print(plain(f"warning: {warning}"), style="yellow")

@@ -14,7 +14,7 @@ from octopus import __version__
 from octopus.errors import ConfigError
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import ExperimentPaths
+from octopus.run.layout import ExperimentPaths, command_log_name
 from octopus.run.ledger import Ledger
 
 # Lines of a failed command's log the report shows.
@@ -50,7 +50,7 @@ class ReportData:
 
     def log_tail(self, status: CommandStatus) -> list[str] | None:
         """The last lines of the command's log as pickup brought it home (None: not home)."""
-        path = self.log_dir / status.node / f"{status.id}.log"
+        path = self.log_dir / status.node / command_log_name(status.id)
         try:
             with path.open(encoding="utf-8", errors="replace") as log:
                 return [line.rstrip("\n") for line in deque(log, maxlen=LOG_TAIL)]
@@ -103,6 +103,4 @@ def gather(paths: ExperimentPaths, name: str, where: dict[str, str]) -> ReportDa
             for s in statuses
             if all(str(params.get(s.id, {}).get(k)) == v for k, v in where.items())
         ]
-    for status in statuses:
-        status.log = f"{record.of(status.node).run_dir}/logs/{status.id}.log"
     return ReportData(name, statuses, params, record, paths.log_dir, where)

@@ -29,12 +29,10 @@ code { background: #f2f2f2; padding: 0 .2em; } .note { color: #666; }
 SLOWEST = 10
 
 
-def write_report(data: ReportData, folder: Path) -> Path:
-    """Write index.html into `folder`; its path."""
-    make_folder(folder)
-    path = folder / "index.html"
+def write_report(data: ReportData, path: Path) -> None:
+    """Write the report's page at `path`."""
+    make_folder(path.parent)
     write_atomically(path, render(data))
-    return path
 
 
 def render(data: ReportData) -> str:
