@@ -104,14 +104,18 @@ class Common:
         strict: bool,
         steal: bool = True,
         notify: tuple[str, ...] = (),
+        fresh: bool = False,
     ) -> int:
-        """`inv run`: the whole lifecycle on the selected nodes."""
+        """`inv run`: the whole lifecycle on the selected nodes (what succeeded before is
+        kept unless `fresh`)."""
         # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
         from octopus.stages.run import run_experiment
 
         experiment = self.experiment()
         chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
-        options = StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run, notify=notify)
+        options = StageOptions(
+            parallel=self.parallel_nodes, dry_run=self.dry_run, notify=notify, keep_done=not fresh
+        )
         return run_experiment(
             experiment,
             chosen,

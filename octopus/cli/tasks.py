@@ -213,6 +213,7 @@ def monitor(
         "strict": "stop the run at the first node that fails or cannot be reached",
         "steal": "while waiting, idle nodes take unclaimed commands of others (--no-steal: not)",
         "notify": NOTIFY_HELP,
+        "fresh": "run every command again (default: only those new, edited or not succeeded)",
     },
     iterable=["notify"],
 )
@@ -224,9 +225,11 @@ def run(
     strict: bool = False,
     steal: bool = True,
     notify: list[str] | None = None,
+    fresh: bool = False,
 ) -> int:
-    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup."""
-    return common.run_all(interval, timeout, strict, steal, tuple(notify or ()))
+    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup (what succeeded
+    before is kept: --fresh runs it again)."""
+    return common.run_all(interval, timeout, strict, steal, tuple(notify or ()), fresh)
 
 
 @octopus_task(

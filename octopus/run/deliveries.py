@@ -121,7 +121,7 @@ class Deliveries:
             if plan.loaded or not name:
                 name = f"{manifest.delivery}-{secrets.token_hex(4)}.json"
                 make_folder(plans)
-                write_atomically(plans / name, compact_json(columns_of(plan.parts)))
+                write_atomically(plans / name, compact_json(columns_of(plan)))
             entries.append({**manifest.header(), "plan": {**plan.header(), "commands_file": name}})
         write_atomically(path, compact_json({"experiment": self.experiment, "deliveries": entries}))
         for manifest, entry in zip(self.manifests, entries, strict=True):

@@ -97,6 +97,15 @@ def parse_events(
     return events
 
 
+def event_lines(status: CommandStatus) -> str:
+    """A finished command's last attempt as the worker script records it (its start, with
+    the host, and its end, with the exit code): what a re-run writes for a command it keeps."""
+    return (
+        f"start\t{status.id}\t{status.started!r}\t{status.host}\n"
+        f"end\t{status.id}\t{status.ended!r}\t{status.exit_code}\n"
+    )
+
+
 def known_attempts(status: CommandStatus | None) -> list[Attempt]:
     """A command's attempts as far as a status of it tells: how many, and the last one (to
     read the events appended since on top of)."""

@@ -55,12 +55,25 @@ class Manifest:
     # Each experiment command's grid parameters (run/grid.py), by its index in the
     # experiment's list (a command's `command_index`); empty without a grid.
     params: list[dict[str, Any]] = field(default_factory=list)
+    # When the first of the commands it kept from earlier deliveries started (a re-run,
+    # run/rerun.py; None: it kept none): their results are older than the delivery.
+    kept_since: float | None = None
 
     def params_of(self, command_index: int | None) -> dict[str, Any]:
         """A command's grid parameters ({} without a grid)."""
         if command_index is None or not 0 <= command_index < len(self.params):
             return {}
         return self.params[command_index]
+
+    @property
+    def began(self) -> float | None:
+        """When its commands began: its creation, or the start of the first command it kept
+        from earlier deliveries (None: unknown)."""
+        try:
+            made = datetime.fromisoformat(self.created).timestamp()
+        except ValueError:
+            return None
+        return made if self.kept_since is None else min(made, self.kept_since)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -95,6 +108,7 @@ class Manifest:
             "schedule": self.schedule,
             "stolen": self.stolen,
             "params": self.params,
+            "kept_since": self.kept_since,
         }
 
     @staticmethod
@@ -174,4 +188,5 @@ class Manifest:
             schedule=data.get("schedule", FIXED),
             stolen=data.get("stolen", {}),
             params=data.get("params", []),
+            kept_since=data.get("kept_since"),
         )

@@ -37,6 +37,16 @@ class WorkerPlan:
     ids: list[int] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     command_indices: list[int | None] = field(default_factory=list)
+    # How many of the first commands succeeded in an earlier delivery (`inv run` keeps them,
+    # run/rerun.py): they count as the worker's, and its script does not run them again.
+    kept: int = 0
+
+    def runnable(self) -> WorkerPlan:
+        """The worker with the commands its script runs (those not kept)."""
+        if not self.kept:
+            return self
+        k = self.kept
+        return WorkerPlan(self.worker, self.ids[k:], self.commands[k:], self.command_indices[k:])
 
     def entries(self) -> list[Entry]:
         w = self.worker
@@ -64,9 +74,13 @@ class Plan:
         *,
         workers: list[Worker] | None = None,
         load: Callable[[], list[WorkerPlan]] | None = None,
+        keys: list[str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.seed = seed
+        # Each experiment command's key (run/command_keys.py), by its index in the
+        # experiment's list; read with the commands ([]: a plan made before keys were kept).
+        self._keys = keys
         self._parts = parts if parts is not None or load is None else None
         if self._parts is None and load is None:
             self._parts = []
@@ -85,6 +99,16 @@ class Plan:
     @parts.setter
     def parts(self, parts: list[WorkerPlan]) -> None:
         self._parts, self._load = parts, None
+
+    @property
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self.parts  # noqa: B018 (they are read together)
+        return self._keys or []
+
+    @keys.setter
+    def keys(self, keys: list[str]) -> None:
+        self._keys = keys
 
     @property
     def loaded(self) -> bool:
@@ -141,13 +165,21 @@ class Plan:
         what `commands()` returns when first asked for (`columns_of`'s form, or as_dict's)."""
         workers = [Worker(**w) for w in data["workers"]]
         if commands is None:
-            return cls(data["prefix"], data["seed"], parts_of(workers, data["commands"]))
-        return cls(
-            data["prefix"],
-            data["seed"],
-            workers=workers,
-            load=lambda: parts_of(workers, commands()),
-        )
+            return cls(
+                data["prefix"],
+                data["seed"],
+                parts_of(workers, data["commands"]),
+                keys=data.get("keys") or [],
+            )
+        plan = cls(data["prefix"], data["seed"], workers=workers)
+
+        def load() -> list[WorkerPlan]:
+            read = commands()
+            plan.keys = (read.get("keys") if isinstance(read, dict) else None) or []
+            return parts_of(workers, read)
+
+        plan._parts, plan._load = None, load
+        return plan
 
 
 def commands_data(parts: list[WorkerPlan]) -> list[dict[str, Any]]:
@@ -169,9 +201,10 @@ def commands_data(parts: list[WorkerPlan]) -> list[dict[str, Any]]:
     ]
 
 
-def columns_of(parts: list[WorkerPlan]) -> dict[str, Any]:
-    """The commands as the plans folder keeps them: each worker's parallel lists as they are.
-    A million commands read back as a few lists, where a dict per command took seconds."""
+def columns_of(plan: Plan) -> dict[str, Any]:
+    """The commands as the plans folder keeps them: each worker's parallel lists as they are,
+    and the experiment commands' keys. A million commands read back as a few lists, where a
+    dict per command took seconds."""
     return {
         "parts": [
             {
@@ -180,9 +213,11 @@ def columns_of(parts: list[WorkerPlan]) -> dict[str, Any]:
                 "ids": p.ids,
                 "commands": p.commands,
                 "command_indices": p.command_indices,
+                **({"kept": p.kept} if p.kept else {}),
             }
-            for p in parts
-        ]
+            for p in plan.parts
+        ],
+        "keys": plan.keys,
     }
 
 
@@ -197,6 +232,7 @@ def parts_of(
             part = parts[(column["node"], column["worker"])]
             part.ids, part.commands = column["ids"], column["commands"]
             part.command_indices = column["command_indices"]
+            part.kept = column.get("kept", 0)
             if not len(part.ids) == len(part.commands) == len(part.command_indices):
                 raise ValueError(f"worker {column['node']}/s{column['worker']}: uneven lists")
         return list(parts.values())

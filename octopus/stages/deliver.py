@@ -19,7 +19,9 @@ from octopus.output import StageOutput
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.layout import MANIFEST, PLANS_DIR, script_name
+from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
+from octopus.run.rerun import earlier_runs
 from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
     commit_deliverables,
@@ -67,7 +69,12 @@ def run(
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)
     dropping = check_replan(experiment, nodes, record, options)
     chosen = [n.name or "" for n in nodes]
-    manifest = plan_delivery(experiment, nodes, record.next_id([*chosen, *dropping]))
+    replacing = [*chosen, *dropping]
+    ledger = None
+    if options.keep_done and experiment.paths.ledger.exists() and record.manifests:
+        ledger = Ledger.load(experiment.paths.ledger, record)
+    earlier = earlier_runs(record, ledger, replacing)
+    manifest, kept = plan_delivery(experiment, nodes, earlier, keep_done=options.keep_done)
     root = experiment.paths.deliverables
     dry_run = options.dry_run
     if dry_run:
@@ -75,7 +82,8 @@ def run(
         for part in manifest.plan.parts:
             output.line(
                 part.worker.node,
-                f"would write {script_name(part.worker.job_id)}: {len(part.ids)} command(s)",
+                f"would write {script_name(part.worker.job_id)}: "
+                f"{len(part.ids) - part.kept} command(s)",
             )
     else:
         make_folder(root)
@@ -84,9 +92,15 @@ def run(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if dry_run else "")
     )
+    if kept:
+        total = sum(len(p.ids) for p in manifest.plan.parts)
+        output.note(
+            f"deliver: {len(kept):,} of {total:,} command(s) succeeded before and are kept; "
+            f"{total - len(kept):,} run (--fresh runs them all again)"
+        )
     try:
         if not dry_run:
-            write_deliverables(manifest, staging)
+            write_deliverables(manifest, staging, kept)
         with Fanout(
             "deliver",
             nodes,

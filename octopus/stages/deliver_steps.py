@@ -153,6 +153,6 @@ class Switch(Step):
         workers = self.manifest.workers_on(ctx.name)
         ctx.say(
             f"delivered {len(workers)} worker script(s), "
-            f"{sum(len(p.ids) for p in workers)} command(s)"
+            f"{sum(len(p.ids) - p.kept for p in workers)} command(s)"
         )
         return self.manifest.delivery

@@ -13,24 +13,39 @@ from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers.registry import worker_script
 from octopus.localfiles import local_file_errors, make_folder, write_file
 from octopus.node import Node
-from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, script_name
+from octopus.run.command_keys import command_keys
+from octopus.run.events import CommandStatus
+from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, events_file, script_name
 from octopus.run.manifest import Manifest, new_delivery_id
 from octopus.run.plan import build_plan
+from octopus.run.rerun import Earlier, add_kept, chosen_indices, kept_events, number
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
 
 
-def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) -> Manifest:
-    """The manifest of a new delivery to these nodes, its command ids from `first_id` on
-    (pure apart from reading git)."""
+def plan_delivery(
+    experiment: Experiment,
+    nodes: list[Node],
+    earlier: Earlier | None = None,
+    *,
+    keep_done: bool = False,
+) -> tuple[Manifest, dict[int, CommandStatus]]:
+    """The manifest of a new delivery to these nodes (pure apart from reading git), and the
+    commands it keeps from `earlier` deliveries (`keep_done`: those that succeeded there),
+    by id, with their earlier statuses. A command keeps its earlier id while its text stays
+    the same; a new one gets an id no command of the record had."""
+    earlier = earlier or Earlier()
+    commands = experiment.experiment_commands
+    keys = command_keys(commands)
+    chosen, kept = chosen_indices(keys, earlier) if keep_done else (range(len(commands)), {})
     slurm = {
         "parallel": experiment.slurm_num_parallel_tasks_per_job,
         "cpus": experiment.slurm_num_cpus_per_job,
         "gpus": experiment.slurm_num_gpus_per_job,
     }
     plan = build_plan(
-        experiment.experiment_commands,
+        [commands[i] for i in chosen] if kept else commands,
         experiment.experiment_prefix,
         nodes,
         exp_script_gen=experiment.exp_script_gen,
@@ -40,8 +55,10 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
         slurm=slurm,
         schedule=experiment.schedule or "fixed",
     )
-    plan.start_ids_at(first_id)
-    return Manifest(
+    plan.keys = keys
+    number(plan, list(chosen), earlier)
+    statuses = add_kept(plan, kept)
+    manifest = Manifest(
         experiment=experiment.name,
         delivery=new_delivery_id(),
         plan=plan,
@@ -67,16 +84,29 @@ def plan_delivery(experiment: Experiment, nodes: list[Node], first_id: int = 0) 
             "expected_time": experiment.run_exp_expected_time,
         },
     )
+    starts = [s.started for s in statuses.values() if s.started is not None]
+    manifest.kept_since = min(starts, default=None)
+    return manifest, statuses
 
 
-def write_deliverables(manifest: Manifest, folder: Path) -> None:
-    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest."""
+def write_deliverables(
+    manifest: Manifest, folder: Path, kept: dict[int, CommandStatus] | None = None
+) -> None:
+    """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; a worker with commands
+    `kept` from an earlier delivery (their statuses) starts with their events, and its script
+    runs the others."""
     make_folder(folder)
-    for part in manifest.plan.parts:
+    runnable = [part.runnable() for part in manifest.plan.parts]
+    for part, runs in zip(manifest.plan.parts, runnable, strict=True):
         node_dir = folder / part.worker.node
         make_folder(node_dir)
-        script = worker_script(manifest, part)
+        peers = [p for p in runnable if p.worker.node == part.worker.node]
+        script = worker_script(manifest, runs, peers)
         write_file(node_dir / script_name(part.worker.job_id), script, executable=True)
+        if part.kept and kept:
+            events = node_dir / events_file(part.worker.job_id)
+            make_folder(events.parent)
+            write_file(events, kept_events(part, kept))
     data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
     for node, text in Manifest.node_shares(data).items():
         write_file(folder / node / DELIVERY_ID_FILE, manifest.delivery + "\n")

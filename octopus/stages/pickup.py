@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from octopus.run.deliveries import Deliveries
@@ -33,7 +32,7 @@ def pickup_plan(experiment: Experiment) -> tuple[list[AnyStep], Callable[[Fanout
     combines = [step for step in own if isinstance(step, CombineCSVFiles)]
     if combines:
         commands = command_refs(record)
-        made = [_timestamp(m.created) for m in record.manifests]
+        made = [m.began for m in record.manifests]
         known = [t for t in made if t is not None]
         for step in combines:
             step.commands = commands
@@ -53,11 +52,3 @@ def command_refs(record: Deliveries) -> list[CommandRef]:
         if record.holds(part.worker.node) and record.of(part.worker.node) is manifest
         for ident, text, index in zip(part.ids, part.commands, part.command_indices, strict=True)
     ]
-
-
-def _timestamp(created: str) -> float | None:
-    """A manifest's creation time (ISO 8601) in seconds; None when it does not say."""
-    try:
-        return datetime.fromisoformat(created).timestamp()
-    except ValueError:
-        return None

@@ -89,7 +89,7 @@ def test_a_commands_file_of_earlier_versions_still_reads(tmp_path: Path) -> None
     path = tmp_path / "manifest.json"
     record.write(path)
     (commands_file,) = (tmp_path / PLANS_DIR).iterdir()
-    assert set(json.loads(commands_file.read_text())) == {"parts"}
+    assert set(json.loads(commands_file.read_text())) == {"parts", "keys"}
     commands_file.write_text(json.dumps(record.of("a").plan.as_dict()["commands"]))
     again = Deliveries.read(path)
     assert again.plan.entries == record.plan.entries
