@@ -158,6 +158,16 @@ class Deliveries:
         except (ValueError, KeyError, TypeError) as exc:
             raise OctopusError(f"{path} is damaged ({exc}); deliver again") from None
 
+    def grid_params(self) -> list[tuple[int, str]]:
+        """(id, its grid parameters as a JSON object) of every command that has them."""
+        rows = []
+        for manifest in self.manifests:
+            for part in manifest.plan.parts if manifest.params else ():
+                for ident, index in zip(part.ids, part.command_indices, strict=True):
+                    if found := manifest.params_of(index):
+                        rows.append((ident, json.dumps(found, sort_keys=True)))
+        return rows
+
     @property
     def in_one_file(self) -> bool:
         """Whether some delivery's commands are in the record itself (as earlier versions

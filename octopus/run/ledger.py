@@ -74,6 +74,9 @@ class Ledger:
     # ledger.json of earlier versions that this one was read from.
     _stored: dict[int, ledger_store.Row] | None = field(default=None, repr=False)
     _imported_from: Path | None = field(default=None, repr=False)
+    # The record the ledger is of: it gives the commands' grid parameters when every row is
+    # written (None: a ledger made without one writes none).
+    _record: Deliveries | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -106,6 +109,7 @@ class Ledger:
             _plans=plan_files(record),
             _commands=None,
             _pending=PendingCommands(record),
+            _record=record,
         )
 
     @classmethod
@@ -254,11 +258,15 @@ class Ledger:
 
     def save(self, path: Path) -> None:
         """Write what changed since the load (every command when the set of commands did,
-        or the file had none), in one transaction."""
+        or the file had none, with the grid parameters), in one transaction."""
         reads = {key: read.as_dict() for key, read in self.reads.items()}
+        record = self._record
         if self._commands is None and self._pending is not None:  # nothing saved yet
             rows = self._pending.rows(self._changes)
-            ledger_store.write(path, self.summary(), rows, every_row=True, reads=reads)
+            params = record.grid_params() if record else None
+            ledger_store.write(
+                path, self.summary(), rows, every_row=True, reads=reads, params=params
+            )
         elif self._commands is None and path == self._path:  # only the merged rows changed
             changes = [ledger_store.row_of(s) for s in self._changes.values()]
             ledger_store.write(path, self.summary(), changes, every_row=False, reads=reads)
@@ -267,7 +275,10 @@ class Ledger:
             stored = self._stored or {}
             every_row = self._stored is None or len(stored) != len(rows)
             changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
-            ledger_store.write(path, self.summary(), changed, every_row=every_row, reads=reads)
+            params = record.grid_params() if record and every_row else None
+            ledger_store.write(
+                path, self.summary(), changed, every_row=every_row, reads=reads, params=params
+            )
         if self._imported_from is not None:
             with local_file_errors(self._imported_from):
                 self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))

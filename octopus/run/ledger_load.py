@@ -27,7 +27,7 @@ def load_ledger(path: Path, record: Deliveries | Manifest) -> Ledger:
     try:
         small = ledger_store.read_small(path)
         if small is not None and _same_plan(small[0], record):
-            ledger = Ledger(deliveries=record.by_node, _plans=plan_files(record))
+            ledger = Ledger(deliveries=record.by_node, _plans=plan_files(record), _record=record)
             ledger._commands, ledger._path = None, path
             _take_small(ledger, small[0], small[1], set(ledger.deliveries))
             return ledger
@@ -37,7 +37,7 @@ def load_ledger(path: Path, record: Deliveries | Manifest) -> Ledger:
         ledger.damaged = str(exc)
         return ledger
     if stored is not None and small is not None:
-        ledger = Ledger(deliveries=record.by_node, _plans=plan_files(record))
+        ledger = Ledger(deliveries=record.by_node, _plans=plan_files(record), _record=record)
         _overlay(ledger, stored[0], stored[1], _planned_nodes(record), small[1])
         _fill(ledger, record)
         return ledger

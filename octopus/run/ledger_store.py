@@ -5,8 +5,10 @@ transaction, so a killed monitor never leaves a torn file and the record does no
 a 100 MB text file rewritten whole on every look. WAL mode and a busy timeout let a reader
 (`monitor --offline`) and a writer overlap. Each command is a row with its own columns; the
 small rest (which delivery each node holds, what monitor saw of each node and worker, the
-duplicates) is one JSON value. A ledger.json from earlier versions is read once, then kept
-as ledger.json.imported.
+duplicates) is one JSON value. A command's grid parameters (run/grid.py) are a JSON object in
+the `params` table, and the `commands_params` view joins them to the commands, so that
+`json_extract(params, '$.model') = 'gat'` picks commands in plain SQL. A ledger.json from
+earlier versions is read once, then kept as ledger.json.imported.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reads (node TEXT, worker INTEGER, value TEXT NOT NULL,
                                   PRIMARY KEY (node, worker));
+CREATE TABLE IF NOT EXISTS params (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
+CREATE VIEW IF NOT EXISTS commands_params AS
+    SELECT commands.*, params.value AS params FROM commands LEFT JOIN params USING (id);
 """
 # The tables' layout, kept in the file's user_version: a file of another one is rebuilt.
 LAYOUT_VERSION = 2
@@ -162,6 +167,14 @@ def _meta(db: sqlite3.Connection) -> dict[str, Any]:
     return {key: json.loads(value) for key, value in db.execute("SELECT * FROM meta")}
 
 
+def read_params(path: Path) -> dict[int, dict[str, Any]]:
+    """id -> grid parameters, of the commands that have them."""
+    if not path.is_file():
+        return {}
+    found = read_with(path, lambda db: db.execute("SELECT id, value FROM params").fetchall())
+    return {ident: json.loads(value) for ident, value in found}
+
+
 def rows_by_id(path: Path, ids: list[int]) -> list[Row]:
     """The rows of these commands (those the ledger has)."""
 
@@ -200,9 +213,11 @@ def write(
     *,
     every_row: bool,
     reads: dict[tuple[str, int], Any] | None = None,
+    params: Iterable[tuple[int, str]] | None = None,
 ) -> None:
     """Store the changed rows (all of them, replacing the table, with `every_row`), the small
-    part and what was read of each worker (`reads`, replacing what was), in one transaction."""
+    part, what was read of each worker (`reads`, replacing what was) and the commands' grid
+    parameters (`params`: (id, JSON object), replacing what was), in one transaction."""
     make_folder(path.parent)
     with local_file_errors(path):
         db = _open(path, replacing=every_row)
@@ -230,6 +245,9 @@ def write(
                     "INSERT INTO reads VALUES (?, ?, ?)",
                     [(node, job, json.dumps(value)) for (node, job), value in reads.items()],
                 )
+            if params is not None:
+                db.execute("DELETE FROM params")
+                db.executemany("INSERT INTO params VALUES (?, ?)", params)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

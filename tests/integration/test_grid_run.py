@@ -3,7 +3,9 @@ manifest keeps each command's parameters."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from octopus.run.deliveries import Deliveries
+from octopus.run.ledger_store import read_params
 from octopus.testing.sshhosts import TestCluster
 from tests.conftest import wait_for, write_inventory
 
@@ -64,3 +67,12 @@ def test_a_grid_runs_every_combination_once(cluster: TestCluster, workdir: Path)
     assert by_text["echo 0.01 > ~/grid-out/lr-0.01"] == {"lr": 0.01}
     share = json.loads((workdir / "deliverables" / "g" / "h4" / "manifest.json").read_text())
     assert len(share["params"]) == 8
+    # The ledger has them too: plain SQL picks the commands of one model.
+    ledger = workdir / "deliverables" / "g" / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(ledger)) as db:
+        gat = db.execute(
+            "SELECT command, state FROM commands_params "
+            "WHERE json_extract(params, '$.model') = 'gat' ORDER BY command"
+        ).fetchall()
+    assert gat == [(f"echo {s} gat > ~/grid-out/{s}-gat", "done") for s in (1, 2, 3)]
+    assert sorted(read_params(ledger).values(), key=str)[0] == {"lr": 0.01}
