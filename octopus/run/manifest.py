@@ -55,8 +55,9 @@ class Manifest:
     # Each experiment command's grid parameters (run/grid.py), by its index in the
     # experiment's list (a command's `command_index`); empty without a grid.
     params: list[dict[str, Any]] = field(default_factory=list)
-    # When the first of the commands it kept from earlier deliveries started (a re-run,
-    # run/rerun.py; None: it kept none): their results are older than the delivery.
+    # How many commands it kept from earlier deliveries (a re-run, run/rerun.py), and when
+    # the first of them started (None: it kept none): their results are older than it.
+    kept: int = 0
     kept_since: float | None = None
 
     def params_of(self, command_index: int | None) -> dict[str, Any]:
@@ -66,14 +67,21 @@ class Manifest:
         return self.params[command_index]
 
     @property
-    def began(self) -> float | None:
-        """When its commands began: its creation, or the start of the first command it kept
-        from earlier deliveries (None: unknown)."""
+    def made(self) -> float | None:
+        """When it was made, in seconds (None: its record does not say)."""
         try:
-            made = datetime.fromisoformat(self.created).timestamp()
+            return datetime.fromisoformat(self.created).timestamp()
         except ValueError:
             return None
-        return made if self.kept_since is None else min(made, self.kept_since)
+
+    @property
+    def began(self) -> float | None:
+        """When its commands began: its making, or the start of the first command it kept
+        from earlier deliveries (None: unknown)."""
+        made = self.made
+        if made is None or self.kept_since is None:
+            return made
+        return min(made, self.kept_since)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -108,6 +116,7 @@ class Manifest:
             "schedule": self.schedule,
             "stolen": self.stolen,
             "params": self.params,
+            "kept": self.kept,
             "kept_since": self.kept_since,
         }
 
@@ -188,5 +197,6 @@ class Manifest:
             schedule=data.get("schedule", FIXED),
             stolen=data.get("stolen", {}),
             params=data.get("params", []),
+            kept=data.get("kept", 0),
             kept_since=data.get("kept_since"),
         )

@@ -85,7 +85,7 @@ def plan_delivery(
         },
     )
     starts = [s.started for s in statuses.values() if s.started is not None]
-    manifest.kept_since = min(starts, default=None)
+    manifest.kept, manifest.kept_since = len(statuses), min(starts, default=None)
     return manifest, statuses
 
 

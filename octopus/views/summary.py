@@ -48,10 +48,14 @@ def summary_line(name: str, report: MonitorReport, results: Sequence[str] = ()) 
     """The whole experiment in one line (what ended, how long it took, where results are)."""
     counts = report.totals
     first, last = report.ledger.span(report.nodes)
+    kept = sum(m.kept for m in report.record.manifests)
+    if kept and first is not None:  # a re-run took from its delivery on, not from the first
+        made = [t for t in (m.made for m in report.record.manifests) if t is not None]
+        first = max(first, min(made, default=first))
     took = f" in {duration_text(last - first)}" if first is not None and last is not None else ""
     failed = report.overview.in_state(CommandState.FAILED)
     parts = [
-        f"{counts['done']:,} done",
+        f"{counts['done']:,} done" + (f" ({kept:,} of them before)" if kept else ""),
         f"{counts['failed']:,} failed" + (f" ({named(failed)})" if failed else ""),
         f"{counts['lost']:,} lost",
     ]

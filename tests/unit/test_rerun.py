@@ -156,3 +156,4 @@ def test_the_record_keeps_the_keys_and_what_each_worker_kept(tmp_path: Path, fre
     assert part.kept == (0 if fresh else 3)
     assert read.latest.plan.keys == command_keys(["a", "b", "c", "d"])  # type: ignore[union-attr]
     assert read.latest.kept_since == (None if fresh else 100.0)  # type: ignore[union-attr]
+    assert read.latest.kept == (0 if fresh else 3)  # type: ignore[union-attr]
