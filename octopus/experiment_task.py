@@ -21,3 +21,12 @@ class ExperimentTask(Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def task_name(self) -> str:
+        """The task that runs it (`inv check-errors`): how its output and log name it."""
+        return _TASK_NAMES.get(self.value, self.value)
+
+
+# Stages whose task is named otherwise than the original's value.
+_TASK_NAMES = {"select_runexp_nodes": "select-nodes", "check_errors": "check-errors"}

@@ -7,29 +7,30 @@ so a line from one node is never cut by another's.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
-import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from octopus.console import OctopusConsole, make_console
 from octopus.localfiles import local_file_errors, make_folder
 
+# How the machine octopus runs on is named in a stage's lines (a node may be named `local`).
+HERE = "here"
 
-def make_console(stream: IO[str] | None = None) -> Console:
-    """A console that uses colour only on a terminal and does not wrap tables in logs."""
-    out = stream or sys.stdout
-    tty = bool(getattr(out, "isatty", lambda: False)())
-    return Console(
-        file=out, width=None if tty else 200, no_color=not tty, soft_wrap=not tty, highlight=False
-    )
+
+def counted(count: int, noun: str) -> str:
+    """1 node, 3 nodes."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 # C0 and C1 control characters but the tab: what a terminal would act on.
@@ -52,20 +53,37 @@ def stderr_tail(text: str, lines: int = 5) -> str:
 
 
 class StageOutput:
-    """Where a stage's lines go: the console (unless quiet) and the stage's log file."""
+    """Where a stage's lines go: the console (unless quiet) and the stage's log file.
+
+    The log holds everything: each node's lines, the notes, the tables. The console shows the
+    notes and the tables; each node's lines only while `show_lines` holds (with --verbose,
+    and for the stages whose lines are their point), so that a stage that went well is one
+    line. The log file is made with its first line: a stage with nothing to say (a monitor
+    from cron) leaves none.
+    """
 
     def __init__(
-        self, console: Console | None = None, log_path: Path | None = None, quiet: bool = False
+        self,
+        console: Console | None = None,
+        log_path: Path | None = None,
+        quiet: bool = False,
+        *,
+        verbose: bool = True,
     ) -> None:
         self.console = console or make_console()
         self.quiet = quiet
+        self.verbose = verbose
+        self.show_lines = verbose
+        self.show_details = verbose
         self.log_path = log_path
         self._lock = threading.Lock()
         self._log: IO[str] | None = None
-        if log_path is not None:
-            make_folder(log_path.parent)
-            with local_file_errors(log_path):
-                self._log = log_path.open("a", encoding="utf-8")
+        self._closed = False
+
+    @property
+    def log_written(self) -> bool:
+        """Whether the log file exists (something was written to it)."""
+        return self._log is not None
 
     def line(self, node: str, text: str, stream: str = "out") -> None:
         """Print one whole line from a node (stream 'err' is shown in red on a terminal)."""
@@ -73,10 +91,12 @@ class StageOutput:
 
     def lines(self, node: str, texts: list[str], stream: str = "out") -> None:
         """Print whole lines from a node in one go: a command's output arrives in chunks of
-        many lines, and one print per chunk keeps up with the network."""
+        many lines, and one print per chunk keeps up with the network. A step's header
+        (stream "step") is shown as details are."""
         texts = [visible(text) for text in texts]
+        shown = self.show_details if stream == "step" else self.show_lines
         with self._lock:
-            if not self.quiet:
+            if not self.quiet and shown:
                 if self.console.is_terminal:
                     style = "red" if stream == "err" else ""
                     parts = [
@@ -92,18 +112,44 @@ class StageOutput:
             self._write_log("".join(f"{stamp} {node} {stream}: {text}\n" for text in texts))
 
     def note(self, text: str) -> None:
-        """A line that belongs to no node (stage headers, local steps)."""
+        """A line that belongs to no node and that the user must see (what a stage decided,
+        a local step's result)."""
         text = visible(text)
         with self._lock:
             if not self.quiet:
                 self.console.print(Text(text), soft_wrap=True)
             self._write_log(f"{text}\n")
 
+    def detail(self, text: str) -> None:
+        """A line that belongs to no node, shown with --verbose and in a dry run (a stage's
+        plan, a local step's header); always in the log."""
+        text = visible(text)
+        with self._lock:
+            if not self.quiet and self.show_details:
+                self.console.print(Text(text), soft_wrap=True)
+            self._write_log(f"{text}\n")
+
+    def show(self, renderable: RenderableType) -> None:
+        """A table or other rich renderable: on the console (unless quiet) and, as plain
+        text, in the log."""
+        with self._lock:
+            if not self.quiet:
+                self.console.print(renderable)
+            if self.log_path is not None and not self._closed:
+                text = io.StringIO()
+                log = OctopusConsole(file=text, width=200, no_color=True, soft_wrap=True)
+                log.print(renderable)
+                self._write_log(text.getvalue())
+
     def _write_log(self, text: str) -> None:
-        if self._log is not None:
-            with local_file_errors(self.log_path):
-                self._log.write(text)
-                self._log.flush()
+        if self.log_path is None or self._closed:
+            return
+        with local_file_errors(self.log_path):
+            if self._log is None:
+                make_folder(self.log_path.parent)
+                self._log = self.log_path.open("a", encoding="utf-8")
+            self._log.write(text)
+            self._log.flush()
 
     def progress(self, nodes: Sequence[str], enabled: bool = True) -> StageProgress:
         """The live view of a stage's nodes on this output's console (silent when quiet)."""
@@ -114,9 +160,9 @@ class StageOutput:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._log is not None:
                 self._log.close()
-                self._log = None
 
 
 # A line longer than this is shown in pieces, so memory stays bounded without newlines.
@@ -150,6 +196,37 @@ class LineWriter:
         if self._buffer:
             self.output.line(self.node, self._buffer.rstrip("\r"), self.stream)
             self._buffer = ""
+
+
+class _NoteWriter(io.TextIOBase):
+    """A file whose whole lines become the output's notes."""
+
+    def __init__(self, output: StageOutput) -> None:
+        self.output = output
+        self._buffer = ""
+
+    def write(self, data: str) -> int:
+        *lines, self._buffer = (self._buffer + data).split("\n")
+        for line in lines:
+            self.output.note(line)
+        return len(data)
+
+    def finish(self) -> None:
+        if self._buffer:
+            self.output.note(self._buffer)
+            self._buffer = ""
+
+
+@contextlib.contextmanager
+def printed_to(output: StageOutput) -> Iterator[None]:
+    """What the code inside prints (a local step, a user's function) goes to the output: the
+    console as before, and the stage's log."""
+    writer = _NoteWriter(output)
+    try:
+        with contextlib.redirect_stdout(writer):
+            yield
+    finally:
+        writer.finish()
 
 
 class StageProgress:

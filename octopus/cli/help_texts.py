@@ -8,4 +8,6 @@ COMMON_HELP = {
     "tags": "comma-separated tags: use only nodes carrying one of them",
     "parallel": "how many nodes to work on at once",
     "dry_run": "print what would run on each node and change nothing",
+    "verbose": "show every node's lines and every stage's table, also when all went well",
+    "plain": "tables in plain ASCII, as off a terminal (for mail and grep)",
 }

@@ -10,6 +10,7 @@ from typing import Any
 from rich.text import Text
 
 from octopus.cli.config import octopus_settings
+from octopus.console import make_console, plain_tables
 from octopus.errors import ConfigError
 from octopus.experiment import Experiment
 from octopus.experiment_task import ExperimentTask
@@ -18,7 +19,7 @@ from octopus.inventory import load_inventory, select_nodes
 from octopus.loader import load_experiment
 from octopus.localfiles import local_file_errors, write_atomically
 from octopus.node import Node
-from octopus.output import StageOutput, make_console
+from octopus.output import StageOutput
 from octopus.results import exit_code_for
 from octopus.stages.dispatch import run_experiment_task
 from octopus.stages.options import StageOptions
@@ -37,6 +38,12 @@ class Common:
     tags: str | None = None
     parallel: int = 0
     dry_run: bool = False
+    verbose: bool = False
+    plain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.plain:  # every console of this run draws its tables in ASCII
+            plain_tables(True)
 
     @property
     def inventory_path(self) -> str:
@@ -69,7 +76,9 @@ class Common:
             nodes=self.nodes,
             tags=self.tags,
             inventory=self.inventory_path,
-            options=StageOptions(parallel=self.parallel_nodes, dry_run=self.dry_run, **flags),
+            options=StageOptions(
+                parallel=self.parallel_nodes, dry_run=self.dry_run, verbose=self.verbose, **flags
+            ),
         )
         return 0 if report is None or report.ok else report.exit_code
 
@@ -114,7 +123,11 @@ class Common:
         experiment = self.experiment()
         chosen = select_nodes(experiment, self.nodes, self.tags, self.inventory_path)
         options = StageOptions(
-            parallel=self.parallel_nodes, dry_run=self.dry_run, notify=notify, keep_done=not fresh
+            parallel=self.parallel_nodes,
+            dry_run=self.dry_run,
+            verbose=self.verbose,
+            notify=notify,
+            keep_done=not fresh,
         )
         return run_experiment(
             experiment,

@@ -36,6 +36,8 @@ _COMMON = [
         ("tags", None),
         ("parallel", 0),
         ("dry_run", False),
+        ("verbose", False),
+        ("plain", False),
     )
 ]
 
@@ -227,8 +229,7 @@ def run(
     notify: list[str] | None = None,
     fresh: bool = False,
 ) -> int:
-    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup (what succeeded
-    before is kept: --fresh runs it again)."""
+    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup (again: the rest)."""
     return common.run_all(interval, timeout, strict, steal, tuple(notify or ()), fresh)
 
 

@@ -88,7 +88,7 @@ def run(
     else:
         make_folder(root)
         staging = staging_folder(root)
-    output.note(
+    output.detail(
         f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if dry_run else "")
     )

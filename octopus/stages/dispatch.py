@@ -39,10 +39,36 @@ def run_task(
 ) -> Report | None:
     """Run one stage on these nodes and print its summary; returns its report (None for print)."""
     task = ExperimentTask(str(task))
-    report: Report
     if task is ExperimentTask.PRINT:
         print_commands(experiment.experiment_commands)
         return None
+    # A stage's own lines are shown when they are its point, or in full with --verbose (or
+    # in a dry run, whose point is what would run).
+    shown = output.show_lines, output.show_details
+    output.show_details = output.verbose or options.dry_run
+    output.show_lines = output.show_details or task in TELLING_STAGES
+    try:
+        return _run_stage(experiment, task, nodes, options, output)
+    finally:
+        output.show_lines, output.show_details = shown
+
+
+# The stages whose nodes' lines are what the user asked for.
+TELLING_STAGES = (
+    ExperimentTask.CHECK_ERRORS,
+    ExperimentTask.MONITOR,
+    ExperimentTask.SELECT_RUNEXP_NODES,
+)
+
+
+def _run_stage(
+    experiment: Experiment,
+    task: ExperimentTask,
+    nodes: list[Node],
+    options: StageOptions,
+    output: StageOutput,
+) -> Report:
+    report: Report
     if task is ExperimentTask.SELECT_RUNEXP_NODES:
         from octopus.stages import select_nodes  # loaded when it runs (module docstring)
 
@@ -71,8 +97,7 @@ def run_task(
         report = purge.run(experiment, nodes, options, output)
     else:
         report = steps.run(experiment, nodes, options, output, stage=task)
-    if not output.quiet:
-        print_stage(report, output.console)
+    print_stage(report, output)
     _raise_if_interrupted(task)
     return report
 
@@ -119,8 +144,9 @@ def _run_experiment_task(
         own = choose_nodes(experiment, None, None, inventory)
         options = dataclasses.replace(options, all_nodes=tuple(n.name or "" for n in own))
     out = output or StageOutput(
-        log_path=None if options.dry_run else experiment.paths.stage_log(str(task)),
+        log_path=None if options.dry_run else experiment.paths.stage_log(task.task_name),
         quiet=options.as_json,
+        verbose=options.verbose,
     )
     try:
         return run_task(experiment, task, chosen, options, out)

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from octopus.node import Node
-from octopus.output import StageOutput, StageProgress
+from octopus.output import HERE, StageOutput, StageProgress, counted, printed_to
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.results import Outcome, StageReport
 from octopus.stages.connection_pool import kept_pool
@@ -141,10 +141,11 @@ class Fanout:
         try:
             if self.dry_run:
                 for line in step.describe():
-                    self.output.note(f"local [{label}] would run: {line}")
+                    self.output.note(f"{HERE}: [{label}] would run: {line}")
                 return True
-            self.output.note(f"local [{label}]")
-            step.run()
+            self.output.detail(f"{HERE}: [{label}]")
+            with printed_to(self.output):  # a user's function prints: into the log too
+                step.run()
         except Exception as exc:  # reported; the rest of the stage runs only when told to
             problem = f"[{label}] {type(exc).__name__}: {exc}"
             if step.ignore_errors or self.keep_going:
@@ -192,7 +193,7 @@ class Fanout:
             for line in step.describe(ctx):
                 self.output.line(node, f"[{label}] would run: {line}")
             return None
-        self.output.line(node, f"[{label}]")
+        self.output.line(node, f"[{label}]", "step")
         ctx.timeout = step.timeout
         return step.execute(ctx)
 
@@ -259,8 +260,11 @@ def run_stage(
     there while the others go on. `before` looks at every node first, on the same connections
     (pickup's check that no two nodes write one file).
     """
-    output.note(
-        f"{stage}: {len(steps)} step(s) on {len(nodes)} node(s)"
+    remote = sum(1 for s in steps if not isinstance(s, LocalStep))
+    here = len(steps) - remote
+    output.detail(
+        f"{stage}: {counted(remote, 'step')} on {counted(len(nodes), 'node')}"
+        + (f", {counted(here, 'step')} {HERE}" if here else "")
         + (" (dry run: nothing is changed)" if dry_run else "")
     )
     with Fanout(

@@ -6,11 +6,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from octopus.console import make_console
 from octopus.errors import ConfigError, OctopusError
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.registry import launcher_of
 from octopus.node import Node
-from octopus.output import StageOutput, make_console
+from octopus.output import StageOutput
 from octopus.results import MonitorReport, StageReport
 from octopus.run.bulk import bulk_work
 from octopus.run.deliveries import Deliveries
@@ -198,7 +199,7 @@ def run(
     if experiment.monitor_steps and not options.offline:
         steps_report = steps.run(experiment, nodes, options, output, stage=ExperimentTask.MONITOR)
         if not options.as_json:
-            print_stage(steps_report, output.console)
+            print_stage(steps_report, output)
         if not steps_report.ok:
             status.steps_failed = True
     if not options.offline:

@@ -22,6 +22,7 @@ class StageOptions:
     offline: bool = False  # monitor: the ledger only, no connection
     as_json: bool = False  # monitor: one JSON object instead of tables
     notify: tuple[str, ...] = ()  # monitor, run: more notification targets (--notify)
+    verbose: bool = True  # every node's lines and every stage's table (the CLI: --verbose)
     keep_done: bool = False  # deliver: do not run again what succeeded (run, unless --fresh)
     # The experiment's own nodes when --nodes/--tags narrowed them (empty: not narrowed);
     # deliver asks for --replan before it leaves any of them out.

@@ -135,7 +135,10 @@ def run_experiment(
     dry take unclaimed commands from nodes with a backlog (queue schedule). With a dry run
     every stage only prints what it would do, and nothing is waited for.
     """
-    output = StageOutput(log_path=None if options.dry_run else experiment.paths.stage_log("run"))
+    output = StageOutput(
+        log_path=None if options.dry_run else experiment.paths.stage_log("run"),
+        verbose=options.verbose,
+    )
     try:
         with keeping_connections():  # one login per node for the whole run
             code = _run_stages(experiment, nodes, options, output, interval, timeout, strict, steal)
@@ -191,7 +194,8 @@ def _run_stages(
             steal=steal,
             notify=targets,
         )
-        print_monitor(status, output.console)
+        if output.verbose or status.exit_code:  # the summary line says the rest
+            print_monitor(status, output.console)
         code = max(code, status.exit_code)
     for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
         report = run_task(experiment, stage, nodes, options, output)

@@ -178,7 +178,7 @@ def run(
             f"{'it' if len(unknown) == 1 else 'them'} first"
         )
     ledger = Ledger.load(paths.ledger, record)
-    output.note(
+    output.detail(
         f"start: on {len(nodes)} node(s)"
         + (" (dry run: nothing is changed)" if options.dry_run else "")
     )

@@ -33,7 +33,7 @@ def run(
     if stage is ExperimentTask.PICKUP:
         own, before = pickup_plan(experiment)
     return run_stage(
-        str(stage),
+        stage.task_name,
         own,
         nodes,
         experiment=experiment,

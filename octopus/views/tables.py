@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from octopus.output import visible
+from octopus.output import StageOutput, counted, visible
 from octopus.results import NodeResult, Outcome, StageReport
 
 _STYLE = {
@@ -33,7 +32,16 @@ def plain(text: str) -> Text:
 def summary_line(results: Sequence[NodeResult]) -> str:
     counts = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
     parts = [f"{n} {o}" for o, n in counts.items() if n]
-    return f"{len(results)} node(s): " + ", ".join(parts)
+    return f"{counted(len(results), 'node')}: " + ", ".join(parts)
+
+
+def all_well(report: StageReport) -> bool:
+    """Every node ok, with no warning, and no local step that failed."""
+    return (
+        all(r.outcome is Outcome.OK for r in report.results)
+        and not report.local_failures
+        and not report.local_warnings
+    )
 
 
 def table(title: str, columns: Sequence[str]) -> Table:
@@ -43,8 +51,14 @@ def table(title: str, columns: Sequence[str]) -> Table:
     return t
 
 
-def print_stage(report: StageReport, console: Console) -> None:
-    """The stage's table, its failed local steps and where its log is."""
+def print_stage(report: StageReport, output: StageOutput) -> None:
+    """One line when all went well (`setup: 3 nodes ok in 2.1s`); else, or with --verbose,
+    the stage's table, its failed local steps and where its log is."""
+    if all_well(report) and not output.verbose:
+        output.note(
+            f"{report.stage}: {counted(len(report.results), 'node')} ok in {report.duration:.1f}s"
+        )
+        return
     t = table(
         f"{report.stage}: {summary_line(report.results)}",
         ["node", "status", "at step", "exit", "time", "details"],
@@ -61,13 +75,13 @@ def print_stage(report: StageReport, console: Console) -> None:
             f"{r.duration:.1f}s",
             plain(details),
         )
-    console.print(t)
+    output.show(t)
     for failure in report.local_failures:
-        console.print(Text(f"local step failed: {visible(failure)}", style="red"))
+        output.show(Text(f"local step failed: {visible(failure)}", style="red"))
     for warning in report.local_warnings:
-        console.print(Text(f"local step failed, went on: {visible(warning)}", style="yellow"))
-    if report.log_path is not None:
-        console.print(Text(f"log: {report.log_path}"))
+        output.show(Text(f"local step failed, went on: {visible(warning)}", style="yellow"))
+    if output.log_written and not output.quiet:
+        output.console.print(Text(f"log: {output.log_path}"))
 
 
 def print_commands(commands: list[str]) -> None:

@@ -240,7 +240,7 @@ def test_remote_text_is_never_markup_and_control_sequences_show():
         "setup",
         [NodeResult("n1", Outcome.FAILED, "[/etc] [bold]x", stderr_tail="[/usr]\x07bell")],
     )
-    print_stage(report, out.console)
+    print_stage(report, out)
     text = buffer.getvalue()
     assert "n1: [/path] \\x1b[31mred\\x1b[0m\\x0dback" in text
     assert "[/etc] [bold]x" in text and "[/usr]\\x07bell" in text

@@ -59,15 +59,17 @@ def test_a_record_under_a_file(blocked: Path) -> None:
 
 
 def test_a_stage_log_under_a_file(blocked: Path) -> None:
+    out = StageOutput(log_path=blocked / "logs" / "deliver.log", quiet=True)
+    assert not out.log_written  # made with its first line: a stage with none leaves no log
     with pytest.raises(LocalFileError) as info:
-        StageOutput(log_path=blocked / "logs" / "deliver.log", quiet=True)
+        out.note("deliver: 1 node ok")
     check(info.value, blocked / "logs", "Not a directory")
 
 
 def test_a_stage_log_that_is_a_folder(tmp_path: Path) -> None:
     (tmp_path / "deliver.log").mkdir()
     with pytest.raises(LocalFileError) as info:
-        StageOutput(log_path=tmp_path / "deliver.log", quiet=True)
+        StageOutput(log_path=tmp_path / "deliver.log", quiet=True).line("n1", "[1 Cmd]")
     check(info.value, tmp_path / "deliver.log", "Is a directory (EISDIR)")
 
 
@@ -141,8 +143,7 @@ def test_deliver_task_when_deliverables_is_a_file(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        f"octopus: {tmp_path / 'deliverables' / 'e' / 'logs'}: cannot write: "
-        "Not a directory (ENOTDIR)"
+        f"octopus: {tmp_path / 'deliverables' / 'e'}: cannot write: Not a directory (ENOTDIR)"
     ]
 
 
