@@ -129,6 +129,11 @@ class StageOutput:
                 self.console.print(Text(text), soft_wrap=True)
             self._write_log(f"{text}\n")
 
+    def record(self, text: str) -> None:
+        """A line for the log alone (what the console shows in a table of its own)."""
+        with self._lock:
+            self._write_log(f"{visible(text)}\n")
+
     def show(self, renderable: RenderableType) -> None:
         """A table or other rich renderable: on the console (unless quiet) and, as plain
         text, in the log."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import socket
 from shlex import quote
 from typing import TYPE_CHECKING
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from octopus.node import Node
 
 AnyConnection = NodeConnection | LocalConnection
+
+# paramiko logs a node that went away ("Socket exception: Bad file descriptor (9)") and,
+# with no handler of the program's own, Python prints that on stderr between octopus' lines.
+# What happened to a node is octopus' to say (in its table, in one line): paramiko's records
+# go nowhere unless the program configures logging itself.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class NodeUnreachable(OctopusError):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from octopus.errors import OctopusError
 from octopus.node import Node
 from octopus.output import HERE, StageOutput, StageProgress, counted, printed_to
 from octopus.remote.connection import NodeUnreachable, open_connection
@@ -147,7 +148,8 @@ class Fanout:
             with printed_to(self.output):  # a user's function prints: into the log too
                 step.run()
         except Exception as exc:  # reported; the rest of the stage runs only when told to
-            problem = f"[{label}] {type(exc).__name__}: {exc}"
+            what = str(exc) if isinstance(exc, OctopusError) else f"{type(exc).__name__}: {exc}"
+            problem = f"[{label}] {what}"
             if step.ignore_errors or self.keep_going:
                 self.local_warnings.append(problem)
                 return True

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 from octopus.console import make_console
 from octopus.errors import ConfigError, OctopusError
 from octopus.experiment_task import ExperimentTask
@@ -192,6 +194,8 @@ def run(
         parallel=options.parallel,
         offline=options.offline,
     )
+    for node, why in sorted({**status.unreachable, **status.undelivered}.items()):
+        output.record(f"{node}: out of reach: {why}")
     if options.as_json:
         print_json(status)
     else:
@@ -205,6 +209,6 @@ def run(
     if not options.offline:
         said = StageOutput(make_console(sys.stderr)) if options.as_json else output
         notify_if_due(experiment, status, targets_for(experiment, options.notify), said)
-    if status.finished and not options.as_json:
-        output.note(summary_line(experiment.name, status, results_of(experiment)))
+    if status.finished and not options.as_json:  # the ledger's view, like the table: no log
+        output.console.print(Text(summary_line(experiment.name, status, results_of(experiment))))
     return status

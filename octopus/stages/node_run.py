@@ -8,8 +8,9 @@ from typing import Any
 
 from invoke.exceptions import UnexpectedExit
 
+from octopus.errors import OctopusError
 from octopus.node import Node
-from octopus.output import stderr_tail
+from octopus.output import counted, stderr_tail
 from octopus.remote.connection import NodeUnreachable
 from octopus.remote.connector import Connector
 from octopus.results import NodeResult, Outcome
@@ -69,9 +70,9 @@ class NodeRun:
         outcome = Outcome.SKIPPED if self.ran == 0 and self.skipped else Outcome.OK
         if self.failed_steps:
             outcome = Outcome.WARNING
-        message = "; ".join([*self.failed_steps, *self.warnings, f"{self.ran} step(s) run"]) + (
-            f", {self.skipped} skipped by tags" if self.skipped else ""
-        )
+        message = "; ".join(
+            [*self.failed_steps, *self.warnings, f"{counted(self.ran, 'step')} run"]
+        ) + (f", {self.skipped} skipped by tags" if self.skipped else "")
         return NodeResult(
             self.name, outcome, message, duration=time.monotonic() - self.started, data=self.data
         )
@@ -102,4 +103,6 @@ def classify_failure(
         )
     if lost or isinstance(exc, (EOFError, ConnectionError)):
         return Outcome.UNREACHABLE, f"connection lost ({type(exc).__name__})", None, ""
+    if isinstance(exc, OctopusError):  # its message is written for the user: no class name
+        return Outcome.FAILED, str(exc), None, ""
     return Outcome.FAILED, f"{type(exc).__name__}: {exc}", None, ""

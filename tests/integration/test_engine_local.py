@@ -75,7 +75,7 @@ def test_a_steps_value_becomes_the_nodes_data(tmp_path):
     [result] = report.results
     assert result.outcome is Outcome.OK
     assert result.data == ("local", "t", "tmpdir-name")
-    assert result.message == "2 step(s) run"
+    assert result.message == "2 steps run"
     assert report.data() == {"local": ("local", "t", "tmpdir-name")}
     assert (tmp_path / "ran").exists()
 
@@ -171,7 +171,7 @@ def test_a_local_step_runs_once_after_the_remote_steps_before_it(tmp_path):
     assert seen == [["one", "two"]]  # once, with both nodes' earlier steps done
     assert sorted(lines_of(log)) == ["after", "after", "one", "two"]
     assert lines_of(log)[-2:] == ["after", "after"]
-    assert "local [3 LocalMethodCall]" in text
+    assert "here: [3 LocalMethodCall]" in text
 
 
 def test_a_local_command_step_runs_here(tmp_path):
@@ -212,7 +212,7 @@ def test_tags_skip_a_step(tmp_path):
     [result] = report.results
     assert result.outcome is Outcome.SKIPPED
     assert result.ok and report.ok
-    assert result.message == "0 step(s) run, 1 skipped by tags"
+    assert result.message == "0 steps run, 1 skipped by tags"
     assert not (tmp_path / "tagged").exists()
     assert "local: [1 Cmd] skipped: node has none of tags ['x']" in text
 
@@ -224,8 +224,8 @@ def test_tags_pick_the_nodes_a_step_runs_on(tmp_path):
     )
     outcome = {r.node: (r.outcome, r.message) for r in report.results}
     assert outcome == {
-        "gpu": (Outcome.OK, "2 step(s) run"),
-        "cpu": (Outcome.OK, "1 step(s) run, 1 skipped by tags"),
+        "gpu": (Outcome.OK, "2 steps run"),
+        "cpu": (Outcome.OK, "1 step run, 1 skipped by tags"),
     }
     assert lines_of(tmp_path / "tagged") == ["tagged"]
 
@@ -251,7 +251,7 @@ def test_a_dry_run_runs_nothing_and_says_what_it_would(tmp_path):
     assert report.results[0].data is None
     assert "(dry run: nothing is changed)" in text
     assert f"local: [1 Cmd] would run: touch {target}" in text
-    assert f"local [3 LocalCmd] would run: touch {tmp_path}/local" in text
+    assert f"here: [3 LocalCmd] would run: touch {tmp_path}/local" in text
     assert "would run: LocalMethodCall(<lambda>)" in text
 
 

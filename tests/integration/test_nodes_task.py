@@ -39,7 +39,7 @@ def test_inv_nodes_reports_every_node_and_fails_for_the_unreachable(
 
     done = run_inv("nodes", "--inventory", str(inventory), "--tags", "lab")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 node(s): 3 ok" in done.stdout and "h3" in done.stdout
+    assert "3 nodes: 3 ok" in done.stdout and "h3" in done.stdout
 
 
 def test_inv_nodes_flags_a_node_without_its_launcher_tool(cluster: TestCluster, tmp_path: Path):
@@ -69,7 +69,7 @@ def test_inventory_from_invoke_config_env_var(tmp_path: Path):
     inventory = write_inventory(tmp_path / "elsewhere.yaml", {"here": {"local": True}})
     done = run_inv("nodes", env={"INVOKE_OCTOPUS_INVENTORY": str(inventory)})
     assert done.returncode == 0, done.stderr
-    assert "here" in done.stdout and "1 node(s): 1 ok" in done.stdout
+    assert "here" in done.stdout and "1 node: 1 ok" in done.stdout
 
 
 def test_dry_run_prints_and_connects_nowhere(cluster: TestCluster, tmp_path: Path):
@@ -85,4 +85,4 @@ def test_dry_run_prints_and_connects_nowhere(cluster: TestCluster, tmp_path: Pat
 def test_shipped_inventory_works_on_a_fresh_checkout():
     done = run_inv("nodes")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "local" in done.stdout and "1 node(s): 1 ok" in done.stdout
+    assert "local" in done.stdout and "1 node: 1 ok" in done.stdout

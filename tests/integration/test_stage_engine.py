@@ -182,7 +182,7 @@ setup_steps:
     for h in cluster.hosts[:2]:
         assert (h.home / "yaml exp" / "host.txt").read_text() == f"{h.name}\n"
     assert not (cluster.hosts[3].home / "yaml exp").exists()
-    assert "2 node(s): 2 ok" in done.stdout
+    assert "setup: 2 nodes ok in" in done.stdout
 
     done = run_inv(
         "setup", "--exp", str(exp), "--inventory", str(inventory), "--nodes", "h2", "--dry-run"
