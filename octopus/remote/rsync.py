@@ -19,6 +19,7 @@ from invoke.exceptions import UnexpectedExit
 from invoke.runners import Result
 
 from octopus.remote.openssh import askpass_env, ssh_argv
+from octopus.remote.rsync_version import RsyncFeatures, local_rsync
 from octopus.remote.shell import join, quote_path
 from octopus.schema import as_list
 
@@ -35,12 +36,26 @@ def home_relative(path: str) -> str:
     return path[2:] if path.startswith("~/") else path
 
 
-def _remote(node: Node, path: str) -> str:
+_WILDCARDS = re.compile(r"(\[[^\]/]*\]|[*?])")
+
+
+def _remote_path(path: str, protected: bool) -> str:
+    """A path on the node as rsync's remote side gets it: as it is with --protect-args, else
+    quoted for the remote shell that splits it (rsync_version.py)."""
+    relative = home_relative(path)
+    if protected:
+        return relative
+    # A pattern keeps its wildcards for the remote shell to expand; the rest is quoted.
+    pieces = _WILDCARDS.split(relative)
+    return "".join(p if _WILDCARDS.fullmatch(p) else shlex.quote(p) for p in pieces if p)
+
+
+def _remote(node: Node, path: str, protected: bool = True) -> str:
     host = node.ssh_hostname or ""
     if ":" in host:  # an IPv6 address
         host = f"[{host}]"
     user = f"{node.ssh_username}@" if node.ssh_username else ""
-    return f"{user}{host}:{home_relative(path)}"
+    return f"{user}{host}:{_remote_path(path, protected)}"
 
 
 @dataclass(frozen=True)
@@ -94,10 +109,13 @@ def rsync_argv(
     home: str | None = None,
     files_from: bool = False,
     remote_shell: Sequence[str] | None = None,
+    features: RsyncFeatures | None = None,
 ) -> list[str]:
-    """The local rsync argument list for an upload (or `download=True`) between here and node."""
+    """The local rsync argument list for an upload (or `download=True`) between here and node.
+    `features`: what the local rsync supports (default: asked of it, rsync_version.py)."""
     options = options or RsyncOptions()
-    argv = ["rsync", "--archive", "--protect-args", *options.flags()]
+    protected = (features or local_rsync()).protect_args
+    argv = ["rsync", "--archive", *(["--protect-args"] if protected else []), *options.flags()]
     if files_from:
         argv += ["--from0", "--files-from=-"]
     sources = as_list(source)
@@ -115,14 +133,14 @@ def rsync_argv(
         # Through the open connection: it names host and user itself.
         argv += ["-e", join(remote_shell)]
         if download:
-            return argv + [f"octopus-node:{home_relative(s)}" for s in sources] + [target]
-        return argv + sources + [f"octopus-node:{home_relative(target)}"]
+            return argv + [f"octopus-node:{_remote_path(s, protected)}" for s in sources] + [target]
+        return argv + sources + [f"octopus-node:{_remote_path(target, protected)}"]
     ssh = ssh_argv(node, options.strict_host_keys)
     ssh[0] = options.ssh_program
     argv += ["-e", join(ssh + list(options.ssh_opts))]
     if download:
-        return argv + [_remote(node, s) for s in sources] + [target]
-    return argv + sources + [_remote(node, target)]
+        return argv + [_remote(node, s, protected) for s in sources] + [target]
+    return argv + sources + [_remote(node, target, protected)]
 
 
 def _make_target_parent(

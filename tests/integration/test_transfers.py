@@ -12,6 +12,8 @@ from invoke.exceptions import UnexpectedExit
 from octopus import Node
 from octopus.remote.connection import open_connection
 from octopus.remote.local import LocalConnection
+from octopus.remote.rsync import rsync_argv
+from octopus.remote.rsync_version import features_of
 from octopus.remote.transfers import exists, rsync
 from octopus.testing.sshhosts import TestCluster
 
@@ -144,3 +146,24 @@ def test_rsync_and_exists_on_the_local_node(tmp_path: Path):
     assert sorted(p.name for p in (home / "copy").iterdir()) == sorted([*NASTY, "sub dir"])
     assert not list(tmp_path.rglob("pwned"))
     subprocess.run(["true"], check=True)
+
+
+def test_rsync_without_protect_args_quotes_remote_paths(cluster: TestCluster, tmp_path: Path):
+    """An rsync older than 3.0 (macOS' 2.6.9) has no --protect-args: the remote shell then
+    splits what rsync sends, so each remote path is quoted for it. The real rsync here
+    sends paths as those old ones did with --old-args (3.2.4 on escapes them itself)."""
+    old = features_of("rsync  version 2.6.9  protocol version 29\n")
+    node = node_for(cluster, 2)
+    src = make_tree(tmp_path / "old src")
+    up = rsync_argv(node, [f"{src}/"], "~/old dir/it's here/", features=old)
+    assert "--protect-args" not in up
+    cluster.hosts[2].exec('mkdir -p "old dir/it\'s here"')
+    subprocess.run([up[0], "--old-args", *up[1:]], check=True, capture_output=True, timeout=60)
+    remote = cluster.hosts[2].home / "old dir" / "it's here"
+    assert sorted(p.name for p in remote.iterdir()) == sorted([*NASTY, "sub dir"])
+    back = tmp_path / "back"
+    back.mkdir()
+    down = rsync_argv(node, ["old dir/it's here/*.txt"], f"{back}/", features=old, download=True)
+    subprocess.run([down[0], "--old-args", *down[1:]], check=True, capture_output=True, timeout=60)
+    assert sorted(p.name for p in back.iterdir()) == sorted(NASTY)
+    assert not (cluster.hosts[2].home / "pwned").exists() and not (back / "pwned").exists()
