@@ -99,6 +99,12 @@ def _split(value: Iterable[str] | str | None) -> list[str]:
 def load_inventory(path: str | Path = DEFAULT_INVENTORY) -> Inventory:
     """Read and validate an inventory file; raises ConfigError(s) naming file, line, node, key."""
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(
+            "file not found: `octopus init` writes one (this machine as node `local`, and an "
+            "SSH node to fill in), or pass --inventory",
+            file=str(path),
+        )
     data = load_yaml(path)
     source = str(path)
     if data is None:

@@ -20,7 +20,9 @@ from invoke.tasks import Task, task
 
 from octopus.cli.config import invoke_config_error
 from octopus.cli.help_texts import COMMON_HELP
-from octopus.errors import INTERRUPTED_EXIT, OctopusError, one_line_errors
+from octopus.cli.init import init
+from octopus.cli.one_line import one_line
+from octopus.errors import one_line_errors
 from octopus.experiment_task import ExperimentTask
 from octopus.run.layout import INVENTORY_FILE
 
@@ -49,20 +51,6 @@ def _common(config: Any, values: dict[str, Any]) -> Common:
     return Common(config, **values)
 
 
-def _one_line(call: Callable[[], int | None]) -> int | None:
-    """Run a task's body: octopus' errors become one line and their exit code."""
-    # Loaded when a task runs (module docstring).
-    from octopus.localfiles import local_file_errors
-
-    try:
-        with local_file_errors(action="access"):
-            return call()
-    except OctopusError as exc:
-        raise Exit(f"octopus: {exc}", code=exc.exit_code) from None
-    except KeyboardInterrupt:  # Ctrl-C between stages (during one, the stage ends it)
-        raise Exit("octopus: interrupted (Ctrl-C)", code=INTERRUPTED_EXIT) from None
-
-
 NOTIFY_HELP = (
     "say when it ends or first fails, besides the experiment's notify: "
     "a webhook URL, an e-mail address or a command (may repeat)"
@@ -87,7 +75,7 @@ def octopus_task(
         @functools.wraps(body)
         def wrapper(c: Context, **kwargs: Any) -> None:
             values = {p.name: kwargs.pop(p.name) for p in common_params}
-            code = _one_line(lambda: body(c, _common(c.config, values), **kwargs))
+            code = one_line(lambda: body(c, _common(c.config, values), **kwargs))
             if code:
                 raise Exit(code=code)
 
@@ -275,7 +263,7 @@ def report(
 @task(help={"exp": COMMON_HELP["exp"]})
 def print_(c: Context, exp: str | None = None) -> None:
     """Print the experiment's commands, one per line."""
-    _one_line(lambda: _common(c.config, {"exp": exp}).print_commands())
+    one_line(lambda: _common(c.config, {"exp": exp}).print_commands())
 
 
 # `inv` loads a project's invoke.yaml after importing its tasks.py (and so this module) and
@@ -283,6 +271,7 @@ def print_(c: Context, exp: str | None = None) -> None:
 one_line_errors(invoke_config_error)
 
 ns = Collection(
+    init,
     nodes,
     select_nodes_task,
     setup,
