@@ -36,7 +36,7 @@ from octopus.schema import path_text, reject_unknown_arguments
 from octopus.steps.base import AnyStep, check_steps
 
 if TYPE_CHECKING:
-    from octopus.results import MonitorReport, StageReport
+    from octopus.results import MonitorReport, RunReport, StageReport
 
 # How a field is written in YAML, beyond its type: a step list, node selection, or not at all.
 STEPS = "steps"
@@ -262,6 +262,14 @@ class Experiment:
         return run_experiment_task(
             self, task, **selection, options=StageOptions(**options), output=output
         )
+
+    def run_all(self, **options: Any) -> RunReport:
+        """The whole lifecycle, as `inv run`; returns its report (each stage's, the state at
+        the end, the exit code). Options: stages/run.py run_all."""
+        one_line_errors()
+        from octopus.stages.run import run_all  # as in run_task
+
+        return run_all(self, **options)
 
     def __repr__(self) -> str:
         return f"Experiment({self.name!r}, {len(self.experiment_commands)} commands)"

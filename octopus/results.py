@@ -177,3 +177,22 @@ class MonitorReport:
         """Nothing is running or waiting to run any more."""
         counts = self.totals
         return not counts["running"] and not counts["pending"]
+
+
+@dataclass
+class RunReport:
+    """A whole `inv run`: each stage's report in the order they ran, the experiment's state
+    once waiting ended (None: a dry run, or a run that stopped before it waited), and the
+    exit code of the whole (1 when any node failed or dropped out, 2 never: bad input raises)."""
+
+    stages: list[StageReport] = field(default_factory=list)
+    status: MonitorReport | None = None
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def stage(self, name: str) -> StageReport | None:
+        """The last report of the stage of this name (setup, deliver, ...), if it ran."""
+        return next((r for r in reversed(self.stages) if r.stage == name), None)

@@ -137,7 +137,7 @@ class Common:
             timeout=timeout or None,
             strict=strict,
             steal=steal,
-        )
+        ).exit_code
 
     def logs(self, ident: str, failed: bool, node: str | None, tail: int) -> int:
         """`inv logs`: the chosen commands' logs, read from their nodes."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from octopus.experiment_task import ExperimentTask
+from octopus.inventory import select_nodes
 from octopus.node import Node
 from octopus.notify.notices import FIRST_FAILURE
 from octopus.notify.targets import Targets
 from octopus.output import StageOutput
-from octopus.results import MonitorReport, StageReport
+from octopus.results import MonitorReport, RunReport, StageReport
 from octopus.run.events import CommandState
 from octopus.stages.connection_pool import keeping_connections
 from octopus.stages.dispatch import run_task
@@ -126,8 +127,9 @@ def run_experiment(
     timeout: float | None = None,
     strict: bool = False,
     steal: bool = True,
-) -> int:
-    """Setup, deliver, start, wait, check-errors, pickup; the exit code of the whole run.
+) -> RunReport:
+    """Setup, deliver, start, wait, check-errors, pickup; the report of the whole run (each
+    stage's report, the state at the end, the exit code).
 
     A node that fails a stage or cannot be reached drops out, and the run goes on with the
     others (as ansible and pyinfra do); it is reported, and the run exits 1. With `strict`,
@@ -139,12 +141,16 @@ def run_experiment(
         log_path=None if options.dry_run else experiment.paths.stage_log("run"),
         verbose=options.verbose,
     )
+    run = RunReport()
     try:
         with keeping_connections():  # one login per node for the whole run
-            code = _run_stages(experiment, nodes, options, output, interval, timeout, strict, steal)
+            code = _run_stages(
+                experiment, nodes, options, output, interval, timeout, strict, steal, run
+            )
     finally:
         output.close()
-    return 0 if options.dry_run else code
+    run.exit_code = 0 if options.dry_run else code
+    return run
 
 
 def _run_stages(
@@ -156,10 +162,13 @@ def _run_stages(
     timeout: float | None,
     strict: bool,
     steal: bool,
+    run: RunReport,
 ) -> int:
     code = 0
     for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
         report = run_task(experiment, stage, nodes, options, output)
+        if isinstance(report, StageReport):
+            run.stages.append(report)
         if not isinstance(report, StageReport) or report.ok:
             continue
         going = {r.node for r in report.results if r.ok}
@@ -178,6 +187,8 @@ def _run_stages(
                 options, replan=True, all_nodes=tuple(n.name or "" for n in before)
             )
             again = run_task(experiment, stage, nodes, replan, output)
+            if isinstance(again, StageReport):
+                run.stages.append(again)
             if again is None or not again.ok:
                 output.note(f"{stage} failed again; stopping here")
                 return again.exit_code if again is not None else 1
@@ -194,14 +205,37 @@ def _run_stages(
             steal=steal,
             notify=targets,
         )
+        run.status = status
         if output.verbose or status.exit_code:  # the summary line says the rest
             print_monitor(status, output.console)
         code = max(code, status.exit_code)
     for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
         report = run_task(experiment, stage, nodes, options, output)
+        if isinstance(report, StageReport):
+            run.stages.append(report)
         if report is not None:
             code = max(code, report.exit_code)
     if status is not None:  # the end, with the results pickup just brought home
         notify_if_due(experiment, status, targets, output)
         output.note(summary_line(experiment.name, status, results_of(experiment)))
     return code
+
+
+def run_all(experiment: Experiment, **options: Any) -> RunReport:
+    """`inv run` from Python (a project's tasks.py): the whole lifecycle on the experiment's
+    nodes, returning its report. Keyword options: `nodes`, `tags`, `inventory` narrow the
+    nodes; `interval`, `timeout`, `strict`, `steal` are `inv run`'s; `fresh` runs again what
+    succeeded before; the rest are StageOptions (dry_run, parallel, verbose, ...)."""
+    chosen = select_nodes(
+        experiment,
+        options.pop("nodes", None),
+        options.pop("tags", None),
+        options.pop("inventory", None),
+    )
+    waiting = {
+        k: options.pop(k) for k in ("interval", "timeout", "strict", "steal") if k in options
+    }
+    fresh = options.pop("fresh", False)
+    return run_experiment(
+        experiment, chosen, StageOptions(keep_done=not fresh, **options), **waiting
+    )

@@ -36,7 +36,7 @@ def test_run_goes_on_without_a_node_unreachable_at_setup(
     nodes.append(Node(test_connection=False, name="gone", **nowhere))  # type: ignore[arg-type]
     exp = Experiment(name="carry", nodes=nodes, experiment_commands=commands(0.1))
     began = time.monotonic()
-    code = run_experiment(exp, nodes, StageOptions(), interval=0.5, timeout=120)
+    code = run_experiment(exp, nodes, StageOptions(), interval=0.5, timeout=120).exit_code
     took = time.monotonic() - began
     lost, twice = count_runs(ran_on(cluster.hosts[0]) + ran_on(cluster.hosts[1]), TOTAL)
     record_fault(
@@ -76,7 +76,7 @@ def test_run_stops_waiting_for_a_dead_node_and_resume_finishes(
     output = StageOutput(quiet=True)
     began = time.monotonic()
     try:
-        code = run_experiment(exp, nodes, StageOptions(), interval=0.5, timeout=120)
+        code = run_experiment(exp, nodes, StageOptions(), interval=0.5, timeout=120).exit_code
         took = time.monotonic() - began
     finally:
         killer.join(timeout=30)

@@ -23,7 +23,7 @@ def test_inv_run_logs_in_once_per_node(make_cluster, workdir: Path):
         pickup_steps=[Rsync(src=["~/one_*.txt"], dest=[str(workdir / "picked")], put=False)],
     )
     before = {h.name: h.accepted_logins() for h in cluster.hosts}
-    code = run_experiment(exp, nodes, StageOptions(), interval=0.3, timeout=60)
+    code = run_experiment(exp, nodes, StageOptions(), interval=0.3, timeout=60).exit_code
     assert code == 0
     logins = {h.name: h.accepted_logins() - before[h.name] for h in cluster.hosts}
     assert logins == {"h1": 1, "h2": 1}, logins  # several polls happened, still one login
