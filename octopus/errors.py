@@ -22,7 +22,8 @@ class ConfigError(OctopusError):
     """Bad input (YAML, a Node argument, a task option): exit code 2, before anything connects.
 
     The message is rendered as ``file:line: node 'x': key 'y': what is wrong`` with whichever
-    of those parts are known, so a user can jump straight to the spot.
+    of those parts are known, so a user can jump straight to the spot. `item` is the index of
+    the item of key's list the error is about, for a loader that knows the items' lines.
     """
 
     exit_code = 2
@@ -35,12 +36,14 @@ class ConfigError(OctopusError):
         line: int | None = None,
         node: str | None = None,
         key: str | None = None,
+        item: int | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.node = node
         self.key = key
+        self.item = item
         super().__init__(str(self))
 
     def located(self, *, file: str | None = None, line: int | None = None) -> ConfigError:
@@ -51,6 +54,7 @@ class ConfigError(OctopusError):
             line=self.line if self.line is not None else line,
             node=self.node,
             key=self.key,
+            item=self.item,
         )
 
     def __str__(self) -> str:

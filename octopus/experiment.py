@@ -31,6 +31,7 @@ from octopus.node import Launcher, Node
 from octopus.notify.targets import targets_of
 from octopus.run.grid import expand
 from octopus.run.layout import ExperimentPaths
+from octopus.run.placeholders import check_placeholders
 from octopus.run.schedule import check_schedule
 from octopus.schema import path_text, reject_unknown_arguments
 from octopus.steps.base import AnyStep, check_steps
@@ -163,11 +164,11 @@ class Experiment:
         if self.slurm_num_cpus_per_task is not None:
             self.slurm_num_cpus_per_job = self.slurm_num_cpus_per_task
         self.run_exp_expected_time = self.run_exp_expected_time or self.run_exp_expected_runtime
-        # A grid's templates become their commands here; each one's parameters are kept.
-        self.experiment_commands, self.command_params = expand(
-            list(self.experiment_commands or []), self.grid, self.zip
-        )
         self.experiment_prefix = self.experiment_prefix or ""
+        commands = list(self.experiment_commands or [])
+        check_placeholders(commands, self.experiment_prefix, self.exp_script_gen)
+        # A grid's templates become their commands here; each one's parameters are kept.
+        self.experiment_commands, self.command_params = expand(commands, self.grid, self.zip)
         self.run_exp_white_list_users = list(self.run_exp_white_list_users or [])
         self._split_nodes()
         for name in STEP_FIELDS:

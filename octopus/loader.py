@@ -95,13 +95,13 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
 def _load_yaml(path: Path) -> Experiment:
     data = cached_parse(path, load_yaml)  # a file of many commands is parsed once
     source = str(path)
-    if not isinstance(data, dict):
+    if not isinstance(data, LineDict):
         raise ConfigError("must be a mapping of Experiment fields", file=source, line=1)
     errors: list[ConfigError] = []
     fields: dict[str, Any] = {}
     known = yaml_fields()
     for key, value in data.items():
-        line = data.line_of(key) if isinstance(data, LineDict) else None
+        line = data.line_of(key)
         if key not in known:
             errors.append(
                 ConfigError(
@@ -114,7 +114,7 @@ def _load_yaml(path: Path) -> Experiment:
             continue
         expected, kind = known[key]
         if kind == STEPS:
-            steps, step_errors = _yaml_steps(key, value, source, line)
+            steps, step_errors = _yaml_steps(key, value, source, data)
             errors += step_errors
             fields[key] = steps
         elif kind == NODES:
@@ -135,7 +135,7 @@ def _load_yaml(path: Path) -> Experiment:
             continue  # null means the field's default
         else:
             if not matches(value, expected):
-                written = data.text_of(key) if isinstance(data, LineDict) else None
+                written = data.text_of(key)
                 hint = (
                     f" (write it in quotes: '{written}')"
                     if written and isinstance(value, (int, float)) and matches("", expected)
@@ -155,19 +155,25 @@ def _load_yaml(path: Path) -> Experiment:
     try:
         return Experiment(**fields)
     except ConfigError as exc:
-        line = data.line_of(exc.key) if isinstance(data, LineDict) and exc.key else None
+        line = None
+        if exc.key is not None:
+            line = data.line_of_item(exc.key, exc.item) if exc.item is not None else None
+            line = line or data.line_of(exc.key)
         raise exc.located(file=source, line=line) from None
 
 
 def _yaml_steps(
-    field: str, value: Any, source: str, line: int | None
+    field: str, value: Any, source: str, data: LineDict
 ) -> tuple[list[AnyStep], list[ConfigError]]:
+    """A step list: `- Name`, `- Name: {arguments}` or `- Name: value` (the value of the
+    step's one required argument); each error names the step's own line."""
+    line = data.line_of(field)
     if value is None:
         return [], []
     if not isinstance(value, list):
         return [], [
             ConfigError(
-                "must be a list of steps, e.g. `- Cmd: {cmd: 'echo hi'}`",
+                "must be a list of steps, e.g. `- Cmd: 'echo hi'`",
                 file=source,
                 line=line,
                 key=field,
@@ -175,23 +181,12 @@ def _yaml_steps(
         ]
     steps: list[AnyStep] = []
     errors: list[ConfigError] = []
-    for item in value:
-        item_line = item.line if isinstance(item, LineDict) else line
+    for index, item in enumerate(value):
+        item_line = data.line_of_item(field, index)
         if isinstance(item, str):
             name, args = item, None
         elif isinstance(item, dict) and len(item) == 1:
             name, args = next(iter(item.items()))
-            if args is not None and not isinstance(args, dict):
-                errors.append(
-                    ConfigError(
-                        f"step {name}: arguments must be a mapping like {{cmd: 'ls'}}, "
-                        f"not {args!r}",
-                        file=source,
-                        line=item_line,
-                        key=field,
-                    )
-                )
-                continue
         else:
             errors.append(
                 ConfigError(

@@ -27,8 +27,8 @@ from octopus.yamlfile import LineDict
 
 CACHE_MIN_BYTES = 64 << 10
 RACY_SECONDS = 2.0
-# Bumped whenever what a parse returns changes shape.
-FORMAT = 1
+# Bumped whenever what a parse returns changes shape (2: the lines of list items).
+FORMAT = 2
 # The key of a mapping's encoding: no YAML text can make a mapping with this key.
 MAPPING = "\0mapping"
 
@@ -102,7 +102,13 @@ def _encode(value: Any) -> Any:
             MAPPING: [
                 value.line,
                 [
-                    [_encode(k), value.key_lines.get(k), value.value_texts.get(k), _encode(v)]
+                    [
+                        _encode(k),
+                        value.key_lines.get(k),
+                        value.value_texts.get(k),
+                        _encode(v),
+                        value.item_lines.get(k),
+                    ]
                     for k, v in value.items()
                 ],
             ]
@@ -121,12 +127,14 @@ def _decode(value: Any) -> Any:
         line, items = value[MAPPING]
         mapping = LineDict()
         mapping.line = line
-        for key, key_line, text, item in items:
+        for key, key_line, text, item, item_lines in items:
             key = _decode(key)
             mapping[key] = _decode(item)
             if key_line is not None:
                 mapping.key_lines[key] = key_line
             if text is not None:
                 mapping.value_texts[key] = text
+            if item_lines is not None:
+                mapping.item_lines[key] = item_lines
         return mapping
     return value

@@ -32,6 +32,7 @@ MAX_VALUES = 100_000
 
 class LineDict(dict[Any, Any]):
     """A mapping read from YAML that remembers the line of each key (1-based) and of itself,
+    the line of each item of a list value (`- NoSuchStep` is pointed at, not its list's key),
     and the text of each scalar value as written (YAML reads `3.10` as the number 3.1)."""
 
     line: int | None = None
@@ -40,9 +41,17 @@ class LineDict(dict[Any, Any]):
         super().__init__(*args, **kwargs)
         self.key_lines: dict[Any, int] = {}
         self.value_texts: dict[Any, str] = {}
+        self.item_lines: dict[Any, list[int]] = {}
 
     def line_of(self, key: Any) -> int | None:
         return self.key_lines.get(key, self.line)
+
+    def line_of_item(self, key: Any, index: int) -> int | None:
+        """The line of item `index` of the list under `key` (else the key's own line)."""
+        lines = self.item_lines.get(key)
+        if lines is not None and 0 <= index < len(lines):
+            return lines[index]
+        return self.line_of(key)
 
     def text_of(self, key: Any) -> str | None:
         """The value of `key` as the file spells it, when it is a scalar."""
@@ -148,6 +157,8 @@ class _StrictLoader(yaml.SafeLoader):
             mapping.key_lines[key] = line
             if isinstance(value_node, ScalarNode):
                 mapping.value_texts[key] = str(value_node.value)
+            elif isinstance(value_node, SequenceNode):
+                mapping.item_lines[key] = [item.start_mark.line + 1 for item in value_node.value]
         return mapping
 
 

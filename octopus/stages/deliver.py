@@ -26,6 +26,7 @@ from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
     commit_deliverables,
     plan_delivery,
+    require_commands,
     staging_folder,
     write_deliverables,
 )
@@ -64,6 +65,7 @@ def run(
     experiment: Experiment, nodes: list[Node], options: StageOptions, output: StageOutput
 ) -> StageReport:
     """Plan, write the deliverables and upload them; the report per node."""
+    require_commands(experiment, "deliver")
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)

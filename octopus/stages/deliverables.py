@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from octopus.errors import ConfigError
 from octopus.gitrepo import commit_info, local_repo_root
 from octopus.launchers.registry import worker_script
 from octopus.localfiles import local_file_errors, make_folder, write_file
@@ -22,6 +23,20 @@ from octopus.run.rerun import Earlier, add_kept, chosen_indices, kept_events, nu
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
+
+
+def require_commands(experiment: Experiment, task: str) -> None:
+    """Deliver and run plan the experiment's commands, so an experiment without any is bad
+    input there (exit 2), not an empty delivery that "finishes" at once. The other stages
+    run steps only: `Experiment(...)` without commands stays valid for them, as it was."""
+    if experiment.experiment_commands:
+        return
+    raise ConfigError(
+        f"{task}: experiment '{experiment.name}' has no commands (experiment_commands is "
+        "empty or missing): list the commands to run under experiment_commands; setup, "
+        "purge and the other stages of steps run without them",
+        file=experiment.source,
+    )
 
 
 def plan_delivery(

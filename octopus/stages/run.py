@@ -17,6 +17,7 @@ from octopus.output import StageOutput
 from octopus.results import MonitorReport, RunReport, StageReport
 from octopus.run.events import CommandState
 from octopus.stages.connection_pool import keeping_connections
+from octopus.stages.deliverables import require_commands
 from octopus.stages.dispatch import run_task
 from octopus.stages.monitor import monitor
 from octopus.stages.notify import notify_if_due, targets_for
@@ -137,6 +138,7 @@ def run_experiment(
     dry take unclaimed commands from nodes with a backlog (queue schedule). With a dry run
     every stage only prints what it would do, and nothing is waited for.
     """
+    require_commands(experiment, "run")  # before setup, not after it at deliver
     output = StageOutput(
         log_path=None if options.dry_run else experiment.paths.stage_log("run"),
         verbose=options.verbose,

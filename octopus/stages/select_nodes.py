@@ -1,5 +1,6 @@
 """`inv select-nodes`: which run_exp nodes are free for this experiment (the seed's
-SELECT_RUNEXP_NODES stage). `run_exp` without arguments lists a node's reservations."""
+SELECT_RUNEXP_NODES stage). `run_exp` without arguments lists a node's reservations; a node
+without the tool fails, and one line names every such node and what to do about it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from octopus.results import Outcome, StageReport
 from octopus.stages.engine import run_stage
 from octopus.stages.options import StageOptions
 from octopus.steps.base import Step
-from octopus.steps.context import StepContext
+from octopus.steps.context import StepContext, StepFailed
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
+
+
+# What a shell answers for a program it cannot find (POSIX: 127, "command not found").
+COMMAND_NOT_FOUND = 127
+NOT_INSTALLED = "run_exp is not installed"
 
 
 class _ReadReservations(Step):
@@ -29,9 +35,13 @@ class _ReadReservations(Step):
         return ["run_exp"]
 
     def execute(self, ctx: StepContext) -> Availability:
-        listing = ctx.run("run_exp", show=False).stdout
+        listing = ctx.run("run_exp", show=False, warn=True)
+        if listing.exited == COMMAND_NOT_FOUND:
+            raise StepFailed(NOT_INSTALLED, exit_code=COMMAND_NOT_FOUND)  # said once, in run()
+        if not listing.ok:
+            raise StepFailed.of(listing)
         user = ctx.node.ssh_username or ctx.connection().user
-        verdict = judge_reservations(listing, self.whitelist, user)
+        verdict = judge_reservations(listing.stdout, self.whitelist, user)
         ctx.say(
             ("available: " if verdict.available else "not available: ")
             + verdict.reason
@@ -63,6 +73,12 @@ def run(
     unreachable = [r.node for r in report.results if r.outcome is Outcome.UNREACHABLE]
     if unreachable:
         output.note(f"unreachable: {', '.join(unreachable)}")
+    missing = [r.node for r in report.results if r.message == NOT_INSTALLED]
+    if missing:
+        output.note(
+            f"select-nodes: {NOT_INSTALLED} on {', '.join(missing)}: install the lab's "
+            "reservation tool or use launcher screen"
+        )
     if own:
         output.note(f"your own experiment already runs on {', '.join(own)}: no node selected")
         return [], report

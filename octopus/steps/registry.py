@@ -1,10 +1,14 @@
 """Steps by name: every concrete step class registers under its class name, the name YAML
-files use, and a step built from YAML has each argument checked against its constructor."""
+files use, and a step built from YAML has each argument checked against its constructor.
+
+In YAML a step's arguments are a mapping (`- Cmd: {cmd: ls, tags: [gpu]}`); a step with
+exactly one required argument may also be given just that argument's value (`- Cmd: ls`)."""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import reprlib
 import typing
 from typing import TYPE_CHECKING, Any
 
@@ -85,23 +89,49 @@ def check_arguments(cls: type, args: dict[str, Any], where: dict[str, Any]) -> l
                     **where,
                 )
             )
-    missing = [
-        name
-        for name, p in params.items()
-        if p.default is inspect.Parameter.empty and name not in args
-    ]
+    missing = [name for name in required_arguments(cls) if name not in args]
     if missing:
         errors.append(ConfigError(f"step {step} needs argument(s): {', '.join(missing)}", **where))
     return errors
 
 
+def required_arguments(cls: type) -> list[str]:
+    """The constructor's arguments without a default, in its order."""
+    params, _ = _parameters(cls)
+    return [name for name, p in params.items() if p.default is inspect.Parameter.empty]
+
+
+def shorthand_arguments(cls: type, value: Any) -> dict[str, Any]:
+    """The arguments `- Name: value` stands for: `value` fills the step's one required
+    argument. A step with none or several refuses it, naming the arguments it takes."""
+    required = required_arguments(cls)
+    if len(required) == 1:
+        return {required[0]: value}
+    params, _ = _parameters(cls)
+    step = cls.__name__
+    given = f"`- {step}: {reprlib.repr(value)}`"
+    if required:
+        what = f"takes {len(required)} required arguments ({', '.join(required)}), so {given}"
+        what += " cannot say which one it fills"
+    else:
+        what = f"has no required argument for {given} to fill"
+    example = ", ".join(f"{name}: ..." for name in (required or list(params)[:1]))
+    raise ConfigError(
+        f"step {step} {what}; write its arguments as a mapping, e.g. `- {step}: {{{example}}}`; "
+        f"valid: {', '.join(params) or 'none'}"
+    )
+
+
 def build_step(
-    name: str, args: dict[str, Any] | None, *, file: str | None = None, line: int | None = None
+    name: str, args: Any, *, file: str | None = None, line: int | None = None
 ) -> AnyStep:
-    """A step from its YAML form (`- Name: {arg: value}`), with every argument checked."""
+    """A step from its YAML form (`- Name: {arg: value}`, or `- Name: value` for a step with
+    one required argument), with every argument checked."""
     where: dict[str, Any] = {"file": file, "line": line}
     try:
         cls = step_class(name)
+        if args is not None and not isinstance(args, dict):
+            args = shorthand_arguments(cls, args)
     except ConfigError as exc:
         raise exc.located(file=file, line=line) from None
     arguments = dict(args or {})

@@ -46,6 +46,7 @@ def test_an_unchanged_file_is_parsed_once_with_its_lines_kept(tmp_path: Path):
     assert isinstance(second, LineDict) and isinstance(second["experiment_commands"][1], LineDict)
     assert second.line_of("python_version") == 3 and second.text_of("python_version") == "3.10"
     assert second["experiment_commands"][1].line_of("a") == 6
+    assert [second.line_of_item("experiment_commands", i) for i in (0, 1)] == [5, 6]
 
 
 def test_a_changed_file_is_parsed_again(tmp_path: Path):
