@@ -109,7 +109,10 @@ def test_unknown_top_level_key(tmp_path: Path):
 
 def test_missing_file():
     err = error_of(Path("/nonexistent/nodes.yaml"))
-    assert str(err) == "/nonexistent/nodes.yaml: file not found"
+    assert str(err) == (
+        "/nonexistent/nodes.yaml: file not found: `octopus init` writes one (this machine as "
+        "node `local`, and an SSH node to fill in), or pass --inventory"
+    )
 
 
 def test_conflicting_launcher_settings(tmp_path: Path):
