@@ -89,8 +89,10 @@ def run(
             parallel=options.parallel,
             dry_run=dry_run,
         ) as fan:
-            first = _count_hardware(fan, nodes, record)
+            first, guessed = _count_hardware(fan, nodes, record)
             manifest, kept = plan_delivery(experiment, nodes, earlier, keep_done=options.keep_done)
+            for name in guessed:  # the record keeps only counts a node reported
+                manifest.hardware.pop(name, None)
             staging = _stage(manifest, kept, root, dry_run, len(nodes), output)
             _upload_and_switch(fan, manifest, staging, options.force, first)
         report = fan.report()
@@ -105,24 +107,26 @@ def run(
     return report
 
 
-def _count_hardware(fan: Fanout, nodes: list[Node], record: Deliveries) -> int:
+def _count_hardware(fan: Fanout, nodes: list[Node], record: Deliveries) -> tuple[int, list[str]]:
     """Count the CPUs and GPUs of the nodes whose workers follow them, on the stage's own
-    connections; how many steps that took (0 or 1). A node that could not be counted (out of
-    reach, too few GPUs, a dry run) fails here or is planned from its last delivery's count,
-    else with one worker: it takes no delivery anyway, or only a dry run's."""
+    connections; how many steps that took (0 or 1), and the nodes whose count is a guess.
+
+    A node that could not be counted (out of reach, too few GPUs, a dry run) failed here, or
+    is planned from its last delivery's count, else with one worker: it takes no delivery
+    anyway, or only a dry run's."""
     needing = [n for n in nodes if n.needs_hardware]
     if not needing:
-        return 0
+        return 0, []
     fan.remote([CountHardware()], only={n.name or "" for n in needing})
     learn_recorded(needing, record)
-    for node in needing:
-        if node.found_hardware is None:
-            node.learn_hardware(Hardware(), check=False)
-            if fan.dry_run:
-                fan.output.line(
-                    node.name or "?", "dry run: planned with 1 worker (deliver counts them)"
-                )
-    return 1
+    guessed = [n for n in needing if n.found_hardware is None]
+    for node in guessed:
+        node.learn_hardware(Hardware(), check=False)
+        if fan.dry_run:
+            fan.output.line(
+                node.name or "?", "dry run: planned with 1 worker (deliver counts them)"
+            )
+    return 1, [n.name or "?" for n in guessed]
 
 
 def _stage(
