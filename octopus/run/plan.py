@@ -25,7 +25,7 @@ from octopus.run.generators import (
 )
 from octopus.run.plan_model import Plan, WorkerPlan
 from octopus.run.schedule import FIXED, QUEUE
-from octopus.run.workers import Worker, check_gpu_placeholder, fill_placeholders, make_workers
+from octopus.run.workers import Worker, fill_placeholders, make_workers
 
 
 def _pick(items: Sequence[str], indices: list[int]) -> list[str]:
@@ -86,7 +86,6 @@ def build_plan(
     `queue` schedule, `[job_id]` and `[socket]` are left for the worker that takes a command."""
     per_worker = schedule != QUEUE
     commands = list(experiment_commands)
-    check_gpu_placeholder([prefix, *commands], nodes)
     workers = make_workers(nodes, per_node, offset)
     if not workers:
         raise ConfigError("no workers: the selected nodes have no screens or jobs")

@@ -24,6 +24,7 @@ from octopus.run.layout import MANIFEST, PLANS_DIR, script_name
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.rerun import earlier_runs
+from octopus.run.workers import check_gpu_placeholder
 from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
     commit_deliverables,
@@ -69,6 +70,7 @@ def run(
     """Plan, write the deliverables and upload them; the report per node."""
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
+    check_gpu_placeholder([experiment.experiment_prefix, *experiment.experiment_commands], nodes)
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)
     dropping = check_replan(experiment, nodes, record, options)
     chosen = [n.name or "" for n in nodes]

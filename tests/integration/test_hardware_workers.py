@@ -132,14 +132,14 @@ def test_deliver_refuses_by_name_a_node_with_fewer_gpus_than_a_worker_asks_for(
     assert "gpuless: dry run: planned with 1 worker (deliver counts them)" in done.stdout
     assert "gpuless: would write run_exp_s0.sh: 1 command(s)" in done.stdout
 
-    # [gpu] where a node gives its workers no GPUs: one line, exit 2, nothing delivered.
+    # [gpu] where a node gives its workers no GPUs: one line, exit 2, before any login.
+    logins = cluster.hosts[1].accepted_logins()
     work = project(tmp_path / "other", ["python3 train.py --gpus [gpu]"])
-    done = run_inv(
-        "deliver", "--exp", "hw", "--inventory", str(inventory), "--nodes", "plain", cwd=work
-    )
+    done = run_inv("deliver", "--exp", "hw", "--inventory", str(inventory), cwd=work)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "octopus: key 'experiment_commands': [gpu] in a command, but node(s) plain give their "
         "workers no GPUs: set gpus_per_worker for them in nodes.yaml, or leave them out (--nodes)"
     )
+    assert cluster.hosts[1].accepted_logins() == logins  # gpuless was not even counted
     assert not (work / "deliverables" / "hw" / "manifest.json").exists()

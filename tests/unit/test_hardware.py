@@ -17,7 +17,7 @@ from octopus.run.deliveries import Deliveries
 from octopus.run.generators import distribute_exp_scripts
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
-from octopus.run.workers import make_workers
+from octopus.run.workers import check_gpu_placeholder, make_workers
 from octopus.stages.facts import learn_recorded
 
 
@@ -157,12 +157,15 @@ def test_with_the_queue_the_taking_worker_fills_gpu():
 def test_gpu_placeholder_on_a_node_without_gpus_per_worker_is_refused():
     plain = Node(test_connection=False, ssh_hostname="cpu1")
     with pytest.raises(ConfigError) as info:
-        build_plan(["train --gpus [gpu]"], "", [gpu_node(1, 2), plain])
+        check_gpu_placeholder(["train --gpus [gpu]"], [gpu_node(1, 2), plain])
     assert str(info.value) == (
         "key 'experiment_commands': [gpu] in a command, but node(s) cpu1 give their workers "
         "no GPUs: set gpus_per_worker for them in nodes.yaml, or leave them out (--nodes)"
     )
-    build_plan(["train on cpu"], "", [plain])  # no [gpu]: nothing to refuse
+    with pytest.raises(ConfigError):
+        check_gpu_placeholder(["cd ~/run_[gpu]\n", "train"], [plain])  # in the prefix too
+    check_gpu_placeholder(["", "train on cpu"], [plain])  # no [gpu]: nothing to refuse
+    check_gpu_placeholder(["train --gpus [gpu]"], [gpu_node(1, 2)])
 
 
 def test_the_record_keeps_each_nodes_count_for_the_stages_after_deliver(tmp_path):
