@@ -119,6 +119,8 @@ def _count_hardware(fan: Fanout, nodes: list[Node], record: Deliveries) -> tuple
     needing = [n for n in nodes if n.needs_hardware]
     if not needing:
         return 0, []
+    for node in needing:
+        node.found_hardware = None  # counted afresh: an earlier guess is not kept
     fan.remote([CountHardware()], only={n.name or "" for n in needing})
     learn_recorded(needing, record)
     guessed = [n for n in needing if n.found_hardware is None]

@@ -10,10 +10,17 @@ import os
 import subprocess
 from pathlib import Path
 
+from octopus import Experiment, ExperimentTask, Node
 from octopus.run import ledger_store
 from octopus.run.ledger_store import status_of
 from octopus.testing.sshhosts import TestCluster
-from tests.conftest import latest_delivery, run_inv, write_inventory
+from tests.conftest import (
+    latest_delivery,
+    run_inv,
+    run_quiet,
+    wait_for_monitor,
+    write_inventory,
+)
 
 CPUS = len(os.sched_getaffinity(0))  # the test hosts share this machine's CPUs and kernel
 WIDE = {"COLUMNS": "220"}
@@ -143,3 +150,24 @@ def test_deliver_refuses_by_name_a_node_with_fewer_gpus_than_a_worker_asks_for(
     )
     assert cluster.hosts[1].accepted_logins() == logins  # gpuless was not even counted
     assert not (work / "deliverables" / "hw" / "manifest.json").exists()
+
+
+def test_the_python_api_takes_auto_on_a_local_node(tmp_path: Path, monkeypatch):
+    """`Node(num_parallel_screens_or_jobs="auto")` through Experiment.run_task, on this machine."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    here = Node(name="here", local=True, num_parallel_screens_or_jobs="auto")
+    exp = Experiment(
+        name="hwapi",
+        nodes=[here],
+        experiment_commands=[f"sleep 0.2; echo {i} [job_id] >> ~/ran" for i in range(6)],
+    )
+    assert run_quiet(exp, ExperimentTask.DELIVER_SCRIPTS).ok
+    assert here.num_workers == CPUS
+    assert run_quiet(exp, ExperimentTask.START).ok
+    report = wait_for_monitor(exp, [here], lambda r: r.finished)
+    assert report.totals["done"] == 6
+    ran = (home / "ran").read_text().split("\n")
+    assert {line.split()[1] for line in ran if line} == {str(w) for w in range(CPUS)}
