@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from octopus.errors import ConfigError, did_you_mean, raise_all
 from octopus.node import Node, node_fields
 from octopus.run.layout import INVENTORY_FILE
-from octopus.schema import matches, type_name
+from octopus.schema import literal_words, matches, type_name
 from octopus.yamlfile import LineDict, load_yaml
 
 if TYPE_CHECKING:
@@ -216,6 +216,8 @@ def _check_values(values: Mapping[str, Any], source: str, node: str | None) -> l
             hint = (
                 f" (write it in quotes: '{_as_written(values, key, value)}')"
                 if isinstance(value, (int, float)) and matches("", _YAML_TYPES[key])
+                else did_you_mean(value, literal_words(_YAML_TYPES[key]))
+                if isinstance(value, str)
                 else ""
             )
             errors.append(

@@ -1,7 +1,8 @@
 """Node: how to reach one machine and what it offers (sockets, hardware, tags, launcher).
 
 The constructor keeps every argument of the original octopus `Node(...)`; the rest are
-additions with defaults, so existing experiment files build the same nodes.
+additions with defaults, so existing experiment files build the same nodes. How many workers
+it runs, and which GPUs each gets, follows hardware.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ import os
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
-from octopus.errors import ConfigError, did_you_mean
+from octopus.errors import ConfigError, OctopusError, did_you_mean
+from octopus.hardware import (
+    AUTO,
+    MAX_GPUS_PER_WORKER,
+    Hardware,
+    gpu_shortage,
+    needs_hardware,
+    worker_count,
+    worker_gpus,
+)
 from octopus.launchers.sbatch_options import check_options
 from octopus.limits import MAX_KEEPALIVE, MAX_SOCKET, MAX_WORKERS_PER_NODE, check_range
 from octopus.names import RULE, check_name, is_name
@@ -63,7 +73,7 @@ class Node(OriginalNodeMethods):
     use_run_exp: bool = False
     use_slurm: bool = False
     python_version: str | None = None
-    num_parallel_screens_or_jobs: int | None = None
+    num_parallel_screens_or_jobs: int | Literal["auto"] | None = None
     available_sockets: list[int] = field(default_factory=lambda: [0])
     # Additions to the original arguments.
     name: str | None = None
@@ -75,10 +85,13 @@ class Node(OriginalNodeMethods):
     accept_new_hostkeys: bool = False
     ssh_config: str | None = None
     slurm_options: dict[str, str] = field(default_factory=dict)
+    gpus_per_worker: int | None = None
     # The original's remaining arguments.
     rsync_private_key: str | None = None
     ssh_passphrase: str | None = field(default=None, repr=False)
     test_connection: bool = True
+    # The CPUs and GPUs the node reported, once a stage asked it (learn_hardware).
+    found_hardware: Hardware | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, str):
@@ -101,6 +114,7 @@ class Node(OriginalNodeMethods):
         self.slurm_options = check_options(self.slurm_options or {}, "slurm_options", self.name)
         self.launcher = self._resolve_launcher()
         self._check_numbers()
+        self._check_hardware_keys()
         for key in ("ssh_private_key", "ssh_hostkeys", "ssh_config", "rsync_private_key"):
             self._expand_path(key)
         if self.rsync_private_key is None:
@@ -112,8 +126,9 @@ class Node(OriginalNodeMethods):
         """Counts, ports and times in their ranges, so nothing later plans a million workers,
         connects to port -1 or waits NaN seconds."""
         name = self.name
+        requested = self.num_parallel_screens_or_jobs
         check_range(
-            self.num_parallel_screens_or_jobs,
+            None if isinstance(requested, str) else requested,
             1,
             MAX_WORKERS_PER_NODE,
             key="num_parallel_screens_or_jobs",
@@ -129,6 +144,41 @@ class Node(OriginalNodeMethods):
         check_range(
             self.keepalive, 1, MAX_KEEPALIVE, key="keepalive", node=name, unit=" s", nullable=False
         )
+
+    def _check_hardware_keys(self) -> None:
+        """`auto` spelt right, `gpus_per_worker` a whole number, neither on a Slurm node (whose
+        login node's CPUs and GPUs say nothing of the cluster's)."""
+        requested = self.num_parallel_screens_or_jobs
+        if isinstance(requested, str) and requested != AUTO:
+            raise self._error(
+                "num_parallel_screens_or_jobs",
+                f"must be a number of workers or '{AUTO}', not {requested!r}"
+                f"{did_you_mean(requested, [AUTO])}",
+            )
+        gpus = self.gpus_per_worker
+        if gpus is not None and (
+            isinstance(gpus, bool)
+            or not isinstance(gpus, int)
+            or not 1 <= gpus <= MAX_GPUS_PER_WORKER
+        ):
+            raise self._error(
+                "gpus_per_worker",
+                f"must be a whole number of GPUs from 1 to {MAX_GPUS_PER_WORKER} (or null), "
+                f"not {gpus!r}",
+            )
+        if self.launcher is Launcher.SLURM:
+            if gpus is not None:
+                raise self._error(
+                    "gpus_per_worker",
+                    "is for nodes that start their own workers: a Slurm job asks for GPUs "
+                    "with the experiment's slurm_num_gpus_per_job",
+                )
+            if requested == AUTO:
+                raise self._error(
+                    "num_parallel_screens_or_jobs",
+                    "'auto' counts the CPUs of the node octopus logs in to, not the cluster's: "
+                    "give a Slurm node a number of jobs",
+                )
 
     def check_connection(self) -> None:
         """Log in once, as the original Node(...) did; NodeUnreachable says what is wrong."""
@@ -168,11 +218,38 @@ class Node(OriginalNodeMethods):
             setattr(self, key, os.path.expanduser(str(value)))
 
     @property
+    def needs_hardware(self) -> bool:
+        """Whether its workers depend on its CPUs or GPUs (`auto`, `gpus_per_worker`)."""
+        return needs_hardware(self.num_parallel_screens_or_jobs, self.gpus_per_worker)
+
+    def learn_hardware(self, hardware: Hardware, *, check: bool = True) -> None:
+        """Keep what the node reported; with `check`, a ConfigError naming the node when it
+        has fewer GPUs than one worker asks for."""
+        shortage = gpu_shortage(self.gpus_per_worker, hardware) if check else None
+        if shortage:
+            raise self._error("gpus_per_worker", shortage)
+        self.found_hardware = hardware
+
+    @property
     def num_workers(self) -> int:
-        """Screens or jobs this node runs at once: the explicit number or one per socket."""
-        if self.num_parallel_screens_or_jobs is not None:
-            return self.num_parallel_screens_or_jobs
-        return len(self.available_sockets)
+        """Screens or jobs this node runs at once: the explicit number, one per socket
+        (the seed's rule), or from its CPUs or GPUs (hardware.py)."""
+        count = worker_count(
+            self.num_parallel_screens_or_jobs,
+            self.gpus_per_worker,
+            len(self.available_sockets),
+            self.found_hardware,
+        )
+        if count is None:
+            raise OctopusError(
+                f"node '{self.name}': its workers follow its CPUs and GPUs, which are not "
+                "known yet: deliver to it first (deliver counts them)"
+            )
+        return count
+
+    def gpus_of(self, index: int) -> str:
+        """The GPUs of its worker `index` as `CUDA_VISIBLE_DEVICES` takes them ("": none)."""
+        return worker_gpus(index, self.gpus_per_worker, self.found_hardware)
 
     def missing_files(self) -> list[tuple[str, str]]:
         """(key, path) for each file this node names that does not exist here."""
@@ -193,4 +270,4 @@ class Node(OriginalNodeMethods):
 def node_fields() -> dict[str, Any]:
     """Every Node argument with its type hint, for validating YAML input."""
     resolved = typing.get_type_hints(Node)
-    return {f.name: resolved[f.name] for f in dataclasses.fields(Node)}
+    return {f.name: resolved[f.name] for f in dataclasses.fields(Node) if f.init}

@@ -8,7 +8,7 @@ import os
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from octopus.errors import ConfigError, did_you_mean
 
@@ -20,6 +20,8 @@ def type_name(annotation: Any) -> str:
     """How a type hint reads to a user writing YAML: 'list of str', 'int or null'."""
     origin = get_origin(annotation)
     args = get_args(annotation)
+    if origin is Literal:
+        return " or ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
     if origin in (Union, types.UnionType):
         names = [type_name(a) for a in args if a is not type(None)]
         if "text" in names and "path" in names:  # YAML writes paths as text
@@ -47,6 +49,8 @@ def matches(value: Any, annotation: Any) -> bool:
     args = get_args(annotation)
     if origin in (Union, types.UnionType):
         return any(matches(value, a) for a in args)
+    if origin is Literal:
+        return any(type(value) is type(a) and value == a for a in args)
     if annotation is type(None):
         return value is None
     if origin in _LISTS:
@@ -70,6 +74,16 @@ def matches(value: Any, annotation: Any) -> bool:
     if isinstance(annotation, type):
         return isinstance(value, annotation)
     return True
+
+
+def literal_words(annotation: Any) -> list[str]:
+    """The fixed words a type hint allows (`Literal["auto"]`, also inside a union)."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return [a for a in get_args(annotation) if isinstance(a, str)]
+    if origin in (Union, types.UnionType):
+        return [w for a in get_args(annotation) for w in literal_words(a)]
+    return []
 
 
 # A path as the original's users pass it: text, or a pathlib.Path.

@@ -59,6 +59,9 @@ class Manifest:
     # the first of them started (None: it kept none): their results are older than it.
     kept: int = 0
     kept_since: float | None = None
+    # The CPUs and GPUs of the nodes whose workers follow them (`auto`, `gpus_per_worker`),
+    # as deliver counted them: node -> {"cpus": n, "gpus": n} (hardware.Hardware).
+    hardware: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def params_of(self, command_index: int | None) -> dict[str, Any]:
         """A command's grid parameters ({} without a grid)."""
@@ -118,6 +121,7 @@ class Manifest:
             "params": self.params,
             "kept": self.kept,
             "kept_since": self.kept_since,
+            "hardware": self.hardware,
         }
 
     @staticmethod
@@ -134,7 +138,12 @@ class Manifest:
             shares[command["node"]]["commands"].append(command)
         return {
             node: compact_json(
-                {**data, "launchers": {node: data["launchers"][node]}, "plan": {**plan, **share}}
+                {
+                    **data,
+                    "launchers": {node: data["launchers"][node]},
+                    "hardware": {k: v for k, v in data["hardware"].items() if k == node},
+                    "plan": {**plan, **share},
+                }
             )
             for node, share in shares.items()
         }
@@ -166,6 +175,7 @@ class Manifest:
         self.launchers = {n: kind for n, kind in self.launchers.items() if n not in nodes}
         self.moved = {n: ids for n, ids in self.moved.items() if n not in nodes}
         self.stolen = {n: ids for n, ids in self.stolen.items() if n not in nodes}
+        self.hardware = {n: found for n, found in self.hardware.items() if n not in nodes}
         if self.delivered is not None:
             self.delivered = [n for n in self.delivered if n not in nodes]
 
@@ -199,4 +209,5 @@ class Manifest:
             params=data.get("params", []),
             kept=data.get("kept", 0),
             kept_since=data.get("kept_since"),
+            hardware=data.get("hardware", {}),
         )

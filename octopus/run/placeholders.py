@@ -1,6 +1,6 @@
 """The placeholders a command may hold, and the near misses of them that would run unfilled.
 
-`[job_id]`, `[socket]` and `[hw_placeholder]` (and the original generators'
+`[job_id]`, `[socket]`, `[gpu]` and `[hw_placeholder]` (and the original generators'
 `[device_placeholder]`) are filled in for the worker a command lands on (workers.py). Any other
 text in brackets passes through as written, as shell tests (`[ -e x ]`, `[[ ... ]]`), arrays
 (`${a[0]}`), globs and regexes (`[0-9]`) and Python indexing (`x[1]`) need. But a bracketed
@@ -20,9 +20,14 @@ from typing import Any
 from octopus.errors import ConfigError
 from octopus.run import generators
 from octopus.run.generators import DEVICE_PLACEHOLDER
-from octopus.run.workers import PLACEHOLDER_HARDWARE, PLACEHOLDER_JOB_ID, PLACEHOLDER_SOCKET
+from octopus.run.workers import (
+    PLACEHOLDER_GPU,
+    PLACEHOLDER_HARDWARE,
+    PLACEHOLDER_JOB_ID,
+    PLACEHOLDER_SOCKET,
+)
 
-PLACEHOLDERS = (PLACEHOLDER_JOB_ID, PLACEHOLDER_SOCKET, PLACEHOLDER_HARDWARE)
+PLACEHOLDERS = (PLACEHOLDER_JOB_ID, PLACEHOLDER_SOCKET, PLACEHOLDER_GPU, PLACEHOLDER_HARDWARE)
 KNOWN = (*PLACEHOLDERS, DEVICE_PLACEHOLDER)
 _WORDS = [p[1:-1] for p in KNOWN]
 # Closer than did_you_mean's 0.6: `[jobs]` (0.6 from job_id) may well be a shell array's index;

@@ -17,7 +17,7 @@ from octopus.run.layout import script_name, worker_label
 from octopus.run.ledger import Ledger
 from octopus.run.plan_model import Plan, WorkerPlan
 from octopus.run.status import NodeStatus
-from octopus.run.workers import Worker
+from octopus.run.workers import Worker, worker_on
 
 
 @dataclass(frozen=True)
@@ -131,14 +131,7 @@ def move_unfinished(plan: Plan, ledger: Ledger, up: list[Node], down: set[str]) 
         jobs = [p.worker.job_id for p in plan.parts if p.worker.node == node.name]
         next_job = max(jobs, default=-1) + 1
         for index in range(node.num_workers):
-            worker = Worker(
-                node=node.name or "?",
-                index=len(jobs) + index,
-                job_id=next_job + index,
-                socket=node.available_sockets[index % len(node.available_sockets)],
-                hardware=node.hardware_desc,
-            )
-            targets.append(WorkerPlan(worker))
+            targets.append(WorkerPlan(worker_on(node, len(jobs) + index, next_job + index, index)))
     moved_ids = {s.id for s in moving}
     by_id = {e.id: e for e in plan.entries}  # before the moved ones leave their old workers
     for part in plan.parts:

@@ -20,7 +20,7 @@ from octopus.remote.shell import quote_path
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.layout import CLAIMS_DIR, MARK, claim_file
 from octopus.run.plan_model import Plan, WorkerPlan
-from octopus.run.workers import Worker
+from octopus.run.workers import worker_on
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,7 @@ def new_workers(plan: Plan, node: Node, count: int) -> list[WorkerPlan]:
     name = node.name or "?"
     jobs = [p.worker.job_id for p in plan.parts if p.worker.node == name]
     first = max(jobs, default=-1) + 1
-    sockets = node.available_sockets
-    return [
-        WorkerPlan(
-            Worker(name, len(jobs) + k, first + k, sockets[k % len(sockets)], node.hardware_desc)
-        )
-        for k in range(count)
-    ]
+    return [WorkerPlan(worker_on(node, len(jobs) + k, first + k, k)) for k in range(count)]
 
 
 def move(plan: Plan, ids: list[int], targets: list[WorkerPlan]) -> None:

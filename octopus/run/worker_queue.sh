@@ -16,7 +16,7 @@ octopus_claim() {
       ;;
   esac
 }
-# [job_id] and [socket] are the taking worker's: filled in here, with parameter expansions.
+# [job_id], [socket] and [gpu] are the taking worker's: filled in here, with parameter expansions.
 octopus_sub() {
   octopus_rest=$octopus_text
   octopus_text=
@@ -35,6 +35,7 @@ octopus_fill() {
   octopus_text=$1
   octopus_sub "[job_id]" "@JOB_ID@"
   octopus_sub "[socket]" "@SOCKET@"
+  octopus_sub "[gpu]" "@GPUS@"
 }
 #@claim@
   if ! octopus_claim "$1"; then

@@ -91,11 +91,17 @@ def render_script(
         "@TIMEOUT@": f"{timeout:g}" if timeout else "",
         "@RETRIES@": str(retries),
         "@SOCKET@": str(worker.socket),
+        "@GPUS@": worker.gpus,
         "@CLAIMS_DIR@": layout.CLAIMS_DIR,
     }
     for marker, value in values.items():
         head = head.replace(marker, value)
     parts = [head.replace(HEADER_LINE, header)]
+    if worker.gpus:  # the worker's own GPUs (hardware.py), numbered as nvidia-smi numbers them
+        parts.append(
+            f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={worker.gpus}; "
+            "export CUDA_DEVICE_ORDER CUDA_VISIBLE_DEVICES\n"
+        )
     if prefix:
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
     calls = [

@@ -12,16 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
+from octopus.hardware import Hardware
 from octopus.launchers.registry import launcher_for
 from octopus.localfiles import make_folder
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
+from octopus.run.events import CommandStatus
 from octopus.run.layout import MANIFEST, PLANS_DIR, script_name
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.rerun import earlier_runs
+from octopus.run.workers import check_gpu_placeholder
 from octopus.stages.deliver_steps import Busy, CheckAndUpload, Discard, Switch
 from octopus.stages.deliverables import (
     commit_deliverables,
@@ -31,6 +34,7 @@ from octopus.stages.deliverables import (
     write_deliverables,
 )
 from octopus.stages.engine import Fanout
+from octopus.stages.facts import CountHardware, learn_recorded
 from octopus.stages.options import StageOptions
 from octopus.stages.records import changes_records
 
@@ -68,6 +72,7 @@ def run(
     require_commands(experiment, "deliver")
     for node in nodes:
         launcher_for(experiment.launcher_of(node), experiment.paths)  # fails early if unknown
+    check_gpu_placeholder([experiment.experiment_prefix, *experiment.experiment_commands], nodes)
     record = Deliveries.read_or_empty(experiment.paths.manifest, experiment.name)
     dropping = check_replan(experiment, nodes, record, options)
     chosen = [n.name or "" for n in nodes]
@@ -76,33 +81,10 @@ def run(
     if options.keep_done and experiment.paths.ledger.exists() and record.manifests:
         ledger = Ledger.load(experiment.paths.ledger, record)
     earlier = earlier_runs(record, ledger, replacing)
-    manifest, kept = plan_delivery(experiment, nodes, earlier, keep_done=options.keep_done)
     root = experiment.paths.deliverables
     dry_run = options.dry_run
-    if dry_run:
-        staging = root / f".delivery-{manifest.delivery}"  # named only, never written
-        for part in manifest.plan.parts:
-            output.line(
-                part.worker.node,
-                f"would write {script_name(part.worker.job_id)}: "
-                f"{len(part.ids) - part.kept} command(s)",
-            )
-    else:
-        make_folder(root)
-        staging = staging_folder(root)
-    output.detail(
-        f"deliver: {len(manifest.plan.parts)} worker(s) on {len(nodes)} node(s)"
-        + (" (dry run: nothing is changed)" if dry_run else "")
-    )
-    if kept:
-        total = sum(len(p.ids) for p in manifest.plan.parts)
-        output.note(
-            f"deliver: {len(kept):,} of {total:,} command(s) succeeded before and are kept; "
-            f"{total - len(kept):,} run (--fresh runs them all again)"
-        )
+    staging: Path | None = None
     try:
-        if not dry_run:
-            write_deliverables(manifest, staging, kept)
         with Fanout(
             "deliver",
             nodes,
@@ -111,7 +93,12 @@ def run(
             parallel=options.parallel,
             dry_run=dry_run,
         ) as fan:
-            _upload_and_switch(fan, manifest, staging, options.force)
+            first, guessed = _count_hardware(fan, nodes, record)
+            manifest, kept = plan_delivery(experiment, nodes, earlier, keep_done=options.keep_done)
+            for name in guessed:  # the record keeps only counts a node reported
+                manifest.hardware.pop(name, None)
+            staging = _stage(manifest, kept, root, dry_run, len(nodes), output)
+            _upload_and_switch(fan, manifest, staging, options.force, first)
         report = fan.report()
         if not dry_run and manifest.delivered:
             record.take_over(manifest, dropping)
@@ -119,16 +106,78 @@ def run(
             commit_deliverables(staging, root, manifest.delivered)
             record.tidy_plans(root / PLANS_DIR)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None and not dry_run:
+            shutil.rmtree(staging, ignore_errors=True)
     return report
 
 
-def _upload_and_switch(fan: Fanout, manifest: Manifest, staging: Path, force: bool) -> None:
+def _count_hardware(fan: Fanout, nodes: list[Node], record: Deliveries) -> tuple[int, list[str]]:
+    """Count the CPUs and GPUs of the nodes whose workers follow them, on the stage's own
+    connections; how many steps that took (0 or 1), and the nodes whose count is a guess.
+
+    A node that could not be counted (out of reach, too few GPUs, a dry run) failed here, or
+    is planned from its last delivery's count, else with one worker: it takes no delivery
+    anyway, or only a dry run's."""
+    needing = [n for n in nodes if n.needs_hardware]
+    if not needing:
+        return 0, []
+    for node in needing:
+        node.found_hardware = None  # counted afresh: an earlier guess is not kept
+    fan.remote([CountHardware()], only={n.name or "" for n in needing})
+    learn_recorded(needing, record)
+    guessed = [n for n in needing if n.found_hardware is None]
+    for node in guessed:
+        node.learn_hardware(Hardware(), check=False)
+        if fan.dry_run:
+            fan.output.line(
+                node.name or "?", "dry run: planned with 1 worker (deliver counts them)"
+            )
+    return 1, [n.name or "?" for n in guessed]
+
+
+def _stage(
+    manifest: Manifest,
+    kept: dict[int, CommandStatus],
+    root: Path,
+    dry_run: bool,
+    nodes: int,
+    output: StageOutput,
+) -> Path:
+    """The folder the delivery is written to (in a dry run only named, and what would be
+    written there said)."""
+    if dry_run:
+        for part in manifest.plan.parts:
+            output.line(
+                part.worker.node,
+                f"would write {script_name(part.worker.job_id)}: "
+                f"{len(part.ids) - part.kept} command(s)",
+            )
+    output.detail(
+        f"deliver: {len(manifest.plan.parts)} worker(s) on {nodes} node(s)"
+        + (" (dry run: nothing is changed)" if dry_run else "")
+    )
+    if kept:
+        total = sum(len(p.ids) for p in manifest.plan.parts)
+        output.note(
+            f"deliver: {len(kept):,} of {total:,} command(s) succeeded before and are kept; "
+            f"{total - len(kept):,} run (--fresh runs them all again)"
+        )
+    if dry_run:
+        return root / f".delivery-{manifest.delivery}"  # named only, never written
+    make_folder(root)
+    staging = staging_folder(root)
+    write_deliverables(manifest, staging, kept)
+    return staging
+
+
+def _upload_and_switch(
+    fan: Fanout, manifest: Manifest, staging: Path, force: bool, first: int = 0
+) -> None:
     """Upload to every node, then switch each node that has it; the manifest records the nodes
     that confirmed the switch. Nodes that failed keep their previous delivery and are reported
     (monitor and start say so until they get a delivery). When workers still run on a node,
     nothing is delivered anywhere: the nodes that took the upload remove it."""
-    fan.remote([CheckAndUpload(manifest, staging, force)])
+    fan.remote([CheckAndUpload(manifest, staging, force)], first)
     busy = {node: what.running for node, what in fan.data().items() if isinstance(what, Busy)}
     if busy:
         for name, what in busy.items():
@@ -138,9 +187,9 @@ def _upload_and_switch(fan: Fanout, manifest: Manifest, staging: Path, force: bo
             f"workers of this experiment are still running ({listing}); "
             "nothing was delivered. Purge them, wait, or use --force"
         )
-        fan.remote([Discard(manifest)], first=1)
+        fan.remote([Discard(manifest)], first + 1)
         return
-    fan.remote([Switch(manifest)], first=1)
+    fan.remote([Switch(manifest)], first + 1)
     if fan.dry_run:
         return
     manifest.delivered = [name for name, data in fan.data().items() if data == manifest.delivery]

@@ -99,6 +99,11 @@ def plan_delivery(
             "expected_time": experiment.run_exp_expected_time,
         },
     )
+    manifest.hardware = {
+        node.name or "?": node.found_hardware.as_dict()
+        for node in nodes
+        if node.needs_hardware and node.found_hardware is not None
+    }
     starts = [s.started for s in statuses.values() if s.started is not None]
     manifest.kept, manifest.kept_since = len(statuses), min(starts, default=None)
     return manifest, statuses

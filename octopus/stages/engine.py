@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -115,10 +115,13 @@ class Fanout:
             if run.name == node:
                 run.stop(Outcome.FAILED, message)
 
-    def remote(self, steps: Sequence[Step], first: int = 0) -> None:
-        """Run these remote steps on every node still going, each node at its own pace.
-        After Ctrl-C, nodes that have not finished within the grace time are interrupted."""
-        alive = self.alive
+    def remote(
+        self, steps: Sequence[Step], first: int = 0, only: Collection[str] | None = None
+    ) -> None:
+        """Run these remote steps on every node still going (of those named in `only`), each
+        node at its own pace. After Ctrl-C, nodes that have not finished within the grace time
+        are interrupted."""
+        alive = [r for r in self.alive if only is None or r.name in only]
         unfinished = run_each(
             alive,
             lambda run: self._walk(run, steps, first),

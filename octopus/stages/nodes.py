@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octopus.facts import NodeFacts, facts_command, parse_facts
+from octopus.facts import NodeFacts
 from octopus.node import Node
 from octopus.output import StageOutput
 from octopus.results import NodeResult, Outcome
 from octopus.stages.engine import run_stage
-from octopus.steps.base import Step
-from octopus.steps.context import StepContext
-
-# A facts command that takes longer than this means the node is too overloaded to use.
-FACTS_TIMEOUT = 30
-
-
-class _GatherFacts(Step):
-    label = "gather facts"
-
-    def commands(self, ctx: StepContext) -> list[str]:
-        return [facts_command(ctx.node)]
-
-    def execute(self, ctx: StepContext) -> NodeFacts:
-        result = ctx.run(facts_command(ctx.node), show=False, warn=True, timeout=FACTS_TIMEOUT)
-        return parse_facts(ctx.node, result.stdout)
+from octopus.stages.facts import GatherFacts
 
 
 def probe_nodes(
@@ -33,7 +18,7 @@ def probe_nodes(
     """Check every node at once; a node lacking what its launcher needs is FAILED."""
     report = run_stage(
         "nodes",
-        [_GatherFacts()],
+        [GatherFacts()],
         nodes,
         experiment=None,
         output=output or StageOutput(quiet=True),

@@ -34,6 +34,7 @@ from octopus.run.start_policy import (
 )
 from octopus.run.status import NodeStatus
 from octopus.stages.engine import Fanout
+from octopus.stages.facts import learn_recorded
 from octopus.stages.monitor import ReadStatus
 from octopus.stages.options import StageOptions
 from octopus.stages.records import changes_records
@@ -171,6 +172,7 @@ def run(
         )
     start = options.start
     record = Deliveries.read(paths.manifest)
+    learn_recorded(nodes, record)  # how many workers a rebalance or steal may add
     unknown = [n.name for n in nodes if not record.holds(n.name or "")]
     if unknown and not start.rebalance:
         raise ConfigError(

@@ -30,6 +30,7 @@ from octopus.run.steal import (
     plan_thefts,
 )
 from octopus.stages.engine import Fanout
+from octopus.stages.facts import learn_recorded
 from octopus.stages.options import StageOptions
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
@@ -115,6 +116,7 @@ def worth_stealing(report: MonitorReport, nodes: list[Node], per_node: int | Non
     """From a monitor's picture: a node that answered runs fewer commands than it has workers
     and has none waiting, while another has commands waiting, both with the queue schedule
     (then `steal_work` looks closer)."""
+    learn_recorded(nodes, report.record)
     queued = {n for m in report.record.manifests if m.schedule == QUEUE for n in m.launchers}
     out_of_reach = {
         *report.unreachable,

@@ -1,4 +1,4 @@
-"""How `inv nodes` shows what each node has: a table, or JSON for scripts."""
+"""How `inv nodes` shows what each node has and how busy it is: a table, or JSON for scripts."""
 
 from __future__ import annotations
 
@@ -30,9 +30,45 @@ def nodes_json(results: Sequence[NodeResult]) -> str:
     )
 
 
+def share_text(free_kb: int, total_kb: int) -> str:
+    """`21.3/23.5G`: free of total, in GiB (one decimal under 100); "" when unknown."""
+    if not total_kb:
+        return ""
+
+    def gib(kb: int) -> str:
+        value = kb / 1024**2
+        return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+    return f"{gib(free_kb)}/{gib(total_kb)}G"
+
+
+def users_text(users: Sequence[str], shown: int = 3) -> str:
+    """`2: alice, bob`, the first few names of a longer list and how many more."""
+    if not users:
+        return "0"
+    names = ", ".join(users[:shown]) + (f", +{len(users) - shown}" if len(users) > shown else "")
+    return f"{len(users)}: {names}"
+
+
 def print_nodes(results: Sequence[NodeResult], nodes: Sequence[Node], console: Console) -> None:
     t = table(
-        "nodes", ["node", "status", "host", "launcher", "cpus", "numa", "gpus", "python", "notes"]
+        "nodes",
+        [
+            "node",
+            "status",
+            "host",
+            "launcher",
+            "cpus",
+            "numa",
+            "gpus",
+            "workers",
+            "mem free",
+            "home free",
+            "load",
+            "users",
+            "python",
+            "notes",
+        ],
     )
     by_name = {n.name: n for n in nodes}
     for r in results:
@@ -46,6 +82,11 @@ def print_nodes(results: Sequence[NodeResult], nodes: Sequence[Node], console: C
             str(facts.cpus) if facts else "",
             str(facts.numa_sockets) if facts else "",
             str(facts.gpus) if facts else "",
+            str(facts.workers) if facts else "",
+            share_text(facts.mem_free_kb, facts.mem_total_kb) if facts else "",
+            share_text(facts.home_free_kb, facts.home_total_kb) if facts else "",
+            " ".join(f"{x:.2f}" for x in facts.load) if facts else "",
+            plain(users_text(facts.users)) if facts else "",
             plain(facts.python_version if facts else ""),
             plain(notes),
         )

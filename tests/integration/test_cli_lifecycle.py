@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from octopus.run import ledger_store
+from octopus.run.ledger_store import status_of
 from octopus.testing.sshhosts import TestCluster
-from tests.conftest import REPO, run_inv, write_inventory
+from tests.conftest import REPO, latest_delivery, run_inv, write_inventory
 
 
 def test_inv_lifecycle_and_monitor_for_cron(cluster: TestCluster, tmp_path: Path):
@@ -94,6 +96,15 @@ def test_inv_run_example_on_the_local_node(tmp_path: Path):
     combined = (work / "deliverables" / "example" / "results.csv").read_text().splitlines()
     assert combined[0].startswith("seed,samples,estimate") and len(combined) == 9
     assert (home / "octopus-example" / "estimate_pi.py").exists()
+    # The shipped `local` node runs one worker per CPU (`auto`): on a 2-CPU machine the eight
+    # commands run two at a time, not one after another.
+    cpus = len(os.sched_getaffinity(0))
+    assert f"local: {cpus} CPU(s), 0 GPU(s): {cpus} worker(s)" in done.stdout
+    manifest = latest_delivery(work / "deliverables" / "example" / "manifest.json")
+    assert len(manifest.workers_of("local")) == cpus
+    stored = ledger_store.read(work / "deliverables" / "example" / "ledger.sqlite")
+    assert stored is not None
+    assert {status_of(row).worker for row in stored[1]} == set(range(cpus))  # each ran some
 
 
 def test_inv_run_dry_run_changes_nothing(tmp_path: Path):

@@ -180,3 +180,49 @@ def test_select_unknown_tag(inventory):
 def test_select_with_no_match_is_an_error(inventory):
     with pytest.raises(ConfigError, match="no selected node has tag"):
         inventory.select("c", "gpu")
+
+
+def test_auto_and_gpus_per_worker_are_read(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "nodes:\n  a:\n    ssh_hostname: x\n    num_parallel_screens_or_jobs: auto\n"
+        "    gpus_per_worker: 2\n",
+    )
+    a = load_inventory(path).nodes["a"]
+    assert (a.num_parallel_screens_or_jobs, a.gpus_per_worker, a.needs_hardware) == (
+        "auto",
+        2,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "num_parallel_screens_or_jobs: atuo",
+            "key 'num_parallel_screens_or_jobs': must be integer or 'auto' or null, "
+            "not text 'atuo' (did you mean 'auto'?)",
+        ),
+        (
+            "num_parallel_screens_or_jobs: 2.5",
+            "key 'num_parallel_screens_or_jobs': must be integer or 'auto' or null, not number 2.5",
+        ),
+        (
+            "gpus_per_worker: two",
+            "key 'gpus_per_worker': must be integer or null, not text 'two'",
+        ),
+        (
+            "gpus_per_worker: 0",
+            "key 'gpus_per_worker': must be a whole number of GPUs from 1 to 1024 (or null), not 0",
+        ),
+    ],
+)
+def test_bad_worker_keys_are_one_line_with_the_line_number(tmp_path: Path, line: str, message):
+    path = write(tmp_path, f"nodes:\n  a:\n    ssh_hostname: x\n    {line}\n")
+    assert str(error_of(path)) == f"{path}:4: node 'a': {message}"
+
+
+def test_the_shipped_local_node_runs_one_worker_per_cpu():
+    shipped = load_inventory(Path(__file__).resolve().parents[2] / "nodes.yaml").nodes["local"]
+    assert shipped.num_parallel_screens_or_jobs == "auto" and shipped.gpus_per_worker is None

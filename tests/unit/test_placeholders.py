@@ -56,7 +56,7 @@ def test_a_near_miss_in_yaml_names_the_file_the_command_and_its_line(tmp_path: P
     assert str(info.value) == (
         f"{path}:3: key 'experiment_commands': command 2 (python3 run.py --out r_[jobid].csv \\): "
         "[jobid] is not a placeholder (did you mean [job_id]?): only [job_id], [socket], "
-        "[hw_placeholder] are filled in; other brackets stay as written"
+        "[gpu], [hw_placeholder] are filled in; other brackets stay as written"
     )
 
 
@@ -74,8 +74,8 @@ def test_a_near_miss_in_the_prefix_and_in_python(tmp_path: Path):
         load_experiment(str(path))
     assert str(info.value) == (
         f"{path}:3: key 'experiment_prefix': [sockets] is not a placeholder (did you mean "
-        "[socket]?): only [job_id], [socket], [hw_placeholder] are filled in; other brackets "
-        "stay as written"
+        "[socket]?): only [job_id], [socket], [gpu], [hw_placeholder] are filled in; other "
+        "brackets stay as written"
     )
 
 
