@@ -14,6 +14,7 @@ import pytest
 from invoke.parser.argument import Argument
 from invoke.program import Program
 
+from octopus.cli.arguments import OctopusTask
 from octopus.cli.program import HIDDEN_CORE_OPTIONS
 from octopus.cli.tasks import ns
 
@@ -205,3 +206,24 @@ def test_nodes_takes_globs_and_exclusions(project: Path) -> None:
     assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["gpu1", "gpu2"]
     bad = one_line_exit_2(cli("nodes", "--dry-run", "-n", "tpu*", cwd=project))
     assert bad.startswith("octopus: nodes.yaml: no node matches 'tpu*'; known: here, gpu1, ")
+
+
+def test_an_option_without_a_known_annotation_or_with_a_wrong_default_is_refused() -> None:
+    """Found when the task is declared (`inv --list`), not when a user passes the option."""
+
+    def unannotated(c, seconds=0):
+        return 0
+
+    def wrong_default(c: object, seconds: float = "0") -> int:
+        return 0
+
+    def fine(c: object, seconds: float = 0, names: list[str] | None = None) -> int:
+        return 0
+
+    with pytest.raises(TypeError, match="task option 'seconds': annotate it as one of bool, "):
+        OctopusTask(unannotated)
+    with pytest.raises(TypeError, match="task option 'seconds': default '0' is not a float"):
+        OctopusTask(wrong_default)
+    made = {a.name: a for a in OctopusTask(fine).get_arguments()}
+    assert made["seconds"].kind is float and made["seconds"].names == ("seconds",)
+    assert made["names"].kind is list
