@@ -38,6 +38,11 @@ class Common:
     parallel: int = 0
     dry_run: bool = False
 
+    def __post_init__(self) -> None:
+        # Every task checks the config's octopus: section, whether it reads it or not: a typo
+        # there is never ignored (with `inv`, nothing else checks it).
+        octopus_settings(self.config)
+
     @property
     def inventory_path(self) -> str:
         """--inventory, else the Invoke config key octopus.inventory, else nodes.yaml."""

@@ -69,7 +69,7 @@ def test_a_typo_in_invoke_yaml_is_one_line_naming_file_and_line(
     project: Path, program: str
 ) -> None:
     (project / "invoke.yaml").write_text("octopus:\n  parallel: 2\n  ex: hello\n")
-    done = cli("print", cwd=project, program=program)
+    done = cli("print", "--exp", "hello", cwd=project, program=program)  # ex is not used
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.splitlines() == [
         f"octopus: {project}/invoke.yaml:3: key 'octopus.ex': unknown key (did you mean 'exp'?);"
