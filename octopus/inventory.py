@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from octopus.errors import ConfigError, did_you_mean, raise_all
+from octopus.errors import ConfigError, ConfigErrors, did_you_mean, raise_all
 from octopus.node import Node, node_fields
+from octopus.node_patterns import select_names
 from octopus.run.layout import INVENTORY_FILE
 from octopus.schema import literal_words, matches, type_name
 from octopus.yamlfile import LineDict, load_yaml
@@ -51,19 +52,20 @@ class Inventory:
     ) -> list[Node]:
         """The nodes named (all when none are) that carry any of the tags (when tags are given).
 
-        Accepts the comma-separated text of a task option as well as lists. An unknown name
-        or tag is an error rather than an empty selection, so a typo never runs nothing silently.
+        Names may be globs and `!` exclusions (node_patterns.py). Accepts the comma-separated
+        text of a task option as well as lists. An unknown name or tag is an error rather than
+        an empty selection, so a typo never runs nothing silently.
         """
         wanted_names = _split(names)
         wanted_tags = _split(tags)
-        errors = [
-            ConfigError(
-                f"unknown node '{n}'{did_you_mean(n, self.nodes)}; known: {', '.join(self.nodes)}",
-                file=str(self.path),
-            )
-            for n in wanted_names
-            if n not in self.nodes
-        ]
+        errors: list[ConfigError] = []
+        chosen = list(self.nodes.values())
+        if wanted_names:
+            try:
+                picked = select_names(wanted_names, list(self.nodes), str(self.path))
+                chosen = [self.nodes[n] for n in picked]
+            except ConfigError as exc:
+                errors += exc.errors if isinstance(exc, ConfigErrors) else [exc]
         known_tags = self.tags
         errors += [
             ConfigError(
@@ -75,11 +77,6 @@ class Inventory:
             if t not in known_tags
         ]
         raise_all(errors)
-        chosen = (
-            [self.nodes[n] for n in dict.fromkeys(wanted_names)]
-            if wanted_names
-            else list(self.nodes.values())
-        )
         if wanted_tags:
             chosen = [node for node in chosen if node.tags & set(wanted_tags)]
             if not chosen:

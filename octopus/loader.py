@@ -33,10 +33,15 @@ def find_experiment(spec: str, directory: Path = EXPERIMENTS_DIR) -> Path:
         candidate = directory / f"{spec}{suffix}"
         if candidate.is_file():
             return candidate
-    known = sorted({p.stem for s in SUFFIXES for p in directory.glob(f"*{s}")})
+    known = known_experiments(directory)
     hint = did_you_mean(spec, known)
     listing = ", ".join(known) or f"none in {directory}/"
     raise ConfigError(f"no experiment '{spec}'{hint}; known: {listing}")
+
+
+def known_experiments(directory: Path = EXPERIMENTS_DIR) -> list[str]:
+    """The names `--exp` finds in the experiments folder, sorted."""
+    return sorted({p.stem for s in SUFFIXES for p in directory.glob(f"*{s}")})
 
 
 def load_experiment(spec: str, directory: Path = EXPERIMENTS_DIR) -> Experiment:

@@ -3,7 +3,9 @@ ConfigError line naming file and line, never a traceback) and the `octopus:` sec
 
 Invoke reads invoke.yaml with yaml.safe_load and merges it blindly: a typo there ended in a
 traceback from deep inside Invoke, after the task had started. The `octopus` program uses
-OctopusConfig; tasks run from a project's own tasks.py get the section checked by Settings.
+OctopusConfig; tasks run from a project's own tasks.py (`inv`) get the section checked when
+they read it (octopus_settings), and the file that holds a wrong key is read again as octopus
+reads it, so the error names the file and line there too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SECTION = "octopus"
 MAX_PARALLEL = 1024
 # What each key must be, as the end of "must be ...".
 HELP = {
+    "exp": "text: the experiment a task runs without --exp (a name in experiments/ or a path)",
     "inventory": "text: the inventory file's path",
     "parallel": f"a whole number from 0 to {MAX_PARALLEL}: nodes worked on at once (0: default)",
 }
@@ -35,6 +38,7 @@ HELP = {
 class Settings:
     """The `octopus:` section of Invoke's config, checked."""
 
+    exp: str | None = None
     inventory: str = DEFAULT_INVENTORY
     parallel: int = 0
 
@@ -67,7 +71,7 @@ def check_section(
 def _valid(key: str, value: Any) -> bool:
     if value is None:
         return True  # null: the default
-    if key == "inventory":
+    if key in ("exp", "inventory"):
         return isinstance(value, str) and bool(value)
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PARALLEL
 
@@ -77,9 +81,13 @@ def octopus_settings(config: Any) -> Settings:
     section = config.get(SECTION) if hasattr(config, "get") else None
     if section is not None and not isinstance(section, Mapping) and hasattr(section, "items"):
         section = dict(section.items())  # Invoke's DataProxy
-    raise_all(check_section(section))
+    errors = check_section(section)
+    if errors:
+        _raise_from_its_file(config)
+        raise_all(errors)
     section = section or {}
     return Settings(
+        exp=section.get("exp") or None,
         inventory=section.get("inventory") or DEFAULT_INVENTORY,
         parallel=section.get("parallel") or 0,
     )
@@ -100,45 +108,60 @@ def _conflict(base: Mapping[Any, Any], update: Mapping[Any, Any], prefix: str = 
     return None
 
 
+def read_config_file(path: Any) -> dict[Any, Any]:
+    """One of Invoke's YAML or JSON config files, read as octopus reads YAML (one line naming
+    file and line on any problem) with its `octopus:` section checked."""
+    source = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise  # Invoke tries invoke.yaml, .yml, .json and .py in turn
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror}", file=source) from None
+    if source.endswith(".json"):
+        try:
+            data = json.loads(decode(raw, source))
+        except (ValueError, RecursionError) as exc:
+            raise ConfigError(f"invalid JSON: {exc}", file=source) from None
+    else:
+        data = parse_yaml(decode(raw, source), source)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("must be a mapping of Invoke settings", file=source, line=1)
+    line = data.line_of(SECTION) if isinstance(data, LineDict) else None
+    raise_all(check_section(data.get(SECTION), file=source, line=line))
+    return data
+
+
+# Invoke's config levels that come from files, highest first.
+FILE_LEVELS = ("runtime", "project", "user", "system")
+
+
+def _raise_from_its_file(config: Any) -> None:
+    """When Invoke itself read the files (`inv` with a project's tasks.py), its config does
+    not know lines: find the file whose `octopus:` section is wrong and raise its errors with
+    file and line, as the `octopus` program does."""
+    for level in FILE_LEVELS:
+        path = getattr(config, f"_{level}_path", None)
+        data = getattr(config, f"_{level}", None)
+        if not path or not isinstance(data, Mapping) or not check_section(data.get(SECTION)):
+            continue
+        if str(path).endswith((".yaml", ".yml", ".json")):
+            read_config_file(path)
+        raise_all(check_section(data.get(SECTION), file=str(path)))
+
+
 class OctopusConfig(Config):
     """Invoke's Config whose files are read as octopus reads YAML, with the octopus section
     checked as it is loaded and merge conflicts reported with the file and key."""
 
     def _load_yaml(self, path: Any) -> Any:
-        source = str(path)
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raise  # Invoke tries invoke.yaml, .yml, .json and .py in turn
-        except OSError as exc:
-            raise ConfigError(f"cannot be read: {exc.strerror}", file=source) from None
-        return self._checked(parse_yaml(decode(raw, source), source), source)
+        return read_config_file(path)
 
     _load_yml = _load_yaml
-
-    def _load_json(self, path: Any) -> Any:
-        source = str(path)
-        try:
-            with open(path, "rb") as fh:
-                data = json.loads(decode(fh.read(), source))
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise ConfigError(f"cannot be read: {exc.strerror}", file=source) from None
-        except (ValueError, RecursionError) as exc:
-            raise ConfigError(f"invalid JSON: {exc}", file=source) from None
-        return self._checked(data, source)
-
-    @staticmethod
-    def _checked(data: Any, source: str) -> dict[Any, Any]:
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise ConfigError("must be a mapping of Invoke settings", file=source, line=1)
-        line = data.line_of(SECTION) if isinstance(data, LineDict) else None
-        raise_all(check_section(data.get(SECTION), file=source, line=line))
-        return data
+    _load_json = _load_yaml
 
     def _merge_file(self, name: str, desc: str) -> None:
         data = getattr(self, f"_{name}")

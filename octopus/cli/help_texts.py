@@ -2,9 +2,10 @@
 lives apart from the code that acts on the options)."""
 
 COMMON_HELP = {
-    "exp": "experiment: a name in experiments/ or a path to .py/.yaml",
+    "exp": "experiment: a name in experiments/ or a path to .py/.yaml (default: octopus.exp)",
     "inventory": "inventory file (default: octopus.inventory config, then nodes.yaml)",
-    "nodes": "comma-separated node names to use (default: all)",
+    "nodes": "nodes to use, comma-separated names, globs and !exclusions: 'gpu*,!gpu3' "
+    "(default: all)",
     "tags": "comma-separated tags: use only nodes carrying one of them",
     "parallel": "how many nodes to work on at once",
     "dry_run": "print what would run on each node and change nothing",

@@ -15,6 +15,7 @@ from pathlib import Path
 from invoke.context import Context
 from invoke.tasks import task
 
+from octopus.cli.arguments import OctopusTask
 from octopus.cli.one_line import one_line
 from octopus.localfiles import local_file_errors, make_folder
 
@@ -59,7 +60,10 @@ def init_project(folder: Path) -> Made:
     return Made(written, kept)
 
 
-@task(help={"folder": "the project folder to write into (default: the current one)"})
+@task(
+    help={"folder": "the project folder to write into (default: the current one)"},
+    klass=OctopusTask,
+)
 def init(c: Context, folder: str = ".") -> None:
     """Start a project here: nodes.yaml, experiments/example.yaml, tasks.py, invoke.yaml."""
 

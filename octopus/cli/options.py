@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from octopus.cli.config import octopus_settings
+from octopus.cli.config import MAX_PARALLEL, octopus_settings
 from octopus.console import make_console, plain_tables
 from octopus.errors import ConfigError
 from octopus.experiment import Experiment
@@ -42,6 +42,9 @@ class Common:
     plain: bool = False
 
     def __post_init__(self) -> None:
+        # Every task checks the config's octopus: section, whether it reads it or not: a typo
+        # there is never ignored (with `inv`, nothing else checks it).
+        octopus_settings(self.config)
         if self.plain:  # every console of this run draws its tables in ASCII
             plain_tables(True)
 
@@ -53,16 +56,23 @@ class Common:
     @property
     def parallel_nodes(self) -> int | None:
         """--parallel, else octopus.parallel from the config, else the engine's default."""
+        if not 0 <= self.parallel <= MAX_PARALLEL:
+            raise ConfigError(
+                f"--parallel must be 0 (the default) to {MAX_PARALLEL} nodes, not {self.parallel}"
+            )
         if self.parallel:
             return int(self.parallel)
         return octopus_settings(self.config).parallel or None
 
     def experiment(self) -> Experiment:
-        if not self.exp:
+        """--exp, else octopus.exp from the config."""
+        name = self.exp or octopus_settings(self.config).exp
+        if not name:
             raise ConfigError(
-                "which experiment? pass --exp NAME (a file in experiments/) or a path"
+                "which experiment? pass --exp NAME (a file in experiments/) or a path, "
+                "or set octopus.exp in invoke.yaml"
             )
-        return load_experiment(self.exp)
+        return load_experiment(name)
 
     def selected_nodes(self) -> list[Node]:
         """The inventory's nodes the options ask for; ConfigError on any problem."""
@@ -114,9 +124,18 @@ class Common:
         steal: bool = True,
         notify: tuple[str, ...] = (),
         fresh: bool = False,
+        *,
+        force: bool = False,
+        resume: bool = False,
+        retry_failed: bool = False,
     ) -> int:
         """`inv run`: the whole lifecycle on the selected nodes (what succeeded before is
-        kept unless `fresh`)."""
+        kept unless `fresh`); force, resume and retry_failed go to its stages, as the
+        deliver and start tasks pass them."""
+        if interval <= 0:
+            raise ConfigError(f"--interval must be more than 0 seconds, not {interval:g}")
+        if timeout < 0:
+            raise ConfigError(f"--timeout must be 0 (never) or more seconds, not {timeout:g}")
         # Loaded when this task runs, as dispatch loads each stage: other tasks do not pay for it.
         from octopus.stages.run import run_experiment
 
@@ -128,6 +147,9 @@ class Common:
             verbose=self.verbose,
             notify=notify,
             keep_done=not fresh,
+            force=force,
+            resume=resume,
+            retry_failed=retry_failed,
         )
         return run_experiment(
             experiment,

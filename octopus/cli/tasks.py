@@ -8,19 +8,18 @@ the tasks only: what they do is in `options.Common`, loaded when a task runs, so
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
+from octopus.cli import completion
+from octopus.cli.arguments import OctopusTask, show_value_placeholders
 from octopus.cli.config import invoke_config_error
 from octopus.cli.help_texts import COMMON_HELP
 from octopus.cli.init import init
+from octopus.cli.octopus_task import common, octopus_task
 from octopus.cli.one_line import one_line
 from octopus.errors import one_line_errors
 from octopus.experiment_task import ExperimentTask
@@ -29,72 +28,11 @@ from octopus.run.layout import INVENTORY_FILE
 if TYPE_CHECKING:
     from octopus.cli.options import Common
 
-_COMMON = [
-    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
-    for name, default in (
-        ("exp", None),
-        ("inventory", None),
-        ("nodes", None),
-        ("tags", None),
-        ("parallel", 0),
-        ("dry_run", False),
-        ("verbose", False),
-        ("plain", False),
-    )
-]
-
-
-def _common(config: Any, values: dict[str, Any]) -> Common:
-    # Loaded when a task runs (module docstring): the stages, nodes and SSH come with it.
-    from octopus.cli.options import Common
-
-    return Common(config, **values)
-
 
 NOTIFY_HELP = (
     "say when it ends or first fails, besides the experiment's notify: "
     "a webhook URL, an e-mail address or a command (may repeat)"
 )
-
-
-def octopus_task(
-    help: dict[str, str] | None = None,
-    name: str | None = None,
-    exp: bool = True,
-    iterable: list[str] | None = None,
-) -> Callable[[Callable[..., int | None]], Task[Any]]:
-    """An Invoke task from `body(c, common, **own options)`: the common options are added to
-    its command line, octopus' errors become one line and their exit code (2 for bad input;
-    a local file that cannot be written is one too), and the body's return value is the exit
-    code."""
-    common_params = [p for p in _COMMON if exp or p.name != "exp"]
-
-    def decorate(body: Callable[..., int | None]) -> Task[Any]:
-        own = list(inspect.signature(body).parameters.values())[2:]
-
-        @functools.wraps(body)
-        def wrapper(c: Context, **kwargs: Any) -> None:
-            values = {p.name: kwargs.pop(p.name) for p in common_params}
-            code = one_line(lambda: body(c, _common(c.config, values), **kwargs))
-            if code:
-                raise Exit(code=code)
-
-        context = inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [context, *common_params, *own]
-        )
-        del wrapper.__wrapped__  # inspect.signature would follow it back to body
-        names = {p.name for p in common_params}
-        texts = {k: v for k, v in COMMON_HELP.items() if k in names}
-        made = task(
-            wrapper,
-            name=name or body.__name__.rstrip("_").replace("_", "-"),
-            help={**texts, **(help or {})},
-            iterable=iterable or [],
-        )
-        return cast(Task[Any], made)
-
-    return decorate
 
 
 def _steps_task(stage: ExperimentTask, doc: str, name: str | None = None) -> Task[Any]:
@@ -172,7 +110,6 @@ def start(
         "steal": "first let idle nodes take unclaimed commands from nodes with a backlog",
         "notify": NOTIFY_HELP,
     },
-    iterable=["notify"],
 )
 def monitor(
     c: Context,
@@ -204,21 +141,39 @@ def monitor(
         "steal": "while waiting, idle nodes take unclaimed commands of others (--no-steal: not)",
         "notify": NOTIFY_HELP,
         "fresh": "run every command again (default: only those new, edited or not succeeded)",
+        "force": "stop this experiment's running workers before delivering, as deliver does",
+        "resume": "start only the commands not finished yet, as start does",
+        "retry_failed": "start the failed commands again too, as start does",
     },
-    iterable=["notify"],
 )
 def run(
     c: Context,
     common: Common,
     interval: float = 2.0,
-    timeout: float = 0,
+    timeout: float = 0.0,
     strict: bool = False,
     steal: bool = True,
     notify: list[str] | None = None,
     fresh: bool = False,
+    force: bool = False,
+    resume: bool = False,
+    retry_failed: bool = False,
 ) -> int:
-    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup (again: the rest)."""
-    return common.run_all(interval, timeout, strict, steal, tuple(notify or ()), fresh)
+    """The whole lifecycle: setup, deliver, start, wait, check-errors, pickup.
+
+    What succeeded before is kept (--fresh runs it again).
+    """
+    return common.run_all(
+        interval,
+        timeout,
+        strict,
+        steal,
+        tuple(notify or ()),
+        fresh,
+        force=force,
+        resume=resume,
+        retry_failed=retry_failed,
+    )
 
 
 @octopus_task(
@@ -247,7 +202,6 @@ def logs(
         "joblog": "also write report/joblog.tsv, a GNU parallel joblog of the commands",
         "where": "only the commands whose grid parameters match: model=gat (may repeat)",
     },
-    iterable=["where"],
 )
 def report(
     c: Context,
@@ -260,15 +214,19 @@ def report(
     return common.report(open_, joblog, where or [])
 
 
-@task(help={"exp": COMMON_HELP["exp"]})
+@task(help={"exp": COMMON_HELP["exp"]}, klass=OctopusTask)
 def print_(c: Context, exp: str | None = None) -> None:
     """Print the experiment's commands, one per line."""
-    one_line(lambda: _common(c.config, {"exp": exp}).print_commands())
+    one_line(lambda: common(c.config, {"exp": exp}).print_commands())
 
 
 # `inv` loads a project's invoke.yaml after importing its tasks.py (and so this module) and
 # before any task runs: a file it cannot parse or merge can only be caught on the way out.
 one_line_errors(invoke_config_error)
+# `--help` shows every option's kind, and shell completion completes experiment and node names,
+# in `inv` as in `octopus` (Invoke's own parser and completion, where it has no hook for them).
+show_value_placeholders()
+completion.complete_option_values()
 
 ns = Collection(
     init,
@@ -286,4 +244,4 @@ ns = Collection(
     report,
 )
 ns.add_task(print_, name="print")
-ns.configure({"octopus": {"inventory": INVENTORY_FILE, "parallel": 0}})
+ns.configure({"octopus": {"exp": None, "inventory": INVENTORY_FILE, "parallel": 0}})
