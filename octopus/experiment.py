@@ -68,7 +68,9 @@ class Experiment:
     """N commands over the selected nodes, with the steps of each stage."""
 
     experiment_commands: list[str] = _field(
-        None, "experiment commands to execute (placeholders: `[job_id]`, `[socket]`)", factory=list
+        None,
+        "experiment commands to execute (placeholders: `[job_id]`, `[socket]`, `[gpu]`)",
+        factory=list,
     )
     experiment_prefix: str = _field("", "commands run before each worker's commands (e.g. `cd`)")
     nodes: list[Node] | None = _field(

@@ -62,7 +62,7 @@ select_nodes_task = _steps_task(
 
 @octopus_task(help={"json": "print the facts as JSON instead of a table"}, exp=False)
 def nodes(c: Context, common: Common, json_: bool = False) -> int:
-    """Check the selected nodes: reachable, host key accepted, tools, CPUs, sockets, GPUs."""
+    """Check the selected nodes: reachable, host keys, tools, CPUs, GPUs, memory, disk, load."""
     return common.probe_nodes(json_)
 
 
