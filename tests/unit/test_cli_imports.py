@@ -24,3 +24,14 @@ def test_the_package_names_still_load_on_first_use():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Cmd", "KillAllScreens", "0.1.0"]
+
+
+def test_paramiko_records_never_reach_stderr() -> None:
+    """A node that went away makes paramiko log "Socket exception: Bad file descriptor (9)";
+    without a handler of the program's own, Python printed that between octopus' lines."""
+    code = (
+        "import logging, octopus.remote.connection\n"
+        "logging.getLogger('paramiko.transport').error('Socket exception: Bad file descriptor (9)')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == ""
