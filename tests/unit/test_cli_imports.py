@@ -31,7 +31,8 @@ def test_paramiko_records_never_reach_stderr() -> None:
     without a handler of the program's own, Python printed that between octopus' lines."""
     code = (
         "import logging, octopus.remote.connection\n"
-        "logging.getLogger('paramiko.transport').error('Socket exception: Bad file descriptor (9)')\n"
+        "log = logging.getLogger('paramiko.transport')\n"
+        "log.error('Socket exception: Bad file descriptor (9)')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == ""
