@@ -20,6 +20,7 @@ from octopus.node import Node
 from octopus.results import MonitorReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
+from octopus.run.layout import command_log
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
@@ -42,7 +43,7 @@ def record() -> Deliveries:
 def done(status: CommandStatus) -> CommandStatus:
     return CommandStatus(
         status.id, status.node, status.worker, status.command, CommandState.DONE,
-        0, 1.0, 2.0, 1, f"logs/{status.id}.log", "oct-scale-s0", "n",
+        0, 1.0, 2.0, 1, command_log(status.id), "oct-scale-s0", "n",
     )  # fmt: skip
 
 

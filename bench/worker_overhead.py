@@ -1,9 +1,10 @@
 """A worker's own cost per command: 2,000 `true` commands through a rendered worker script
-(start, end and exit code in its events file, output to logs/<id>.log and to its
-output_screen), beside GNU parallel running the same commands with `-j1 --joblog`, and a bare
-bash loop keeping the same records with builtins only (a subshell per command, output to the
-command's log alone). Everything runs locally under bash in a temporary HOME, one worker;
-medians of --runs, the three taking turns so that a busy machine weighs on each alike.
+(start, end and exit code in its events file, stdout to logs/<id>.out, stderr to
+logs/<id>.err, both to its output_screen), beside GNU parallel running the same commands with
+`-j1 --joblog`, and a bare bash loop keeping the same records with builtins only (a subshell
+per command, its stdout and stderr to the command's two files alone). Everything runs locally
+under bash in a temporary HOME, one worker; medians of --runs, the three taking turns so that
+a busy machine weighs on each alike.
 
     .venv/bin/python bench/worker_overhead.py [--runs 5] [--commands 2000] [--queue]
 
@@ -35,7 +36,7 @@ BARE_LOOP = r"""
 mkdir -p state logs
 bare() {
   printf '%s\t%s\t%s\t%s\n' start "$1" "$EPOCHREALTIME" "$HOSTNAME" >> state/s0.events
-  ( eval "$2" ) > "logs/$1.log" 2>&1
+  ( eval "$2" ) > "logs/$1.out" 2> "logs/$1.err"
   printf '%s\t%s\t%s\t%s\n' end "$1" "$EPOCHREALTIME" "$?" >> state/s0.events
 }
 """

@@ -16,6 +16,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 # The marker that starts every line octopus' own remote commands print for a parser to read.
 MARK = "@@octopus"
@@ -54,10 +55,21 @@ FENCE_FILE = "FENCE"
 CANCEL_FILE = "CANCELLED"
 STATE_DIR = "state"
 LOGS_DIR = "logs"
-# In a node's shared queue a command's log is also its claim: the worker that creates it
-# (one exclusive create) runs the command, and a queue costs no file more than a log. A claim
-# another node's workers took (`--steal`) is an empty log here. Claims of commands that run
-# again are cleared by moving their logs aside, to <id>.log.earlier.
+# Each command's stdout and stderr are kept apart in logs/ (<id>.out, <id>.err), as GNU
+# parallel's --results keeps them; the worker's output (output_screen<i>) still has both.
+STDOUT_SUFFIX = ".out"
+STDERR_SUFFIX = ".err"
+Stream = Literal["out", "err"]
+STREAM_SUFFIXES: dict[Stream, str] = {"out": STDOUT_SUFFIX, "err": STDERR_SUFFIX}
+STREAMS: tuple[Stream, ...] = tuple(STREAM_SUFFIXES)
+# A delivery made before they were kept apart has one log per command, both streams in it:
+# read as the command's stdout.
+COMBINED_SUFFIX = ".log"
+# In a node's shared queue a command's stdout file is also its claim: the worker that creates
+# it (one exclusive create) runs the command, and a queue costs no file more than its logs. A
+# claim another node's workers took (`--steal`) is an empty <id>.out here. Claims of commands
+# that run again are cleared by moving both their files aside, to <id>.out.earlier and
+# <id>.err.earlier (appended), so the earlier attempts stay readable.
 CLAIMS_DIR = LOGS_DIR
 EARLIER_LOG = ".earlier"
 
@@ -105,21 +117,30 @@ def events_file(job_id: int) -> str:
     return f"{STATE_DIR}/{worker_label(job_id)}.events"
 
 
-def claim_file(command_id: int) -> str:
-    """A command's claim in its node's shared queue, relative to the delivery folder: its log."""
-    return command_log(command_id)
+def claim_file(command_id: int | str) -> str:
+    """A command's claim in its node's shared queue, relative to the delivery folder: its
+    stdout file, which the worker writes anyway (so a claim costs no file of its own)."""
+    return command_log(command_id, "out")
 
 
-def command_log_name(command_id: int | str) -> str:
-    """A command's log file: in the delivery's logs/ on the node, and in
-    deliverables/<exp>/logs/<node>/ once pickup brought it home (a shell word or pattern
-    such as `"$i"` or `*` gives the name in a shell loop or glob)."""
-    return f"{command_id}.log"
+def command_log_name(command_id: int | str, stream: Stream = "out") -> str:
+    """A command's stdout (`stream` "out") or stderr ("err") file: in the delivery's logs/ on
+    the node, and in deliverables/<exp>/logs/<node>/ once pickup brought it home (a shell word
+    or pattern such as `"$i"` or `*` gives the name in a shell loop or glob). Kept apart, so
+    a failure's traceback is read without the progress lines around it."""
+    return f"{command_id}{STREAM_SUFFIXES[stream]}"
 
 
-def command_log(command_id: int) -> str:
-    """One command's output, relative to the delivery folder."""
-    return f"{LOGS_DIR}/{command_log_name(command_id)}"
+def combined_log_name(command_id: int | str) -> str:
+    """A command's one log (stdout and stderr together) in a delivery made before the two
+    were kept apart: read as its stdout when <id>.out is not there."""
+    return f"{command_id}{COMBINED_SUFFIX}"
+
+
+def command_log(command_id: int | str, stream: Stream = "out") -> str:
+    """One command's stdout (or with `stream` "err" its stderr), relative to the delivery
+    folder."""
+    return f"{LOGS_DIR}/{command_log_name(command_id, stream)}"
 
 
 def output_file(job_id: int) -> str:

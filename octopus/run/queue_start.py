@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from octopus.remote.shell import quote_path
 from octopus.run.events import CommandState
-from octopus.run.layout import CLAIMS_DIR, EARLIER_LOG, claim_file, command_log_name, script_name
+from octopus.run.layout import CLAIMS_DIR, EARLIER_LOG, STREAMS, command_log_name, script_name
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.start_policy import StartOptions, WorkerStart
 from octopus.run.status import NodeStatus
@@ -86,13 +86,14 @@ def _add(plan: WorkerPlan, ident: int, text: str, index: int | None) -> None:
 
 def clear_claims_command(run_dir: str, ids: list[int] | None) -> str:
     """Shell text (ending in '; ') clearing these claims of the node's queue (None: all): each
-    claim is the command's log, so it moves aside (appended to <id>.log.earlier) and the
-    output of the earlier attempts stays readable."""
+    claim is the command's stdout file, so it moves aside with its stderr file (each appended
+    to <name>.earlier: <id>.out.earlier, <id>.err.earlier) and the output of the earlier
+    attempts stays readable."""
     folder = f'"$HOME"/{quote_path(run_dir)}/{CLAIMS_DIR}'
     if ids is None:
-        names = command_log_name("*")
+        names = " ".join(command_log_name("*", stream) for stream in STREAMS)
     elif ids:
-        names = " ".join(claim_file(i).rsplit("/", 1)[-1] for i in ids)
+        names = " ".join(command_log_name(i, stream) for i in ids for stream in STREAMS)
     else:
         return ""
     return (

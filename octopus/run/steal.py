@@ -77,8 +77,8 @@ def plan_thefts(loads: Mapping[str, NodeLoad]) -> list[Theft]:
     return thefts
 
 
-# A claim's file name is the command's id and this (its log's name).
-CLAIM_SUFFIX = claim_file(0).rsplit("/", 1)[-1][1:]
+# A claim's file name is the command's id and this (its stdout file's suffix, from layout).
+CLAIM_SUFFIX = claim_file("").rsplit("/", 1)[-1]
 
 
 def claim_command(run_dir: str, ids: list[int]) -> str:

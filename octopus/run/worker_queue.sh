@@ -1,15 +1,15 @@
 # One queue per node: a worker runs a command only once it has claimed it by creating the
-# command's log with noclobber, an exclusive create (O_EXCL) by the shell itself, so exactly
-# one worker of the node gets each command, no process starts for the claim, and the claim is
-# the file the command's output goes to anyway.
+# command's stdout file (@STDOUT_NAME@) with noclobber, an exclusive create (O_EXCL) by the
+# shell itself, so exactly one worker of the node gets each command, no process starts for the
+# claim, and the claim is the file the command's stdout goes to anyway.
 # (`true`, not `:`: a POSIX sh exits on a failed redirection of a special builtin.)
 OCTOPUS_CLAIMS="$OCTOPUS_RUN/@CLAIMS_DIR@"
 octopus_claim() {
   case $- in
-    *C*) true 2>/dev/null > "$OCTOPUS_CLAIMS/$1.log" ;;
+    *C*) true 2>/dev/null > "$OCTOPUS_RUN/@CLAIM_FILE@" ;;
     *)
       set -C
-      true 2>/dev/null > "$OCTOPUS_CLAIMS/$1.log"
+      true 2>/dev/null > "$OCTOPUS_RUN/@CLAIM_FILE@"
       octopus_claimed=$?
       set +C
       return "$octopus_claimed"
@@ -41,7 +41,7 @@ octopus_fill() {
   if ! octopus_claim "$1"; then
     # Another worker holds it; or no claim can be made (a full disk): stop, as a record that
     # cannot be written stops the worker, rather than pass over commands no one runs.
-    if [ -e "$OCTOPUS_CLAIMS/$1.log" ]; then return 0; fi
+    if [ -e "$OCTOPUS_RUN/@CLAIM_FILE@" ]; then return 0; fi
     echo "octopus: cannot claim command $1 in $OCTOPUS_CLAIMS: this worker stops" >&2
     : >> "$OCTOPUS_STATE.stop" 2>/dev/null
     exit 1

@@ -93,6 +93,12 @@ def render_script(
         "@SOCKET@": str(worker.socket),
         "@GPUS@": worker.gpus,
         "@CLAIMS_DIR@": layout.CLAIMS_DIR,
+        # A command's files, named by layout alone: in code for the id in $1, in comments.
+        "@STDOUT_LOG@": layout.command_log("$1", "out"),
+        "@STDERR_LOG@": layout.command_log("$1", "err"),
+        "@CLAIM_FILE@": layout.claim_file("$1"),
+        "@STDOUT_NAME@": layout.command_log_name("<id>", "out"),
+        "@STDERR_NAME@": layout.command_log_name("<id>", "err"),
     }
     for marker, value in values.items():
         head = head.replace(marker, value)

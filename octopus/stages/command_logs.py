@@ -1,7 +1,7 @@
-"""`inv pickup` brings every command's log home first: a node's logs of the delivery it holds
-go to deliverables/<exp>/logs/<node>/<id>.log, beside the stage logs, before the experiment's
-own pickup steps run. Like every pickup download it never overwrites a newer local file, and
-never deletes one."""
+"""`inv pickup` brings every command's logs home first: a node's logs of the delivery it holds
+(each command's stdout and stderr, <id>.out and <id>.err) go to deliverables/<exp>/logs/<node>/,
+beside the stage logs, before the experiment's own pickup steps run. Like every pickup download
+it never overwrites a newer local file, and never deletes one."""
 
 from __future__ import annotations
 
@@ -10,14 +10,21 @@ from typing import Any
 from octopus.localfiles import make_folder
 from octopus.remote.shell import quote_path
 from octopus.run.deliveries import Deliveries
-from octopus.run.layout import LOGS_DIR, ExperimentPaths, command_log_name
+from octopus.run.layout import (
+    LOGS_DIR,
+    STREAMS,
+    ExperimentPaths,
+    combined_log_name,
+    command_log_name,
+)
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext
 from octopus.steps.files import Rsync
 
 
 class BringCommandLogs(Step):
-    """rsync of the node's command logs (logs/*.log of its delivery) into its local folder."""
+    """rsync of the node's command logs (logs/*.out and logs/*.err of its delivery; a
+    delivery made before the two were kept apart has logs/*.log) into its local folder."""
 
     label = "bring command logs home"
 
@@ -39,7 +46,10 @@ class BringCommandLogs(Step):
         return Rsync(
             source,
             f"{self.paths.log_dir / ctx.name}/",
-            include=[command_log_name("*")],
+            include=[
+                *(command_log_name("*", stream) for stream in STREAMS),
+                combined_log_name("*"),
+            ],
             ssh_path=self.ssh_path,
             local_cmd_prefix=self.local_cmd_prefix,
         )

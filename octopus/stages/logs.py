@@ -1,12 +1,14 @@
 """`inv logs`: the output of some commands, read from their nodes, each under a header.
 
 Which commands: the ids given, else those the ledger has as failed or lost (as of the last
-monitor). Each node is asked once, for all of its commands' logs; `--tail N` keeps the last N
-lines of each. What a node prints is shown as plain characters (no terminal escapes).
+monitor). Each node is asked once, for all of its commands' logs. A command's stdout comes
+first, then its stderr (when it wrote any) after a `-- stderr --` line; `--tail N` keeps the
+last N lines of each. What a node prints is shown as plain characters (no terminal escapes).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
@@ -16,7 +18,7 @@ from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import LOGS_DIR, MARK, command_log_name
+from octopus.run.layout import LOGS_DIR, MARK, combined_log_name, command_log_name
 from octopus.run.ledger import Ledger
 from octopus.stages.engine import Fanout
 from octopus.steps.base import Step
@@ -28,10 +30,20 @@ if TYPE_CHECKING:
 
 # Logs `inv logs` shows when no id is named (the failed and lost commands can be thousands).
 DEFAULT_SHOWN = 100
+# The line between a command's stdout and its stderr.
+STDERR_LINE = "-- stderr --"
+
+
+@dataclass(frozen=True)
+class CommandLog:
+    """A command's two streams as its node keeps them (stderr "": it wrote none)."""
+
+    stdout: str
+    stderr: str = ""
 
 
 class ReadLogs(Step):
-    """Prints the node's logs of these commands, each after a marker line."""
+    """Prints the node's logs of these commands: each stream after a marker line."""
 
     label = "read command logs"
 
@@ -45,56 +57,76 @@ class ReadLogs(Step):
         return bool(self.ids.get(node.name or ""))
 
     def command(self, node: str) -> str:
-        """One loop over the node's ids (a few bytes each): each log after a marker line that
-        starts on a line of its own, whether or not the log ended with a newline."""
-        logs = f'"$HOME"/{quote_path(self.record.of(node).run_dir)}/{LOGS_DIR}'
+        """One loop over the node's ids (a few bytes each): each command's stdout, then its
+        stderr when it is not empty, each after a marker line that starts on a line of its
+        own, whether or not the text before ended with a newline (the last text is followed
+        by one newline too). A delivery made before the two were kept apart has one log per
+        command: it is read as the stdout."""
         read = f"tail -n {self.tail}" if self.tail else "cat"
         ids = " ".join(str(i) for i in self.ids[node])
-        log = command_log_name('"$i"')
+        word = '"$i"'
+        out = f'"$d"/{command_log_name(word, "out")}'
+        err = f'"$d"/{command_log_name(word, "err")}'
+        combined = f'"$d"/{combined_log_name(word)}'
         return (
-            f"for i in {ids}; do printf '\\n{MARK} log %s\\n' \"$i\"; "
-            f"{read} {logs}/{log} 2>/dev/null || "
+            f'd="$HOME"/{quote_path(self.record.of(node).run_dir)}/{LOGS_DIR}; '
+            f'for i in {ids}; do f={out}; [ -e "$f" ] || f={combined}; '
+            f"printf '\\n{MARK} out %s\\n' \"$i\"; "
+            f'{read} "$f" 2>/dev/null || '
             f"printf '\\n{MARK} missing %s\\n' \"$i\"; "
-            "done; true"
+            f"if [ -s {err} ]; then printf '\\n{MARK} err %s\\n' \"$i\"; "
+            f"{read} {err} 2>/dev/null; fi; "
+            "done; printf '\\n'"
         )
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [self.command(ctx.name)]
 
-    def execute(self, ctx: StepContext) -> dict[int, str | None]:
+    def execute(self, ctx: StepContext) -> dict[int, CommandLog | None]:
         result = ctx.quick(self.command(ctx.name), timeout=120)
         if not result.ok:
             raise StepFailed.of(result, "reading the logs")
         return parse_logs(result.stdout)
 
 
-def parse_logs(output: str) -> dict[int, str | None]:
-    """id -> its log's text (None: no log on the node), from ReadLogs' output: each marker
-    line is preceded by a newline of the command's own, taken off the text before it."""
-    found: dict[int, str | None] = {}
-    current: int | None = None
+def parse_logs(output: str) -> dict[int, CommandLog | None]:
+    """id -> its stdout and stderr (None: no log on the node), from ReadLogs' output: each
+    marker line is preceded by a newline of the command's own, taken off the text before it."""
+    texts: dict[tuple[int, str], str] = {}
+    missing: set[int] = set()
+    order: list[int] = []
+    current: tuple[int, str] | None = None
     lines: list[str] = []
 
     def close() -> None:
-        if current is not None and found.get(current) is not None:
+        if current is not None:
             text = "".join(lines)
-            found[current] = text[:-1] if text.endswith("\n") else text
+            texts[current] = text[:-1] if text.endswith("\n") else text
 
     for line in output.splitlines(keepends=True):
         words = line.split()
         if len(words) == 3 and words[0] == MARK and words[2].isdigit():
-            if words[1] == "log":
-                close()
-                current, lines = int(words[2]), []
-                found[current] = ""
-                continue
-            if words[1] == "missing":
+            ident = int(words[2])
+            if words[1] in ("out", "err", "missing"):
                 close()
                 current, lines = None, []
-                found[int(words[2])] = None
+                if ident not in order:
+                    order.append(ident)
+                if words[1] == "missing":
+                    missing.add(ident)
+                    texts.pop((ident, "out"), None)
+                else:
+                    current = (ident, words[1])
                 continue
         lines.append(line)
     close()
+    found: dict[int, CommandLog | None] = {}
+    for ident in order:
+        stdout, stderr = texts.get((ident, "out")), texts.get((ident, "err"))
+        if stdout is None and stderr is None:
+            found[ident] = None
+        else:
+            found[ident] = CommandLog(stdout or "", stderr or "")
     return found
 
 
@@ -160,12 +192,16 @@ def show_logs(
         state = f"exit {status.exit_code}" if status.exit_code is not None else str(status.state)
         output.note(f"==> {status.node} #{status.id} ({state}): {status.command} <==")
         logs = texts.get(status.node)
-        text = logs.get(status.id) if isinstance(logs, dict) else None
+        log = logs.get(status.id) if isinstance(logs, dict) else None
         if status.node in trouble:
             output.note(f"(not read: {status.node}: {trouble[status.node]})")
-        elif text is None:
+        elif log is None:
             output.note("(no log on the node)")
         else:
-            for line in text.splitlines():
+            for line in log.stdout.splitlines():
                 output.note(visible(line))
+            if log.stderr:
+                output.note(STDERR_LINE)
+                for line in log.stderr.splitlines():
+                    output.note(visible(line))
     return report

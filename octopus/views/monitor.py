@@ -114,13 +114,16 @@ def print_monitor(report: MonitorReport, console: Console) -> None:
         )
     console.print(t)
     failed = overview.in_state(CommandState.FAILED, CommandState.LOST)
+    name = report.record.experiment
     for status in failed[:50]:
         code = f"exit {status.exit_code}" if status.state is CommandState.FAILED else "lost"
+        # Its stdout and stderr are two files: `inv logs` shows both.
         console.print(
             Text(
                 visible(
                     f"{status.state}: {status.node} {worker_label(status.worker)} #{status.id} "
-                    f"({code}) log ~/{status.log}: {(status.command.splitlines() or [''])[0][:80]}"
+                    f"({code}): {(status.command.splitlines() or [''])[0][:80]} "
+                    f"(its logs: inv logs --exp={name} --id {status.id})"
                 ),
                 style="red",
             )

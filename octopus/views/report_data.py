@@ -14,11 +14,20 @@ from octopus import __version__
 from octopus.errors import ConfigError
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import ExperimentPaths, command_log_name
+from octopus.run.layout import ExperimentPaths, combined_log_name, command_log_name
 from octopus.run.ledger import Ledger
 
-# Lines of a failed command's log the report shows.
+# Lines of a failed command's stderr, and of its stdout, the report shows.
 LOG_TAIL = 20
+
+
+def _tail(path: Path) -> list[str] | None:
+    """The file's last LOG_TAIL lines (None: no such file here)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as log:
+            return [line.rstrip("\n") for line in deque(log, maxlen=LOG_TAIL)]
+    except OSError:
+        return None
 
 
 @dataclass
@@ -48,14 +57,20 @@ class ReportData:
             counts[str(status.state)] += 1
         return counts
 
-    def log_tail(self, status: CommandStatus) -> list[str] | None:
-        """The last lines of the command's log as pickup brought it home (None: not home)."""
-        path = self.log_dir / status.node / command_log_name(status.id)
-        try:
-            with path.open(encoding="utf-8", errors="replace") as log:
-                return [line.rstrip("\n") for line in deque(log, maxlen=LOG_TAIL)]
-        except OSError:
+    def log_tail(self, status: CommandStatus) -> list[tuple[str, list[str]]] | None:
+        """The last lines of the command's stderr, then of its stdout, as pickup brought them
+        home, each under its label, an empty one left out ([]: it printed nothing; None: not
+        home). stderr first: that is where a failure's traceback is. A delivery made before
+        the two were kept apart has one log of both, labelled "output"."""
+        folder = self.log_dir / status.node
+        stderr = _tail(folder / command_log_name(status.id, "err"))
+        stdout = _tail(folder / command_log_name(status.id, "out"))
+        label = "stdout"
+        if stdout is None:
+            stdout, label = _tail(folder / combined_log_name(status.id)), "output"
+        if stderr is None and stdout is None:
             return None
+        return [(name, lines) for name, lines in (("stderr", stderr), (label, stdout)) if lines]
 
     def workers(self) -> list[tuple[str, int]]:
         """(node, worker) of every command, in order."""

@@ -24,6 +24,7 @@ table { border-collapse: collapse; margin: .5em 0; } td, th { padding: .25em .6e
 .done { color: #2e7d32; } pre { background: #f7f7f7; padding: .5em; overflow-x: auto; margin: 0; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; } .plots figure { margin: 0; }
 code { background: #f2f2f2; padding: 0 .2em; } .note { color: #666; }
+.stream { margin: .4em 0 .1em; font-size: .85em; font-weight: 600; color: #555; }
 """
 
 SLOWEST = 10
@@ -82,12 +83,7 @@ def _failures(data: ReportData, troubled: list[CommandStatus]) -> str:
         return '<p class="done">No command failed or was lost.</p>'
     rows = []
     for s in troubled:
-        tail = data.log_tail(s)
-        log = (
-            f"<pre>{_e(chr(10).join(tail))}</pre>"
-            if tail is not None
-            else '<p class="note">its log is not home yet: <code>inv pickup</code></p>'
-        )
+        log = _log_tail(data.log_tail(s))
         params = data.params.get(s.id)
         given = (
             f'<p class="params">{_e(", ".join(f"{k}={v}" for k, v in params.items()))}</p>'
@@ -103,7 +99,20 @@ def _failures(data: ReportData, troubled: list[CommandStatus]) -> str:
         )
     return (
         "<table><tr><th>command</th><th>worker</th><th>state</th><th>exit</th>"
-        f"<th>what it ran, and the last lines of its log</th></tr>{''.join(rows)}</table>"
+        f"<th>what it ran, and the last lines of its stderr and stdout</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+def _log_tail(streams: list[tuple[str, list[str]]] | None) -> str:
+    """A failure's last lines, each stream under its label (stderr first)."""
+    if streams is None:
+        return '<p class="note">its log is not home yet: <code>inv pickup</code></p>'
+    if not streams:
+        return '<p class="note">it printed nothing</p>'
+    return "".join(
+        f'<p class="stream">{_e(label)}</p><pre>{_e(chr(10).join(lines))}</pre>'
+        for label, lines in streams
     )
 
 

@@ -63,6 +63,14 @@ experiment_commands:
     assert text.returncode == 1
     assert "\x1b[" not in text.stdout  # no colour codes when not on a terminal
     assert "failed: " in text.stdout and "(exit 4)" in text.stdout
+    (failed,) = [
+        e for n in data["nodes"].values() for w in n["workers"].values() for e in w["failed"]
+    ]
+    # One line per failure, naming the command that shows its stdout and stderr.
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith("failed: ")]
+    assert line.endswith(
+        f"(exit 4): echo two; exit 4 (its logs: inv logs --exp=cron --id {failed['id']})"
+    )
     assert "75% finished" not in text.stdout and "100% finished" in text.stdout
 
     offline = inv("monitor", "--offline", "--json")

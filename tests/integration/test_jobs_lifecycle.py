@@ -112,7 +112,7 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
     }
     assert report.exit_code == 1
     failed = data["nodes"]["h1"]["workers"]["s0"]["failed"]
-    assert failed[0]["exit_code"] == 3 and failed[0]["log"].endswith(f"/logs/{failed[0]['id']}.log")
+    assert failed[0]["exit_code"] == 3 and failed[0]["log"].endswith(f"/logs/{failed[0]['id']}.out")
     assert data["nodes"]["h2"]["workers"]["s0"]["lost"][0]["command"] == f"sh ~/task.sh {hang}"
 
     # The same picture from the ledger, without connecting, and through `inv monitor --json`.

@@ -1,6 +1,7 @@
 """A node's shared queue on a real host: one worker hangs, the other drains the rest of the
 queue; the hung worker's session is killed, its command shows lost, and `start --resume`
-runs it once more. Every command finishes exactly once, and the lost try's output is kept."""
+runs it once more. Every command finishes exactly once, and the lost try's stdout and stderr
+are kept."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def test_a_killed_worker_leaves_one_command_lost_and_resume_runs_it_once(
         name="queue",
         nodes=nodes,
         experiment_commands=[
-            f"echo try {n}; if [ -f ~/hang_{n} ]; then rm -f ~/hang_{n}; sleep 300; fi; "
+            f"echo try {n}; echo warn {n} >&2; "
+            f"if [ -f ~/hang_{n} ]; then rm -f ~/hang_{n}; sleep 300; fi; "
             f"echo {n} >> ~/ran.txt"
             for n in range(TOTAL)
         ],
@@ -46,5 +48,7 @@ def test_a_killed_worker_leaves_one_command_lost_and_resume_runs_it_once(
     ran = sorted(int(x) for x in (host.home / "ran.txt").read_text().split())
     assert ran == list(range(TOTAL))  # each once: none lost, none twice
     logs = next((host.home / ".octopus").glob("queue@*/current/logs"))
-    assert (logs / f"{hung.id}.log.earlier").read_text() == "try 0\n"
-    assert (logs / f"{hung.id}.log").read_text() == "try 0\n"
+    assert (logs / f"{hung.id}.out.earlier").read_text() == "try 0\n"
+    assert (logs / f"{hung.id}.out").read_text() == "try 0\n"
+    assert (logs / f"{hung.id}.err.earlier").read_text() == "warn 0\n"
+    assert (logs / f"{hung.id}.err").read_text() == "warn 0\n"

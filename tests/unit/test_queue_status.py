@@ -129,19 +129,30 @@ def test_a_plain_start_clears_every_claim():
     decided = [worker_start(p, status, options) for p in parts]
     starts, clear = queue_starts(parts, status, options, decided, set())
     assert len(starts) == 2 and clear is None
-    assert "for f in *.log;" in clear_claims_command("r", None)
+    assert "for f in *.out *.err;" in clear_claims_command("r", None)
     assert clear_claims_command("r", []) == ""
 
 
 def test_clearing_claims_keeps_the_earlier_output(tmp_path):
+    """A claim is the command's stdout file: it moves aside with its stderr file, each
+    appended to its own .earlier, so both streams of the earlier attempts stay readable."""
     logs = tmp_path / "r" / "logs"
     logs.mkdir(parents=True)
-    (logs / "4.log").write_text("first try\n")
-    (logs / "4.log.earlier").write_text("before that\n")
-    (logs / "5.log").write_text("kept\n")
+    (logs / "4.out").write_text("first try\n")
+    (logs / "4.err").write_text("Traceback: first\n")
+    (logs / "4.out.earlier").write_text("before that\n")
+    (logs / "4.err.earlier").write_text("Traceback: before\n")
+    (logs / "5.out").write_text("kept\n")
+    (logs / "5.err").write_text("")
     command = clear_claims_command("r", [4, 7])
     subprocess.run(["sh", "-c", command], env={"HOME": str(tmp_path)}, check=True)
-    assert sorted(p.name for p in logs.iterdir()) == ["4.log.earlier", "5.log"]
-    assert (logs / "4.log.earlier").read_text() == "before that\nfirst try\n"
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "4.err.earlier", "4.out.earlier", "5.err", "5.out",
+    ]  # fmt: skip
+    assert (logs / "4.out.earlier").read_text() == "before that\nfirst try\n"
+    assert (logs / "4.err.earlier").read_text() == "Traceback: before\nTraceback: first\n"
     subprocess.run(["sh", "-c", clear_claims_command("r", None)], env={"HOME": str(tmp_path)})
-    assert sorted(p.name for p in logs.iterdir()) == ["4.log.earlier", "5.log.earlier"]
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "4.err.earlier", "4.out.earlier", "5.err.earlier", "5.out.earlier",
+    ]  # fmt: skip
+    assert (logs / "5.out.earlier").read_text() == "kept\n"

@@ -1,5 +1,6 @@
-"""The report's pure parts: the GNU parallel joblog, `--where`, and a report without
-matplotlib keeping its tables and saying how to add the plots."""
+"""The report's pure parts: the GNU parallel joblog, `--where`, a report without matplotlib
+keeping its tables and saying how to add the plots, and a failure's last lines of stderr and
+stdout, each labelled."""
 
 from __future__ import annotations
 
@@ -59,3 +60,37 @@ def test_without_matplotlib_the_report_keeps_its_tables(
     assert "1 done, 1 failed (n1 #1)" in page and "its log is not home yet" in page
     assert "<svg" not in page
     assert "model=gat, seed=2" in page  # a failure's grid parameters are beside it
+
+
+def test_a_failure_shows_its_stderr_then_its_stdout_each_labelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = Node(test_connection=False, ssh_hostname="n1", num_parallel_screens_or_jobs=1)
+    record = Deliveries("e")
+    record.take_over(Manifest("e", "D1", build_plan(list("abcd"), "", [node]), {}, ".octopus/e"))
+    home = tmp_path / "n1"
+    home.mkdir()
+    (home / "0.out").write_text("".join(f"epoch {n}\n" for n in range(30)))
+    (home / "0.err").write_text("Traceback (most recent call last):\nValueError: bad <lr>\n")
+    (home / "1.out").write_text("")
+    (home / "1.err").write_text("")
+    (home / "2.log").write_text("both streams, before they were kept apart\n")
+    statuses = [status(i, CommandState.FAILED, 1, float(i)) for i in range(4)]
+    data = ReportData("e", statuses, {}, record, tmp_path)
+    assert data.log_tail(statuses[0]) == [
+        ("stderr", ["Traceback (most recent call last):", "ValueError: bad <lr>"]),
+        ("stdout", [f"epoch {n}" for n in range(10, 30)]),
+    ]
+    assert data.log_tail(statuses[1]) == []
+    assert data.log_tail(statuses[2]) == [("output", ["both streams, before they were kept apart"])]
+    assert data.log_tail(statuses[3]) is None
+    monkeypatch.setattr(report_plots, "available", lambda: False)
+    page = render(data)
+    stderr = page.index('<p class="stream">stderr</p><pre>Traceback')
+    assert (
+        stderr
+        < page.index('<p class="stream">stdout</p><pre>epoch 10\n')
+        < page.index("<td>#1</td>")
+    )
+    assert "ValueError: bad &lt;lr&gt;" in page and "epoch 9\n" not in page
+    assert "it printed nothing" in page and "its log is not home yet" in page

@@ -52,7 +52,7 @@ def test_two_idle_nodes_share_the_backlog_and_one_worker_gets_one_command():
 def test_the_claim_command_reports_only_the_claims_it_got(tmp_path: Path, shell: str):
     claims = tmp_path / "run" / CLAIMS_DIR
     claims.mkdir(parents=True)
-    (claims / "2.log").write_text("")  # a worker of the node took it
+    (claims / "2.out").write_text("")  # a worker of the node took it (its stdout file)
     done = subprocess.run(
         [shell, "-c", claim_command("run", [1, 2, 3])],
         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
@@ -61,7 +61,7 @@ def test_the_claim_command_reports_only_the_claims_it_got(tmp_path: Path, shell:
         check=True,
     )
     assert parse_claimed(done.stdout) == [1, 3]
-    assert sorted(p.name for p in claims.iterdir()) == ["1.log", "2.log", "3.log"]
+    assert sorted(p.name for p in claims.iterdir()) == ["1.out", "2.out", "3.out"]
 
 
 def test_move_takes_commands_off_their_workers_and_deals_them_out():

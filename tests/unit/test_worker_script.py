@@ -1,6 +1,7 @@
-"""The worker script run for real: each command's output lands whole in its own log and in the
-worker's output, its exit code and times in the events file, under bash (where a command
-costs its subshell and no helper process) and under a POSIX sh (the portable path)."""
+"""The worker script run for real: each command's stdout and stderr land whole in their own
+files (<id>.out, <id>.err) and both in the worker's output (its stderr once it ends), its exit
+code and times in the events file, under bash (where a command costs its subshell and no
+helper process) and under a POSIX sh (the portable path)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,13 @@ def events_of(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def log(tmp_path: Path, ident: int) -> bytes:
-    return (tmp_path / "run" / "logs" / f"{ident}.log").read_bytes()
+    """The command's stdout file."""
+    return (tmp_path / "run" / "logs" / f"{ident}.out").read_bytes()
+
+
+def err(tmp_path: Path, ident: int) -> bytes:
+    """The command's stderr file."""
+    return (tmp_path / "run" / "logs" / f"{ident}.err").read_bytes()
 
 
 OUTPUTS = [
@@ -76,10 +83,13 @@ OUTPUTS = [
 def test_each_output_goes_whole_to_its_log_and_to_the_worker_output(tmp_path: Path, shell: str):
     output = run(shell, write_worker(tmp_path, OUTPUTS))
     logs = [log(tmp_path, i) for i in range(len(OUTPUTS))]
-    assert logs[0] == b"a\0b" and logs[1] == b"out\nerr\n" and logs[2] == b""
+    errs = [err(tmp_path, i) for i in range(len(OUTPUTS))]
+    assert logs[0] == b"a\0b" and logs[1] == b"out\n" and logs[2] == b""
+    assert errs[1] == b"err\n" and errs.count(b"") == len(OUTPUTS) - 1
     assert logs[3] == b"no newline" and logs[4] == b"x" * 300000
     assert logs[6] == b"\303\251\377"
-    assert output == b"".join(logs)
+    # Each command's stdout as it came, then its stderr once it ended.
+    assert output == b"".join(out + error for out, error in zip(logs, errs, strict=True))
     events = events_of(tmp_path)
     assert events.finished and events.runs == 1
     assert [events.attempts[i][-1].exit_code for i in range(len(OUTPUTS))] == [0, 5, 0, 0, 0, 3, 0]
@@ -105,25 +115,73 @@ def test_timeout_and_retries_give_each_attempt_its_record(tmp_path: Path):
     assert [len(events.attempts[n]) for n in range(3)] == [2, 1, 2]
     assert [events.attempts[n][-1].exit_code for n in range(3)] == [124, 0, 2]
     assert b"never" not in output and log(tmp_path, 1) == b"try\n"
+    # Why it stopped is said on its stderr (twice: each attempt ran into the limit).
+    assert err(tmp_path, 0) == b"octopus: stopped after 0.5s (command_timeout)\n" * 2
+    assert output.count(b"stopped after 0.5s") == 2
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_stdout_and_stderr_split_and_the_exit_code_is_the_commands(tmp_path: Path, shell: str):
+    commands = ["echo a; echo b >&2; echo c; printf 'no newline' >&2; exit 7", "echo d >&2"]
+    output = run(shell, write_worker(tmp_path, commands))
+    assert log(tmp_path, 0) == b"a\nc\n" and err(tmp_path, 0) == b"b\nno newline"
+    assert log(tmp_path, 1) == b"" and err(tmp_path, 1) == b"d\n"
+    assert output == b"a\nc\nb\nno newlined\n"
+    events = events_of(tmp_path)
+    assert [events.attempts[i][-1].exit_code for i in (0, 1)] == [7, 0]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_retried_command_appends_both_and_shows_each_stderr_once(tmp_path: Path, shell: str):
+    """Each attempt adds to both files; the worker's output shows each attempt's stderr once,
+    when that attempt ends."""
+    command = 'n=$(cat "$HOME/n" 2>/dev/null || echo 0); echo $((n + 1)) > "$HOME/n"; '
+    command += 'echo "out $n"; echo "err $n" >&2; exit $((n + 1))'
+    output = run(shell, write_worker(tmp_path, [command], retries=2))
+    assert log(tmp_path, 0) == b"out 0\nout 1\nout 2\n"
+    assert err(tmp_path, 0) == b"err 0\nerr 1\nerr 2\n"
+    assert output == b"out 0\nerr 0\nout 1\nerr 1\nout 2\nerr 2\n"
+    events = events_of(tmp_path)
+    assert [a.exit_code for a in events.attempts[0]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_rerun_shows_only_its_own_stderr(tmp_path: Path, shell: str):
+    """A worker run again (a resume) appends to the files the first run left; its output
+    shows only what this run wrote."""
+    script = write_worker(tmp_path, ["echo once >&2; exit 1"])
+    run(shell, script)
+    output = run(shell, script)
+    assert err(tmp_path, 0) == b"once\nonce\n" and output == b"once\n"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_stderr_file_that_cannot_be_made_leaves_the_command_running(tmp_path: Path, shell: str):
+    """(Here a folder stands where the file goes.) The command still runs and keeps its exit
+    code; its stderr goes with its stdout."""
+    (tmp_path / "run" / "logs" / "0.err").mkdir(parents=True)
+    output = run(shell, write_worker(tmp_path, ["echo out; echo err >&2; exit 4"]))
+    assert log(tmp_path, 0).endswith(b"out\nerr\n") and b"out\nerr\n" in output
+    assert events_of(tmp_path).attempts[0][-1].exit_code == 4
 
 
 def test_a_silent_command_costs_no_helper_process(tmp_path: Path):
     """Under bash: no date, hostname, tee or cat for a command that prints nothing; tee once
-    for one that prints."""
+    for one that prints to its stdout, cat once for one that wrote to its stderr."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
-    for name in ("date", "hostname", "tee", "cat", "touch", "sleep"):
+    for name in ("date", "hostname", "tee", "cat", "touch", "sleep", "wc", "tail"):
         real = subprocess.run(["sh", "-c", f"command -v {name}"], capture_output=True, text=True)
         wrapper = bin_dir / name
         wrapper.write_text(
             f'#!/bin/sh\necho {name} >> "{calls}"\nexec {real.stdout.strip()} "$@"\n'
         )
         wrapper.chmod(0o755)
-    script = write_worker(tmp_path, ["true"] * 50 + ["echo printed"])
+    script = write_worker(tmp_path, ["true"] * 50 + ["echo printed", "echo warned >&2"])
     output = run("bash", script, {"PATH": f"{bin_dir}:{os.environ['PATH']}"})
-    assert output == b"printed\n"
-    assert calls.read_text().split() == ["tee"]
+    assert output == b"printed\nwarned\n"
+    assert calls.read_text().split() == ["tee", "cat"]
 
 
 def test_records_survive_a_kill_of_the_worker_and_a_rerun_continues_them(tmp_path: Path):
