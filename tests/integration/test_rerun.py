@@ -44,7 +44,8 @@ def test_a_second_run_runs_only_what_changed_or_failed(cluster: TestCluster, wor
     host = cluster.hosts[3]
     write_inventory(workdir / "nodes.yaml", {"h4": cluster.node_values(host)})
     runs = "$HOME/rerun-runs.txt"
-    a, b, d = (f"echo {x} >> {runs}" for x in "abd")
+    a = f"echo a | tee -a {runs}"
+    b, d = (f"echo {x} >> {runs}" for x in "bd")
     c = f"echo c >> {runs}; [ -e $HOME/rerun-ok ]"
     host.exec(f"rm -f {runs} $HOME/rerun-ok")
     write_experiment(workdir, [a, b, c, d, d])
@@ -70,6 +71,12 @@ def test_a_second_run_runs_only_what_changed_or_failed(cluster: TestCluster, wor
     assert b not in after
     for text in (a, c, d):  # the same text keeps its id; all are done
         assert after[text] == [(ident, CommandState.DONE) for ident, _ in before[text]]
+    # The kept command's log is not in the new delivery on the node: the one pickup brought
+    # home is shown.
+    ((kept_a, _),) = after[a]
+    shown = octopus("logs", "--exp", "r", "--id", str(kept_a), cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1:] == ["a"], shown.stdout
     old_ids = {ident for found in before.values() for ident, _ in found}
     ((new_id, state),) = after[b2]
     assert state is CommandState.DONE and new_id > max(old_ids)
