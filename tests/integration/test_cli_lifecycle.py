@@ -107,7 +107,8 @@ def test_inv_run_example_on_the_local_node(tmp_path: Path):
     # The shipped `local` node runs one worker per CPU (`auto`): on a 2-CPU machine the eight
     # commands run two at a time, not one after another.
     cpus = len(os.sched_getaffinity(0))
-    assert f"local: {cpus} CPU(s), 0 GPU(s): {cpus} worker(s)" in done.stdout
+    (log,) = (work / "deliverables" / "example" / "logs").glob("run-*.log")  # every node line
+    assert f"local out: {cpus} CPU(s), 0 GPU(s): {cpus} worker(s)" in log.read_text()
     manifest = latest_delivery(work / "deliverables" / "example" / "manifest.json")
     assert len(manifest.workers_of("local")) == cpus
     stored = ledger_store.read(work / "deliverables" / "example" / "ledger.sqlite")

@@ -75,8 +75,9 @@ def test_inv_nodes_shows_free_memory_disk_load_users_and_workers(
     header = next(line for line in done.stdout.splitlines() if "mem free" in line)
     for column in ("cpus", "gpus", "workers", "home free", "load", "users"):
         assert column in header
-    row = next(line for line in done.stdout.splitlines() if line.startswith("│ auto"))
-    cells = [c.strip() for c in row.strip("│").split("│")]
+    # Off a terminal the table is drawn in ASCII.
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| auto"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[7] == str(CPUS) and cells[8].endswith("G") and len(cells[10].split()) == 3
 
 
@@ -89,7 +90,9 @@ def test_auto_runs_one_worker_per_cpu_and_the_record_keeps_the_count(
         {"h3": cluster.node_values(host, num_parallel_screens_or_jobs="auto")},
     )
     work = project(tmp_path, [f"sleep 0.3; echo {i} [job_id] >> ~/hw_ran" for i in range(8)])
-    done = run_inv("run", "--exp", "hw", "--inventory", str(inventory), cwd=work, timeout=180)
+    done = run_inv(
+        "run", "--exp", "hw", "--inventory", str(inventory), "--verbose", cwd=work, timeout=180
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{CPUS} CPU(s), 0 GPU(s): {CPUS} worker(s)" in done.stdout
     manifest = latest_delivery(work / "deliverables" / "hw" / "manifest.json")
