@@ -97,14 +97,15 @@ def number(plan: Plan, chosen: Sequence[int], earlier: Earlier) -> None:
 def add_kept(plan: Plan, kept: dict[int, list[CommandStatus]]) -> dict[int, CommandStatus]:
     """Put the kept commands first on their workers (the one that ran each, when planned
     again; else the workers in turn); id -> its earlier status."""
-    parts = {(p.worker.node, p.worker.job_id): p for p in plan.parts}
+    places = {(p.worker.node, p.worker.job_id): i for i, p in enumerate(plan.parts)}
     ahead: dict[int, list[tuple[int, CommandStatus]]] = {}
     turn = itertools.cycle(range(len(plan.parts))) if plan.parts else None
     statuses: dict[int, CommandStatus] = {}
     for index, runs in sorted(kept.items()):
         for status in runs:
-            home = parts.get((status.node, status.worker))
-            place = plan.parts.index(home) if home is not None else next(turn) if turn else None
+            place = places.get((status.node, status.worker))
+            if place is None and turn is not None:
+                place = next(turn)
             if place is None:
                 continue
             ahead.setdefault(place, []).append((index, status))
