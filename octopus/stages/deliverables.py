@@ -19,6 +19,7 @@ from octopus.run.events import CommandStatus
 from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, events_file, script_name
 from octopus.run.manifest import Manifest, new_delivery_id
 from octopus.run.plan import build_plan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.rerun import Earlier, add_kept, chosen_indices, kept_events, number
 
 if TYPE_CHECKING:
@@ -117,11 +118,13 @@ def write_deliverables(
     runs the others."""
     make_folder(folder)
     runnable = [part.runnable() for part in manifest.plan.parts]
+    peers: dict[str, list[WorkerPlan]] = {}  # each node's workers, as its queue shares them
+    for runs in runnable:
+        peers.setdefault(runs.worker.node, []).append(runs)
     for part, runs in zip(manifest.plan.parts, runnable, strict=True):
         node_dir = folder / part.worker.node
         make_folder(node_dir)
-        peers = [p for p in runnable if p.worker.node == part.worker.node]
-        script = worker_script(manifest, runs, peers)
+        script = worker_script(manifest, runs, peers[part.worker.node])
         write_file(node_dir / script_name(part.worker.job_id), script, executable=True)
         if part.kept and kept:
             events = node_dir / events_file(part.worker.job_id)
