@@ -18,6 +18,12 @@ class OctopusError(Exception):
     exit_code = 1
 
 
+def error_text(exc: BaseException) -> str:
+    """What an error says in a stage's summary: octopus' own message as it was written for the
+    user; any other error's with its class name, without which its message may mean nothing."""
+    return str(exc) if isinstance(exc, OctopusError) else f"{type(exc).__name__}: {exc}"
+
+
 class ConfigError(OctopusError):
     """Bad input (YAML, a Node argument, a task option): exit code 2, before anything connects.
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from octopus.errors import OctopusError
+from octopus.errors import error_text
 from octopus.node import Node
 from octopus.output import HERE, StageOutput, StageProgress, counted, printed_to
 from octopus.remote.connection import NodeUnreachable, open_connection
@@ -151,8 +151,7 @@ class Fanout:
             with printed_to(self.output):  # a user's function prints: into the log too
                 step.run()
         except Exception as exc:  # reported; the rest of the stage runs only when told to
-            what = str(exc) if isinstance(exc, OctopusError) else f"{type(exc).__name__}: {exc}"
-            problem = f"[{label}] {what}"
+            problem = f"[{label}] {error_text(exc)}"
             if step.ignore_errors or self.keep_going:
                 self.local_warnings.append(problem)
                 return True

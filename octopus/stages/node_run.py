@@ -8,7 +8,7 @@ from typing import Any
 
 from invoke.exceptions import UnexpectedExit
 
-from octopus.errors import OctopusError
+from octopus.errors import error_text
 from octopus.node import Node
 from octopus.output import counted, stderr_tail
 from octopus.remote.connection import NodeUnreachable
@@ -103,6 +103,4 @@ def classify_failure(
         )
     if lost or isinstance(exc, (EOFError, ConnectionError)):
         return Outcome.UNREACHABLE, f"connection lost ({type(exc).__name__})", None, ""
-    if isinstance(exc, OctopusError):  # its message is written for the user: no class name
-        return Outcome.FAILED, str(exc), None, ""
-    return Outcome.FAILED, f"{type(exc).__name__}: {exc}", None, ""
+    return Outcome.FAILED, error_text(exc), None, ""
