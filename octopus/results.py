@@ -193,6 +193,12 @@ class RunReport:
     def ok(self) -> bool:
         return self.exit_code == 0
 
+    def add(self, report: StageReport | MonitorReport | None) -> StageReport | MonitorReport | None:
+        """Keep a stage's report (a stage that reports per node); returns it as it was."""
+        if isinstance(report, StageReport):
+            self.stages.append(report)
+        return report
+
     def stage(self, name: str) -> StageReport | None:
         """The last report of the stage of this name (setup, deliver, ...), if it ran."""
         return next((r for r in reversed(self.stages) if r.stage == name), None)

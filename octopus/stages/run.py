@@ -168,9 +168,7 @@ def _run_stages(
 ) -> int:
     code = 0
     for stage in (ExperimentTask.SETUP, ExperimentTask.DELIVER_SCRIPTS, ExperimentTask.START):
-        report = run_task(experiment, stage, nodes, options, output)
-        if isinstance(report, StageReport):
-            run.stages.append(report)
+        report = run.add(run_task(experiment, stage, nodes, options, output))
         if not isinstance(report, StageReport) or report.ok:
             continue
         going = {r.node for r in report.results if r.ok}
@@ -188,9 +186,7 @@ def _run_stages(
             replan = dataclasses.replace(
                 options, replan=True, all_nodes=tuple(n.name or "" for n in before)
             )
-            again = run_task(experiment, stage, nodes, replan, output)
-            if isinstance(again, StageReport):
-                run.stages.append(again)
+            again = run.add(run_task(experiment, stage, nodes, replan, output))
             if again is None or not again.ok:
                 output.note(f"{stage} failed again; stopping here")
                 return again.exit_code if again is not None else 1
@@ -212,9 +208,7 @@ def _run_stages(
             print_monitor(status, output.console)
         code = max(code, status.exit_code)
     for stage in (ExperimentTask.CHECK_ERRORS, ExperimentTask.PICKUP):
-        report = run_task(experiment, stage, nodes, options, output)
-        if isinstance(report, StageReport):
-            run.stages.append(report)
+        report = run.add(run_task(experiment, stage, nodes, options, output))
         if report is not None:
             code = max(code, report.exit_code)
     if status is not None:  # the end, with the results pickup just brought home
