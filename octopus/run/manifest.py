@@ -56,7 +56,9 @@ class Manifest:
     # experiment's list (a command's `command_index`); empty without a grid.
     params: list[dict[str, Any]] = field(default_factory=list)
     # How many commands it kept from earlier deliveries (a re-run, run/rerun.py), and when
-    # the first of them started (None: it kept none): their results are older than it.
+    # the first of them started (None: it kept none): their results are older than it. The
+    # count is its parts' `kept` added up, kept here too so that the summary line reads it
+    # from the record's header, without reading a million commands' plan.
     kept: int = 0
     kept_since: float | None = None
     # The CPUs and GPUs of the nodes whose workers follow them (`auto`, `gpus_per_worker`),
