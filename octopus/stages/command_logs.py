@@ -5,6 +5,9 @@ it never overwrites a newer local file, and never deletes one."""
 
 from __future__ import annotations
 
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from octopus.localfiles import make_folder
@@ -64,3 +67,35 @@ class BringCommandLogs(Step):
             return
         make_folder(self.paths.log_dir / ctx.name)
         self._rsync(ctx).execute(ctx)
+
+
+@dataclass(frozen=True)
+class HomeLog:
+    """A command's logs as pickup brought them home, as lines: its stdout (`combined`: the one
+    log of both streams a delivery made before they were kept apart left) and its stderr
+    (None: not home)."""
+
+    stdout: list[str] | None
+    stderr: list[str] | None
+    combined: bool = False
+
+
+def _lines(path: Path, tail: int) -> list[str] | None:
+    """The file's lines, the last `tail` of them (0: all); None: no such file here."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as log:
+            return [line.rstrip("\n") for line in deque(log, maxlen=tail or None)]
+    except OSError:
+        return None
+
+
+def home_log(folder: Path, ident: int, tail: int = 0) -> HomeLog | None:
+    """A command's logs in its node's folder at home (None: pickup brought none)."""
+    stderr = _lines(folder / command_log_name(ident, "err"), tail)
+    stdout = _lines(folder / command_log_name(ident, "out"), tail)
+    combined = stdout is None
+    if combined:
+        stdout = _lines(folder / combined_log_name(ident), tail)
+    if stdout is None and stderr is None:
+        return None
+    return HomeLog(stdout, stderr, combined)

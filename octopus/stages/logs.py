@@ -9,7 +9,6 @@ last N lines of each. What a node prints is shown as plain characters (no termin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
@@ -19,8 +18,9 @@ from octopus.remote.shell import quote_path
 from octopus.results import StageReport
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import LOGS_DIR, MARK, Stream, combined_log_name, command_log_name
+from octopus.run.layout import LOGS_DIR, MARK, combined_log_name, command_log_name
 from octopus.run.ledger import Ledger
+from octopus.stages.command_logs import home_log
 from octopus.stages.engine import Fanout
 from octopus.steps.base import Step
 from octopus.steps.context import StepContext, StepFailed
@@ -41,21 +41,6 @@ class CommandLog:
 
     stdout: str
     stderr: str = ""
-
-
-def home_log(folder: Path, ident: int, tail: int) -> CommandLog | None:
-    """A command's streams as pickup brought them home (None: it has not)."""
-
-    def read(stream: Stream) -> str | None:
-        try:
-            text = (folder / command_log_name(ident, stream)).read_text(errors="replace")
-        except OSError:
-            return None
-        lines = text.splitlines()
-        return "\n".join(lines[-tail:] if tail else lines)
-
-    stdout = read("out")
-    return None if stdout is None else CommandLog(stdout, read("err") or "")
 
 
 class ReadLogs(Step):
@@ -210,7 +195,9 @@ def show_logs(
         logs = texts.get(status.node)
         log = logs.get(status.id) if isinstance(logs, dict) else None
         if log is None:  # a command kept from an earlier delivery: pickup brought it home
-            log = home_log(paths.log_dir / status.node, status.id, tail)
+            home = home_log(paths.log_dir / status.node, status.id, tail)
+            if home is not None:
+                log = CommandLog("\n".join(home.stdout or []), "\n".join(home.stderr or []))
         if log is None and status.node in trouble:
             output.note(f"(not read: {status.node}: {trouble[status.node]})")
         elif log is None:

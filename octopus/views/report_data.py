@@ -5,7 +5,6 @@ the joblog (joblog.py) are made from this."""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,12 @@ from octopus import __version__
 from octopus.errors import ConfigError
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
-from octopus.run.layout import ExperimentPaths, combined_log_name, command_log_name
+from octopus.run.layout import ExperimentPaths
 from octopus.run.ledger import Ledger
+from octopus.stages.command_logs import home_log
 
 # Lines of a failed command's stderr, and of its stdout, the report shows.
 LOG_TAIL = 20
-
-
-def _tail(path: Path) -> list[str] | None:
-    """The file's last LOG_TAIL lines (None: no such file here)."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as log:
-            return [line.rstrip("\n") for line in deque(log, maxlen=LOG_TAIL)]
-    except OSError:
-        return None
 
 
 @dataclass
@@ -62,15 +53,12 @@ class ReportData:
         home, each under its label, an empty one left out ([]: it printed nothing; None: not
         home). stderr first: that is where a failure's traceback is. A delivery made before
         the two were kept apart has one log of both, labelled "output"."""
-        folder = self.log_dir / status.node
-        stderr = _tail(folder / command_log_name(status.id, "err"))
-        stdout = _tail(folder / command_log_name(status.id, "out"))
-        label = "stdout"
-        if stdout is None:
-            stdout, label = _tail(folder / combined_log_name(status.id)), "output"
-        if stderr is None and stdout is None:
+        home = home_log(self.log_dir / status.node, status.id, LOG_TAIL)
+        if home is None:
             return None
-        return [(name, lines) for name, lines in (("stderr", stderr), (label, stdout)) if lines]
+        label = "output" if home.combined else "stdout"
+        streams = (("stderr", home.stderr), (label, home.stdout))
+        return [(name, lines) for name, lines in streams if lines]
 
     def workers(self) -> list[tuple[str, int]]:
         """(node, worker) of every command, in order."""
