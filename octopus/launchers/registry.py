@@ -15,9 +15,10 @@ from octopus.launchers.slurm import SlurmLauncher
 from octopus.run.layout import ExperimentPaths
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
-from octopus.run.queue import queue_of
+from octopus.run.queue import queue_order
 from octopus.run.schedule import QUEUE
-from octopus.run.worker_script import render_script
+from octopus.run.worker_script import queue_file, render_script
+from octopus.run.workers import Worker
 
 LAUNCHERS: dict[str, type[WorkerLauncher]] = {
     cls.name: cls for cls in (ScreenLauncher, ProcessLauncher, SlurmLauncher, RunExpLauncher)
@@ -46,14 +47,17 @@ def launcher_of(manifest: Manifest, node: str) -> WorkerLauncher:
 
 
 def worker_script(
-    manifest: Manifest, part: WorkerPlan, peers: Sequence[WorkerPlan] | None = None
+    manifest: Manifest, part: WorkerPlan, listed: Sequence[Worker] | None = None
 ) -> str:
     """The script of one worker of a delivery, with its launcher's header. With the queue
-    schedule it may also take the commands of `peers` (default: its node's other workers)."""
+    schedule it may also take the commands of the `listed` workers (default: its node's, as
+    the delivery's queue file holds them) once its own are done."""
     launcher = launcher_of(manifest, part.worker.node)
     queue = None
     if manifest.schedule == QUEUE:
-        queue = queue_of(part, manifest.workers_on(part.worker.node) if peers is None else peers)
+        queue = queue_order(
+            part.worker, manifest.workers_of(part.worker.node) if listed is None else listed
+        )
     return render_script(
         part,
         manifest.plan.prefix,
@@ -67,3 +71,9 @@ def worker_script(
         retries=manifest.command_retries,
         queue=queue,
     )
+
+
+def node_queue_file(manifest: Manifest, node: str, parts: Sequence[WorkerPlan]) -> str:
+    """The node's queue file (layout.QUEUE_FILE) of the queue schedule: its workers' `parts`
+    (the commands their scripts run), batched as its launcher runs commands."""
+    return queue_file(parts, launcher_of(manifest, node).parallel)

@@ -23,7 +23,7 @@ from octopus.errors import OctopusError
 from octopus.localfiles import compact_json, local_file_errors, make_folder, write_atomically
 from octopus.run.layout import PLANS_DIR
 from octopus.run.manifest import Manifest
-from octopus.run.plan_model import Plan, columns_of
+from octopus.run.plan_model import Plan, columns_text
 
 
 @dataclass
@@ -105,13 +105,16 @@ class Deliveries:
             "deliveries": [known.get(m.delivery) or m.as_dict() for m in self.manifests],
         }
 
-    def write(self, path: Path, *, plans: Path | None = None) -> None:
+    def write(
+        self, path: Path, *, plans: Path | None = None, encoded: dict[str, list[str]] | None = None
+    ) -> None:
         """Write the record: each delivery's commands into a file of their own in the plans
         folder (`plans`, beside `path` unless the record is written elsewhere to be moved
         there): a new file for a plan read or changed here, the old one for a plan left
         unread. Then the record naming them, atomically; written in place, it then drops
         the files no record names (`tidy_plans`). A crash at any point leaves a whole record
-        that names whole files."""
+        that names whole files. `encoded`: delivery id -> its plan's `encoded_parts`, when the
+        caller has them already (deliver wrote them into the nodes' manifests)."""
         in_place = plans is None
         plans = plans or path.parent / PLANS_DIR
         entries = []
@@ -121,7 +124,8 @@ class Deliveries:
             if plan.loaded or not name:
                 name = f"{manifest.delivery}-{secrets.token_hex(4)}.json"
                 make_folder(plans)
-                write_atomically(plans / name, compact_json(columns_of(plan)))
+                parts = (encoded or {}).get(manifest.delivery)
+                write_atomically(plans / name, columns_text(plan, parts))
             entries.append({**manifest.header(), "plan": {**plan.header(), "commands_file": name}})
         write_atomically(path, compact_json({"experiment": self.experiment, "deliveries": entries}))
         for manifest, entry in zip(self.manifests, entries, strict=True):

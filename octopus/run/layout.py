@@ -47,6 +47,11 @@ PROJECT_MARKERS = (INVENTORY_FILE, "tasks.py")
 
 # Inside a delivery folder on a node (and beside each node's scripts here).
 DELIVERY_ID_FILE = "DELIVERY"
+# A node's shared queue (schedule "queue"): each of its workers' commands, tail first, as one
+# shell function per worker (octopus_queue_s<i>); a worker takes its peers' from it once its
+# own are done. One file per node, where a copy in every script made a node's delivery grow
+# with the square of its workers.
+QUEUE_FILE = "queue.sh"
 # Present when octopus moved this node's unfinished work elsewhere (rebalance): its workers
 # stop before their next command.
 FENCE_FILE = "FENCE"

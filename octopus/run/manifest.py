@@ -11,7 +11,7 @@ from typing import Any
 
 from octopus.localfiles import compact_json
 from octopus.run.layout import delivery_dir
-from octopus.run.plan_model import Plan, WorkerPlan
+from octopus.run.plan_model import Plan, WorkerPlan, encoded_parts
 from octopus.run.schedule import FIXED
 from octopus.run.workers import Worker
 
@@ -126,29 +126,29 @@ class Manifest:
             "hardware": self.hardware,
         }
 
-    @staticmethod
-    def node_shares(data: dict[str, Any]) -> dict[str, str]:
-        """Each node's manifest as JSON text (its workers, commands and launcher), from the whole
-        manifest's `as_dict()` in one pass over the plan."""
-        plan = data["plan"]
-        shares: dict[str, dict[str, list[Any]]] = {}
-        for worker in plan["workers"]:
-            shares.setdefault(worker["node"], {"workers": [], "commands": []})["workers"].append(
-                worker
-            )
-        for command in plan["commands"]:
-            shares[command["node"]]["commands"].append(command)
-        return {
-            node: compact_json(
+    def node_shares(self, parts: list[str] | None = None) -> dict[str, str]:
+        """Each node's manifest as JSON text: the header with its own launcher and hardware,
+        its workers, and their commands as the plans folder keeps them (`parts`: the plan's
+        `encoded_parts`, when the caller has them already)."""
+        parts = parts or encoded_parts(self.plan)
+        header, plan = self.header(), self.plan.header()
+        mine: dict[str, list[int]] = {}
+        for index, part in enumerate(self.plan.parts):
+            mine.setdefault(part.worker.node, []).append(index)
+        shares = {}
+        for node, indices in mine.items():
+            head = compact_json(
                 {
-                    **data,
-                    "launchers": {node: data["launchers"][node]},
-                    "hardware": {k: v for k, v in data["hardware"].items() if k == node},
-                    "plan": {**plan, **share},
+                    **header,
+                    "launchers": {node: self.launchers[node]},
+                    "hardware": {k: v for k, v in self.hardware.items() if k == node},
+                    "plan": {**plan, "workers": [plan["workers"][i] for i in indices]},
                 }
             )
-            for node, share in shares.items()
-        }
+            # "plan" comes last: its object and the manifest's close the text (`}}`).
+            own = ",".join(parts[i] for i in indices)
+            shares[node] = f'{head[:-2]},"parts":[{own}]}}}}'
+        return shares
 
     def workers_of(self, node: str) -> list[Worker]:
         """The node's workers, without reading the plan's commands."""

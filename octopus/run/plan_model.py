@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from octopus.localfiles import compact_json
+from octopus.run.command_keys import command_keys
 from octopus.run.workers import Worker
 
 _LOADING = threading.Lock()
@@ -75,12 +77,16 @@ class Plan:
         workers: list[Worker] | None = None,
         load: Callable[[], list[WorkerPlan]] | None = None,
         keys: list[str] | None = None,
+        sources: list[str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.seed = seed
-        # Each experiment command's key (run/command_keys.py), by its index in the
-        # experiment's list; read with the commands ([]: a plan made before keys were kept).
+        # The experiment's commands as given, by index: their keys (run/command_keys.py)
+        # come from them. A record written before kept the keys themselves, hashed
+        # (`hashed`); one written before keys were kept has neither (keys: []).
+        self._sources = sources
         self._keys = keys
+        self._hashed = keys is not None and sources is None
         self._parts = parts if parts is not None or load is None else None
         if self._parts is None and load is None:
             self._parts = []
@@ -101,9 +107,26 @@ class Plan:
         self._parts, self._load = parts, None
 
     @property
-    def keys(self) -> list[str]:
-        if self._keys is None:
+    def sources(self) -> list[str] | None:
+        if self._sources is None and self._keys is None:
             self.parts  # noqa: B018 (they are read together)
+        return self._sources
+
+    @sources.setter
+    def sources(self, sources: list[str]) -> None:
+        self._sources, self._keys, self._hashed = sources, None, False
+
+    @property
+    def hashed(self) -> bool:
+        """Whether the keys are an earlier record's hashes (command_keys.py)."""
+        self.sources  # noqa: B018 (read with the commands)
+        return self._hashed
+
+    @property
+    def keys(self) -> list[str]:
+        """Each experiment command's key, by its index in the experiment's list."""
+        if self._keys is None and self.sources is not None:
+            self._keys = command_keys(self.sources)
         return self._keys or []
 
     @keys.setter
@@ -162,24 +185,28 @@ class Plan:
         commands: Callable[[], list[dict[str, Any]] | dict[str, Any]] | None = None,
     ) -> Plan:
         """The plan `as_dict` gave; with `commands`, from its header, the commands read from
-        what `commands()` returns when first asked for (`columns_of`'s form, or as_dict's)."""
+        what `commands()` returns when first asked for (`columns_text`'s form, or as_dict's)."""
         workers = [Worker(**w) for w in data["workers"]]
         if commands is None:
-            return cls(
-                data["prefix"],
-                data["seed"],
-                parts_of(workers, data["commands"]),
-                keys=data.get("keys") or [],
-            )
+            plan = cls(data["prefix"], data["seed"], parts_of(workers, data["commands"]))
+            plan._read_keys(data)
+            return plan
         plan = cls(data["prefix"], data["seed"], workers=workers)
 
         def load() -> list[WorkerPlan]:
             read = commands()
-            plan.keys = (read.get("keys") if isinstance(read, dict) else None) or []
+            plan._read_keys(read if isinstance(read, dict) else {})
             return parts_of(workers, read)
 
         plan._parts, plan._load = None, load
         return plan
+
+    def _read_keys(self, read: dict[str, Any]) -> None:
+        """The sources, or an earlier record's hashed keys, as `columns_text` kept them."""
+        if read.get("sources") is not None:
+            self._sources, self._hashed = read["sources"], False
+        else:
+            self._keys, self._hashed = read.get("keys") or [], bool(read.get("keys"))
 
 
 def commands_data(parts: list[WorkerPlan]) -> list[dict[str, Any]]:
@@ -201,30 +228,41 @@ def commands_data(parts: list[WorkerPlan]) -> list[dict[str, Any]]:
     ]
 
 
-def columns_of(plan: Plan) -> dict[str, Any]:
-    """The commands as the plans folder keeps them: each worker's parallel lists as they are,
-    and the experiment commands' keys. A million commands read back as a few lists, where a
-    dict per command took seconds."""
+def part_columns(part: WorkerPlan) -> dict[str, Any]:
+    """One worker's commands as its parallel lists, as the records keep them."""
     return {
-        "parts": [
-            {
-                "node": p.worker.node,
-                "worker": p.worker.job_id,
-                "ids": p.ids,
-                "commands": p.commands,
-                "command_indices": p.command_indices,
-                **({"kept": p.kept} if p.kept else {}),
-            }
-            for p in plan.parts
-        ],
-        "keys": plan.keys,
+        "node": part.worker.node,
+        "worker": part.worker.job_id,
+        "ids": part.ids,
+        "commands": part.commands,
+        "command_indices": part.command_indices,
+        **({"kept": part.kept} if part.kept else {}),
     }
+
+
+def encoded_parts(plan: Plan) -> list[str]:
+    """Each worker's `part_columns` as JSON text, in plan order: encoded once, they make both
+    the nodes' manifests and the plans folder's file of a delivery."""
+    return [compact_json(part_columns(p)) for p in plan.parts]
+
+
+def columns_text(plan: Plan, parts: list[str] | None = None) -> str:
+    """The commands as the plans folder keeps them, as JSON text: each worker's parallel
+    lists (`part_columns`; from `encoded_parts` when given), and the experiment's commands
+    as given, which key them (command_keys.py). A million commands read back as a few
+    lists, where a dict per command took seconds."""
+    keys = compact_json(_keys_of(plan))
+    return '{"parts":[' + ",".join(parts or encoded_parts(plan)) + "]," + keys[1:]
+
+
+def _keys_of(plan: Plan) -> dict[str, Any]:
+    return {"sources": plan.sources} if plan.sources is not None else {"keys": plan.keys}
 
 
 def parts_of(
     workers: list[Worker], commands: list[dict[str, Any]] | dict[str, Any]
 ) -> list[WorkerPlan]:
-    """The workers with their commands, in each worker's order: from `columns_of`'s form, or
+    """The workers with their commands, in each worker's order: from `columns_text`'s form, or
     from a dict per command (as_dict's, and the commands files of earlier versions)."""
     parts = {(w.node, w.job_id): WorkerPlan(w) for w in workers}
     if isinstance(commands, dict):

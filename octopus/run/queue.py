@@ -1,25 +1,22 @@
-"""A worker's place in its node's shared queue: the commands it may take after its own.
+"""A worker's place in its node's shared queue: the peers whose commands it may take after
+its own, in the order it goes to them.
 
-Each worker lists its own commands first (the generator's split), then the other workers'
-from their tails, taking turns between them: a worker that runs out of work starts where the
-others will arrive last, so two workers seldom reach for the same command, and a claim lost
-costs one failed exclusive create.
+Each worker runs its own commands first (the generator's split), then goes through its
+peers' in the node's queue file, each peer's from its tail, starting with the next worker
+by job id: a worker that runs out of work starts where its owner will arrive last, and two
+idle workers begin at different tails, so two workers seldom reach for the same command,
+and a claim lost costs one failed exclusive create.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
-from octopus.run.plan_model import WorkerPlan
+from octopus.run.workers import Worker
 
 
-def queue_of(part: WorkerPlan, peers: Sequence[WorkerPlan]) -> list[tuple[int, str]]:
-    """The (id, command) pairs `part`'s worker may take once its own are done: the other
-    `peers` of its node, each from its last command back, one of each in turn."""
-    others = [p for p in peers if p.worker != part.worker and p.worker.node == part.worker.node]
-    # Starting with the next worker, so that two idle workers begin at different tails.
-    after = [p for p in others if p.worker.job_id > part.worker.job_id]
-    before = [p for p in others if p.worker.job_id < part.worker.job_id]
-    tails = [list(zip(reversed(p.ids), reversed(p.commands), strict=True)) for p in after + before]
-    return [pair for row in itertools.zip_longest(*tails) for pair in row if pair is not None]
+def queue_order(worker: Worker, listed: Sequence[Worker]) -> list[int]:
+    """The job ids of the `listed` workers (those the node's queue file holds) that `worker`
+    goes to once its own commands are done: those after it by job id, then those before."""
+    others = sorted(w.job_id for w in listed if w.node == worker.node and w.job_id != worker.job_id)
+    return [j for j in others if j > worker.job_id] + [j for j in others if j < worker.job_id]

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from octopus.run.command_keys import planned_keys
+from octopus.run.command_keys import base_key, hashed_key, planned_keys
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus, event_lines
 from octopus.run.ledger import Ledger
@@ -32,6 +32,8 @@ class Earlier:
     done: dict[str, list[CommandStatus]] = field(default_factory=dict)
     # past every id the record holds: a new command's id was never any other's
     next_id: int = 0
+    # the keys are in the form of records written before keys were texts (command_keys.py)
+    hashed: bool = False
 
 
 def _succeeded(status: CommandStatus) -> bool:
@@ -47,23 +49,26 @@ def earlier_runs(record: Deliveries, ledger: Ledger | None, replacing: Iterable[
     """What the record's deliveries to any of the `replacing` nodes planned, and (with a
     `ledger`, as of its last monitor) which of their commands succeeded."""
     gone = set(replacing)
+    plans = [m.plan for m in record.manifests if gone & set(m.launchers) and m.plan.keys]
+    hashed = any(plan.hashed for plan in plans)  # then every key takes that form
     ids: dict[str, int] = {}
-    for manifest in record.manifests:
-        if gone & set(manifest.launchers) and manifest.plan.keys:
-            keyed = planned_keys(manifest.plan, manifest.plan.keys)
-            ids.update((key, ident) for ident, key in keyed.items())
+    for plan in plans:
+        keyed = planned_keys(plan, plan.keys, hashed=plan.hashed)
+        if hashed and not plan.hashed:
+            keyed = {ident: hashed_key(key) for ident, key in keyed.items()}
+        ids.update((key, ident) for ident, key in keyed.items())
     done: dict[str, list[CommandStatus]] = {}
     if ledger is not None and ids:
         known = ledger.known(sorted(ids.values()))
         runs: dict[str, list[CommandStatus | None]] = {}
         for key, ident in ids.items():
-            runs.setdefault(key.split(".", 1)[0], []).append(known.get(ident))
+            runs.setdefault(base_key(key, hashed=hashed), []).append(known.get(ident))
         done = {
             key: [s for s in statuses if s is not None]
             for key, statuses in runs.items()
             if all(s is not None and _succeeded(s) for s in statuses)
         }
-    return Earlier(ids, done, record.next_id(()))
+    return Earlier(ids, done, record.next_id(()), hashed)
 
 
 def chosen_indices(
@@ -74,19 +79,25 @@ def chosen_indices(
     return [i for i in range(len(keys)) if i not in kept], kept
 
 
-def number(plan: Plan, chosen: Sequence[int], earlier: Earlier) -> None:
+def number(plan: Plan, chosen: Sequence[int] | None, earlier: Earlier, keys: Sequence[str]) -> None:
     """Give a plan made of the `chosen` experiment commands (indices into that list, ids
-    from 0) their experiment indices and their ids: the earlier id of the same key, else a
-    new one."""
-    for part in plan.parts:
-        part.command_indices = [None if i is None else chosen[i] for i in part.command_indices]
-    keys = planned_keys(plan, plan.keys)
+    from 0; None: all of them) their experiment indices and their ids: the earlier id of
+    the same key (`keys`, the experiment commands' keys), else a new one."""
+    if chosen is not None:
+        for part in plan.parts:
+            part.command_indices = [None if i is None else chosen[i] for i in part.command_indices]
+    if not earlier.ids:  # nothing to keep an id from: new ids, in plan order
+        if earlier.next_id:
+            for part in plan.parts:
+                part.ids = [earlier.next_id + ident for ident in part.ids]
+        return
+    by_id = planned_keys(plan, keys, hashed=earlier.hashed)
     fresh = itertools.count(earlier.next_id)
     taken: set[int] = set()
     for part in plan.parts:
         numbered = []
         for ident in part.ids:
-            new = earlier.ids.get(keys[ident])
+            new = earlier.ids.get(by_id[ident])
             if new is None or new in taken:
                 new = next(fresh)
             taken.add(new)

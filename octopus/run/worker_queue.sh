@@ -37,6 +37,18 @@ octopus_fill() {
   octopus_sub "[socket]" "@SOCKET@"
   octopus_sub "[gpu]" "@GPUS@"
 }
+# After its own commands a worker goes through its peers' in the node's queue file
+# (@QUEUE_FILE@): each peer's commands tail first, a function per peer, named by job id. A
+# delivery made before there was one has none: its resumed workers then take no others'.
+octopus_queue() {
+  [ -f "$OCTOPUS_RUN/@QUEUE_FILE@" ] || return 0
+  . "$OCTOPUS_RUN/@QUEUE_FILE@"
+  for octopus_peer in "$@"; do
+    if command -v "octopus_queue_s$octopus_peer" > /dev/null 2>&1; then
+      "octopus_queue_s$octopus_peer"
+    fi
+  done
+}
 #@claim@
   if ! octopus_claim "$1"; then
     # Another worker holds it; or no claim can be made (a full disk): stop, as a record that

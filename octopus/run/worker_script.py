@@ -10,6 +10,7 @@ Each records its start, end and exit code in the worker's events file.
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 from collections.abc import Sequence
 from importlib import resources
@@ -26,6 +27,30 @@ HEADER_LINE = "#@sbatch-header@\n"
 BODY_LINE = "#@body@\n"
 QUEUE_LINE = "#@queue@\n"
 CLAIM_LINE = "#@claim@\n"
+
+
+# A text shlex.quote leaves bare, between the NULs that join the texts in run_calls.
+_BARE = re.compile(r"\0([\w@%+=:,./-]+)(?=\0)", re.ASCII)
+
+
+def run_calls(ids: Sequence[int], texts: Sequence[str]) -> list[str]:
+    """`octopus_run <id> <text>` for each command, its text (trailing blanks aside) one word
+    quoted as shlex.quote quotes it. The texts are joined and quoted in a few passes over
+    the whole, as a million calls of shlex.quote took most of a second."""
+    if not texts:
+        return []
+    stripped = [text.rstrip() for text in texts]
+    joined = "\0".join(stripped)
+    if "\0" in "".join(stripped):  # a NUL of its own (bash would drop it): quoted one by one
+        return [f"octopus_run {i} {shlex.quote(t)}" for i, t in zip(ids, stripped, strict=True)]
+    bare = set(_BARE.findall(f"\0{joined}\0"))
+    quoted = joined.replace("'", "'\"'\"'").split("\0")
+    if not bare:
+        return [f"octopus_run {i} '{q}'" for i, q in zip(ids, quoted, strict=True)]
+    return [
+        f"octopus_run {i} {t}" if t in bare else f"octopus_run {i} '{q}'"
+        for i, t, q in zip(ids, stripped, quoted, strict=True)
+    ]
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,7 +81,7 @@ def render_script(
     parallel: int = 1,
     timeout: float | None = None,
     retries: int = 0,
-    queue: Sequence[tuple[int, str]] | None = None,
+    queue: Sequence[int] | None = None,
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
@@ -66,9 +91,10 @@ def render_script(
     with `parallel` > 1, up to that many commands run at once. `timeout` (seconds) stops a
     command that runs longer; `retries` runs a failed command up to that many more times.
 
-    With `queue` (the node's shared queue: the other workers' commands, as (id, text)), the
-    worker claims each command before it runs it and skips those another worker claimed; after
-    its own commands it goes on with the queue's.
+    With `queue` (the node's shared queue: the job ids of the peers whose commands it may
+    take, in the order it goes to them), the worker claims each command before it runs it and
+    skips those another worker claimed; after its own commands it goes through each peer's
+    in the node's queue file (`queue_file`), tail first.
     """
     worker = part.worker
     head, tail = _template()
@@ -93,6 +119,7 @@ def render_script(
         "@SOCKET@": str(worker.socket),
         "@GPUS@": worker.gpus,
         "@CLAIMS_DIR@": layout.CLAIMS_DIR,
+        "@QUEUE_FILE@": layout.QUEUE_FILE,
         # A command's files, named by layout alone: in code for the id in $1, in comments.
         "@STDOUT_LOG@": layout.command_log("$1", "out"),
         "@STDERR_LOG@": layout.command_log("$1", "err"),
@@ -110,17 +137,35 @@ def render_script(
         )
     if prefix:
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
-    calls = [
-        f"octopus_run {i} {shlex.quote(text.rstrip())}"
-        for i, text in [*zip(part.ids, part.commands, strict=True), *(queue or ())]
-    ]
-    if parallel <= 1:
-        parts.extend(call + "\n" for call in calls)
-    else:
-        # Up to `parallel` commands at once inside the job's tasks, then wait for the batch.
+    if parallel > 1:
         parts.append("OCTOPUS_PARALLEL=1\n")
-        for first in range(0, len(calls), parallel):
-            parts.extend(call + " &\n" for call in calls[first : first + parallel])
-            parts.append("wait\noctopus_check_stop\n")
+    parts.extend(_body(run_calls(part.ids, part.commands), parallel))
+    if queue:
+        parts.append(f"octopus_queue {' '.join(map(str, queue))}\n")
     parts.append(tail)
     return "".join(parts)
+
+
+def queue_file(parts: Sequence[WorkerPlan], parallel: int = 1) -> str:
+    """The node's queue file (layout.QUEUE_FILE): for each worker, a shell function that runs
+    its commands tail first (a peer that takes them starts where their owner arrives last),
+    `parallel` at once as the worker script does."""
+    text = ["# The commands a worker may take from its peers (octopus_queue in each script).\n"]
+    for part in parts:
+        calls = run_calls(part.ids[::-1], part.commands[::-1])
+        text.append(f"octopus_queue_s{part.worker.job_id}() {{\n:\n")
+        text.extend(_body(calls, parallel))
+        text.append("}\n")
+    return "".join(text)
+
+
+def _body(calls: list[str], parallel: int) -> list[str]:
+    """The calls a line each; with `parallel` > 1, up to that many at once inside the job's
+    tasks (after OCTOPUS_PARALLEL=1), then a wait for the batch."""
+    if parallel <= 1:
+        return [call + "\n" for call in calls]
+    lines: list[str] = []
+    for first in range(0, len(calls), parallel):
+        lines.extend(call + " &\n" for call in calls[first : first + parallel])
+        lines.append("wait\noctopus_check_stop\n")
+    return lines

@@ -97,12 +97,14 @@ def run(
             manifest, kept = plan_delivery(experiment, nodes, earlier, keep_done=options.keep_done)
             for name in guessed:  # the record keeps only counts a node reported
                 manifest.hardware.pop(name, None)
-            staging = _stage(manifest, kept, root, dry_run, len(nodes), output)
+            staging, encoded = _stage(manifest, kept, root, dry_run, len(nodes), output)
             _upload_and_switch(fan, manifest, staging, options.force, first)
         report = fan.report()
         if not dry_run and manifest.delivered:
             record.take_over(manifest, dropping)
-            record.write(staging / MANIFEST, plans=root / PLANS_DIR)
+            record.write(
+                staging / MANIFEST, plans=root / PLANS_DIR, encoded={manifest.delivery: encoded}
+            )
             commit_deliverables(staging, root, manifest.delivered)
             record.tidy_plans(root / PLANS_DIR)
     finally:
@@ -142,9 +144,9 @@ def _stage(
     dry_run: bool,
     nodes: int,
     output: StageOutput,
-) -> Path:
+) -> tuple[Path, list[str]]:
     """The folder the delivery is written to (in a dry run only named, and what would be
-    written there said)."""
+    written there said), and its workers' commands as JSON (`encoded_parts`)."""
     if dry_run:
         for part in manifest.plan.parts:
             output.line(
@@ -163,11 +165,10 @@ def _stage(
             f"{total - len(kept):,} run (--fresh runs them all again)"
         )
     if dry_run:
-        return root / f".delivery-{manifest.delivery}"  # named only, never written
+        return root / f".delivery-{manifest.delivery}", []  # named only, never written
     make_folder(root)
     staging = staging_folder(root)
-    write_deliverables(manifest, staging, kept)
-    return staging
+    return staging, write_deliverables(manifest, staging, kept)
 
 
 def _upload_and_switch(

@@ -11,16 +11,23 @@ from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError
 from octopus.gitrepo import commit_info, local_repo_root
-from octopus.launchers.registry import worker_script
+from octopus.launchers.registry import node_queue_file, worker_script
 from octopus.localfiles import local_file_errors, make_folder, write_file
 from octopus.node import Node
 from octopus.run.command_keys import command_keys
 from octopus.run.events import CommandStatus
-from octopus.run.layout import DELIVERY_ID_FILE, MANIFEST, events_file, script_name
+from octopus.run.layout import (
+    DELIVERY_ID_FILE,
+    MANIFEST,
+    QUEUE_FILE,
+    events_file,
+    script_name,
+)
 from octopus.run.manifest import Manifest, new_delivery_id
 from octopus.run.plan import build_plan
-from octopus.run.plan_model import WorkerPlan
+from octopus.run.plan_model import WorkerPlan, encoded_parts
 from octopus.run.rerun import Earlier, add_kept, chosen_indices, kept_events, number
+from octopus.run.schedule import QUEUE
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -53,8 +60,9 @@ def plan_delivery(
     the same; a new one gets an id no command of the record had."""
     earlier = earlier or Earlier()
     commands = experiment.experiment_commands
-    keys = command_keys(commands)
-    chosen, kept = chosen_indices(keys, earlier) if keep_done else (range(len(commands)), {})
+    # Keys only when an earlier delivery has ids to give (a first delivery computes none).
+    keys = command_keys(commands, hashed=earlier.hashed) if earlier.ids else []
+    chosen, kept = chosen_indices(keys, earlier) if keep_done and keys else ([], {})
     slurm = {
         "parallel": experiment.slurm_num_parallel_tasks_per_job,
         "cpus": experiment.slurm_num_cpus_per_job,
@@ -71,8 +79,8 @@ def plan_delivery(
         slurm=slurm,
         schedule=experiment.schedule or "fixed",
     )
-    plan.keys = keys
-    number(plan, list(chosen), earlier)
+    plan.sources = list(commands)
+    number(plan, chosen if kept else None, earlier, keys)
     statuses = add_kept(plan, kept)
     manifest = Manifest(
         experiment=experiment.name,
@@ -112,28 +120,33 @@ def plan_delivery(
 
 def write_deliverables(
     manifest: Manifest, folder: Path, kept: dict[int, CommandStatus] | None = None
-) -> None:
+) -> list[str]:
     """<folder>/<node>/run_exp_s<i>.sh with the node's manifest; a worker with commands
     `kept` from an earlier delivery (their statuses) starts with their events, and its script
-    runs the others."""
+    runs the others. Returns the workers' commands as JSON (`encoded_parts`), which the
+    record's plans folder takes as they are."""
     make_folder(folder)
     runnable = [part.runnable() for part in manifest.plan.parts]
-    peers: dict[str, list[WorkerPlan]] = {}  # each node's workers, as its queue shares them
+    peers: dict[str, list[WorkerPlan]] = {}  # each node's workers, as its queue file has them
     for runs in runnable:
         peers.setdefault(runs.worker.node, []).append(runs)
     for part, runs in zip(manifest.plan.parts, runnable, strict=True):
         node_dir = folder / part.worker.node
         make_folder(node_dir)
-        script = worker_script(manifest, runs, peers[part.worker.node])
+        script = worker_script(manifest, runs)
         write_file(node_dir / script_name(part.worker.job_id), script, executable=True)
         if part.kept and kept:
             events = node_dir / events_file(part.worker.job_id)
             make_folder(events.parent)
             write_file(events, kept_events(part, kept))
-    data = manifest.as_dict()  # once: a node's manifest is its share of the whole one
-    for node, text in Manifest.node_shares(data).items():
+    if manifest.schedule == QUEUE:
+        for node, parts in peers.items():
+            write_file(folder / node / QUEUE_FILE, node_queue_file(manifest, node, parts))
+    encoded = encoded_parts(manifest.plan)  # once: a node's manifest is its share of them
+    for node, text in manifest.node_shares(encoded).items():
         write_file(folder / node / DELIVERY_ID_FILE, manifest.delivery + "\n")
         write_file(folder / node / MANIFEST, text)
+    return encoded
 
 
 def commit_deliverables(staging: Path, root: Path, nodes: list[str]) -> None:

@@ -108,9 +108,8 @@ class _StartWorkers(Step):
         clear: list[int] | None = []
         if manifest.schedule == QUEUE:
             decisions, clear = queue_starts(parts, status, self.options, decided, new)
-        peers = [d.owed for d in decisions if d.owed is not None]
         scripts = {
-            d.script: worker_script(manifest, d.owed, peers)
+            d.script: worker_script(manifest, d.owed)
             for d in decisions
             if d.script is not None and d.owed is not None
         }

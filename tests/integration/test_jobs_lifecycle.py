@@ -69,10 +69,11 @@ def test_forty_commands_failures_killed_session_resume_retry_pickup(lab, tmp_pat
             (tmp_path / "deliverables" / "forty" / node / "manifest.json").read_text()
         )
         assert share["delivery"] == manifest.delivery and list(share["launchers"]) == [node]
-        assert {c["node"] for c in share["plan"]["commands"]} == {node}
-        assert len(share["plan"]["commands"]) == sum(
-            len(p.ids) for p in manifest.plan.parts if p.worker.node == node
-        )
+        assert {p["node"] for p in share["plan"]["parts"]} == {node}
+        assert {w["node"] for w in share["plan"]["workers"]} == {node}
+        assert [p["ids"] for p in share["plan"]["parts"]] == [
+            p.ids for p in manifest.plan.parts if p.worker.node == node
+        ]
     for host in cluster.hosts:  # delivered as one folder, reachable through `current`
         assert (host.home / exp.paths.remote_current / "run_exp_s1.sh").exists()
 

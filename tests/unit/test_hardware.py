@@ -184,7 +184,7 @@ def test_the_record_keeps_each_nodes_count_for_the_stages_after_deliver(tmp_path
     record.write(tmp_path / "manifest.json")
     again = Deliveries.read(tmp_path / "manifest.json")
     assert again.of("gpu1").hardware == {"gpu1": {"cpus": 64, "gpus": 2}}
-    shares = Manifest.node_shares(manifest.as_dict())
+    shares = manifest.node_shares()
     assert json.loads(shares["gpu1"])["hardware"] == {"gpu1": {"cpus": 64, "gpus": 2}}
     assert json.loads(shares["cpu1"])["hardware"] == {}
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from octopus import Node
-from octopus.launchers.registry import worker_script
+from octopus.launchers.registry import node_queue_file, worker_script
 from octopus.run.events import parse_events
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
-from octopus.run.queue import queue_of
+from octopus.run.layout import QUEUE_FILE
+from octopus.run.queue import queue_order
 
 COMMANDS = 300
 
@@ -41,9 +42,17 @@ def queue_manifest(count: int, workers: int = 2) -> Manifest:
     )
 
 
+def write_queue_file(manifest: Manifest, home: Path) -> None:
+    """The node's queue file, where deliver puts it beside the scripts."""
+    run = home / manifest.run_dir
+    run.mkdir(parents=True, exist_ok=True)
+    (run / QUEUE_FILE).write_text(node_queue_file(manifest, "a", manifest.plan.parts))
+
+
 @pytest.mark.parametrize("shell", ["bash", "sh"])
 def test_two_racing_workers_run_each_command_exactly_once(tmp_path: Path, shell: str) -> None:
     manifest = queue_manifest(COMMANDS)
+    write_queue_file(manifest, tmp_path)
     procs = []
     for part in manifest.plan.parts:
         script = tmp_path / f"s{part.worker.job_id}.sh"
@@ -77,14 +86,22 @@ def test_two_racing_workers_run_each_command_exactly_once(tmp_path: Path, shell:
     assert set(owner.values()) == {0, 1}
 
 
-def test_a_worker_takes_the_others_commands_from_their_tails() -> None:
+def test_a_worker_takes_the_others_commands_from_their_tails(tmp_path: Path) -> None:
+    """Worker 0 alone runs (its peers never start): its own commands, then worker 1's and
+    worker 2's, each from its tail; the scripts hold only their own commands, the node's
+    queue file the others'."""
     manifest = queue_manifest(9, workers=3)
     parts = manifest.plan.parts
-    queue = queue_of(parts[0], parts)
-    ids = [ident for ident, _ in queue]
-    assert ids[0] == parts[1].ids[-1] and ids[1] == parts[2].ids[-1]
-    assert sorted(ids) == sorted(parts[1].ids + parts[2].ids)
-    assert queue_of(parts[2], parts)[0][0] == parts[0].ids[-1]
+    assert [queue_order(p.worker, manifest.plan.workers) for p in parts] == [[1, 2], [2, 0], [0, 1]]
+    write_queue_file(manifest, tmp_path)
+    script = tmp_path / "s0.sh"
+    script.write_text(worker_script(manifest, parts[0]))
+    calls = [line for line in script.read_text().splitlines() if line.startswith("octopus_run ")]
+    assert len(calls) == len(parts[0].ids)  # each command is in one script, not in every one
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, check=True, capture_output=True)
+    events = parse_events((tmp_path / manifest.run_dir / "state" / "s0.events").read_text())
+    assert list(events.attempts) == parts[0].ids + parts[1].ids[::-1] + parts[2].ids[::-1]
 
 
 def test_the_fixed_split_claims_nothing() -> None:

@@ -4,15 +4,16 @@ worker starts with."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from octopus import Experiment, Node
-from octopus.run.command_keys import command_keys, planned_keys
+from octopus.run.command_keys import base_key, command_keys, planned_keys
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus, classify, parse_events
-from octopus.run.layout import events_file, script_name
+from octopus.run.layout import PLANS_DIR, QUEUE_FILE, events_file, script_name
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.rerun import earlier_runs
@@ -37,6 +38,29 @@ def test_a_key_is_the_text_and_its_place_among_equal_texts() -> None:
     assert keys[3] == command_keys(["a", "a", "a"])[2]  # trailing blanks do not count
     assert keys == command_keys(["a", "b", "a", "a"])  # the same in every process
     assert command_keys(["b"])[0] == keys[1]  # its place in the list does not matter
+    assert command_keys(["x.py", "y.py"]) == ["x.py", "y.py"]  # no two alike: the texts
+
+
+def test_a_record_that_kept_hashed_keys_still_keeps_its_ids_and_what_succeeded(
+    tmp_path: Path,
+) -> None:
+    """Records written before keys were texts kept a hash of each; a new delivery beside
+    one matches its commands in that form, ids and all."""
+    first, _ = plan_delivery(experiment(["a.py", "b", "a.py", "c"]), nodes("a", 2))
+    Deliveries.of_one(first).write(tmp_path / "manifest.json")
+    for plans in (tmp_path / PLANS_DIR).iterdir():  # as the earlier version wrote it
+        data = json.loads(plans.read_text())
+        data["keys"] = command_keys(data.pop("sources"), hashed=True)
+        plans.write_text(json.dumps(data))
+    old = Deliveries.read(tmp_path / "manifest.json")
+    assert old.latest is not None and old.latest.plan.hashed
+    earlier = earlier_runs(old, finished(first, failing={"c"}), ["a"])
+    assert earlier.hashed and len(earlier.done) == 3  # both a.py and b
+    again, kept = plan_delivery(experiment(["a.py", "b", "a.py", "c", "d"]), nodes("a", 2),
+                                earlier, keep_done=True)  # fmt: skip
+    assert sorted(kept) == sorted(e.id for e in first.plan.entries if e.command != "c")
+    assert by_text(again)["c"] == by_text(first)["c"]  # the failed one runs again, same id
+    assert by_text(again)["d"] == 4  # a new one: past every id the record had
 
 
 def finished(manifest: Manifest, failing: set[str] = frozenset()) -> Ledger:  # type: ignore[assignment]
@@ -124,23 +148,28 @@ def test_the_queue_schedule_leaves_kept_commands_out_of_every_queue(tmp_path: Pa
     earlier = earlier_runs(Deliveries.of_one(first), finished(first, {"s"}), ["a"])
     again, kept = plan_delivery(exp, nodes("a", 2), earlier, keep_done=True)
     write_deliverables(again, tmp_path, kept)
-    for part in again.plan.parts:
-        script = (tmp_path / "a" / script_name(part.worker.job_id)).read_text()
-        assert not any(f"octopus_run {ident} " in script for ident in kept)
-        assert f"octopus_run {by_text(again)['s']} s" in script
+    texts = [(tmp_path / "a" / script_name(p.worker.job_id)).read_text() for p in again.plan.parts]
+    texts.append((tmp_path / "a" / QUEUE_FILE).read_text())
+    for text in texts:
+        assert not any(f"octopus_run {ident} " in text for ident in kept)
+    runs_s = f"octopus_run {by_text(again)['s']} s\n"
+    assert [text.count(runs_s) for text in texts[:-1]].count(1) == 1  # one script has it
+    assert runs_s in texts[-1]  # and the node's queue, for the other worker to take
 
 
 def test_copies_of_a_command_are_kept_only_when_every_copy_succeeded() -> None:
     """A command planned on several workers (the per-hardware generators' copies) has one
     key per copy; it is kept only when every copy succeeded."""
     manifest, _ = plan_delivery(experiment(["x", "y"]), nodes("a", 2))
-    manifest.plan.keys = ["k0", "k0"]  # both entries are copies of one command
-    assert sorted(planned_keys(manifest.plan, manifest.plan.keys).values()) == ["k0", "k0.1"]
+    manifest.plan.keys = ["k0.py", "k0.py"]  # both entries are copies of one command
+    copies = sorted(planned_keys(manifest.plan, manifest.plan.keys).values())
+    assert copies[0] == "k0.py" and copies[1] != "k0.py"  # a copy has a key of its own
+    assert {base_key(key) for key in copies} == {"k0.py"}  # a dot in a text is no copy number
     record = Deliveries.of_one(manifest)
     one_failed = earlier_runs(record, finished(manifest, {"y"}), ["a"])
     assert one_failed.done == {} and sorted(one_failed.ids.values()) == [0, 1]
     both = earlier_runs(record, finished(manifest), ["a"])
-    assert sorted(s.command for s in both.done["k0"]) == ["x", "y"]
+    assert sorted(s.command for s in both.done["k0.py"]) == ["x", "y"]
 
 
 @pytest.mark.parametrize("fresh", [True, False])
