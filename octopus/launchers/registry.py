@@ -47,11 +47,15 @@ def launcher_of(manifest: Manifest, node: str) -> WorkerLauncher:
 
 
 def worker_script(
-    manifest: Manifest, part: WorkerPlan, listed: Sequence[Worker] | None = None
+    manifest: Manifest,
+    part: WorkerPlan,
+    listed: Sequence[Worker] | None = None,
+    lines: Sequence[str] | None = None,
 ) -> str:
     """The script of one worker of a delivery, with its launcher's header. With the queue
     schedule it may also take the commands of the `listed` workers (default: its node's, as
-    the delivery's queue file holds them) once its own are done."""
+    the delivery's queue file holds them) once its own are done. `lines`: the part's
+    `run_lines`, when the caller has them already."""
     launcher = launcher_of(manifest, part.worker.node)
     queue = None
     if manifest.schedule == QUEUE:
@@ -70,10 +74,17 @@ def worker_script(
         timeout=manifest.command_timeout,
         retries=manifest.command_retries,
         queue=queue,
+        lines=lines,
     )
 
 
-def node_queue_file(manifest: Manifest, node: str, parts: Sequence[WorkerPlan]) -> str:
+def node_queue_file(
+    manifest: Manifest,
+    node: str,
+    parts: Sequence[WorkerPlan],
+    lines: Sequence[Sequence[str]] | None = None,
+) -> str:
     """The node's queue file (layout.QUEUE_FILE) of the queue schedule: its workers' `parts`
-    (the commands their scripts run), batched as its launcher runs commands."""
-    return queue_file(parts, launcher_of(manifest, node).parallel)
+    (the commands their scripts run; `lines`, their `run_lines`), batched as its launcher
+    runs commands."""
+    return queue_file(parts, launcher_of(manifest, node).parallel, lines)

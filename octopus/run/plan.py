@@ -45,6 +45,8 @@ def _plan_from_assignment(
     per_worker: bool = True,
 ) -> Plan:
     plan = Plan(prefix, seed)
+    # Every command is placed, and only a placeholder (in brackets) changes a text.
+    plan.holds_sources = not any("[" in text for text in commands)
     next_id = 0
     for worker, indices in zip(workers, assigned, strict=True):
         # Placeholders are filled once per worker on the joined text: a million commands

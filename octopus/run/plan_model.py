@@ -14,6 +14,7 @@ from typing import Any
 
 from octopus.localfiles import compact_json
 from octopus.run.command_keys import command_keys
+from octopus.run.plan_sources import from_plan
 from octopus.run.workers import Worker
 
 _LOADING = threading.Lock()
@@ -85,6 +86,9 @@ class Plan:
         # come from them. A record written before kept the keys themselves, hashed
         # (`hashed`); one written before keys were kept has neither (keys: []).
         self._sources = sources
+        self._source_count: int | None = None  # kept as a count: the plan holds them
+        # Whether the plan holds each of the sources as given, at its index (plan_sources.py).
+        self.holds_sources = False
         self._keys = keys
         self._hashed = keys is not None and sources is None
         self._parts = parts if parts is not None or load is None else None
@@ -108,8 +112,11 @@ class Plan:
 
     @property
     def sources(self) -> list[str] | None:
-        if self._sources is None and self._keys is None:
+        """The experiment's commands as given, by index (plan_sources.py)."""
+        if self._sources is None and self._keys is None and self._source_count is None:
             self.parts  # noqa: B018 (they are read together)
+        if self._sources is None and self._source_count is not None:
+            self._sources = from_plan(self._source_count, self.parts)
         return self._sources
 
     @sources.setter
@@ -119,7 +126,8 @@ class Plan:
     @property
     def hashed(self) -> bool:
         """Whether the keys are an earlier record's hashes (command_keys.py)."""
-        self.sources  # noqa: B018 (read with the commands)
+        if self._sources is None and self._keys is None and self._source_count is None:
+            self.parts  # noqa: B018 (read with the commands)
         return self._hashed
 
     @property
@@ -203,8 +211,11 @@ class Plan:
 
     def _read_keys(self, read: dict[str, Any]) -> None:
         """The sources, or an earlier record's hashed keys, as `columns_text` kept them."""
-        if read.get("sources") is not None:
-            self._sources, self._hashed = read["sources"], False
+        sources = read.get("sources")
+        if isinstance(sources, int):
+            self._source_count, self._hashed, self.holds_sources = sources, False, True
+        elif sources is not None:
+            self._sources, self._hashed = sources, False
         else:
             self._keys, self._hashed = read.get("keys") or [], bool(read.get("keys"))
 
@@ -256,7 +267,10 @@ def columns_text(plan: Plan, parts: list[str] | None = None) -> str:
 
 
 def _keys_of(plan: Plan) -> dict[str, Any]:
-    return {"sources": plan.sources} if plan.sources is not None else {"keys": plan.keys}
+    sources = plan.sources
+    if sources is None:
+        return {"keys": plan.keys}
+    return {"sources": len(sources) if plan.holds_sources else sources}
 
 
 def parts_of(

@@ -29,26 +29,26 @@ QUEUE_LINE = "#@queue@\n"
 CLAIM_LINE = "#@claim@\n"
 
 
-# A text shlex.quote leaves bare, between the NULs that join the texts in run_calls.
+# A text shlex.quote leaves bare, between the NULs that join the texts in run_lines.
 _BARE = re.compile(r"\0([\w@%+=:,./-]+)(?=\0)", re.ASCII)
 
 
-def run_calls(ids: Sequence[int], texts: Sequence[str]) -> list[str]:
-    """`octopus_run <id> <text>` for each command, its text (trailing blanks aside) one word
-    quoted as shlex.quote quotes it. The texts are joined and quoted in a few passes over
-    the whole, as a million calls of shlex.quote took most of a second."""
+def run_lines(ids: Sequence[int], texts: Sequence[str]) -> list[str]:
+    """`octopus_run <id> <text>` and a newline for each command, its text (trailing blanks
+    aside) one word quoted as shlex.quote quotes it. The texts are joined and quoted in a
+    few passes over the whole, as a million calls of shlex.quote took most of a second."""
     if not texts:
         return []
     stripped = [text.rstrip() for text in texts]
     joined = "\0".join(stripped)
     if "\0" in "".join(stripped):  # a NUL of its own (bash would drop it): quoted one by one
-        return [f"octopus_run {i} {shlex.quote(t)}" for i, t in zip(ids, stripped, strict=True)]
+        return [f"octopus_run {i} {shlex.quote(t)}\n" for i, t in zip(ids, stripped, strict=True)]
     bare = set(_BARE.findall(f"\0{joined}\0"))
     quoted = joined.replace("'", "'\"'\"'").split("\0")
     if not bare:
-        return [f"octopus_run {i} '{q}'" for i, q in zip(ids, quoted, strict=True)]
+        return [f"octopus_run {i} '{q}'\n" for i, q in zip(ids, quoted, strict=True)]
     return [
-        f"octopus_run {i} {t}" if t in bare else f"octopus_run {i} '{q}'"
+        f"octopus_run {i} {t}\n" if t in bare else f"octopus_run {i} '{q}'\n"
         for i, t, q in zip(ids, stripped, quoted, strict=True)
     ]
 
@@ -82,6 +82,7 @@ def render_script(
     timeout: float | None = None,
     retries: int = 0,
     queue: Sequence[int] | None = None,
+    lines: Sequence[str] | None = None,
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
@@ -94,7 +95,8 @@ def render_script(
     With `queue` (the node's shared queue: the job ids of the peers whose commands it may
     take, in the order it goes to them), the worker claims each command before it runs it and
     skips those another worker claimed; after its own commands it goes through each peer's
-    in the node's queue file (`queue_file`), tail first.
+    in the node's queue file (`queue_file`), tail first. `lines`: the part's `run_lines`,
+    when the caller has them already.
     """
     worker = part.worker
     head, tail = _template()
@@ -139,33 +141,38 @@ def render_script(
         parts.append(fill_placeholders(prefix, worker).rstrip("\n") + "\n")
     if parallel > 1:
         parts.append("OCTOPUS_PARALLEL=1\n")
-    parts.extend(_body(run_calls(part.ids, part.commands), parallel))
+    if lines is None:
+        lines = run_lines(part.ids, part.commands)
+    parts.extend(_body(lines, parallel))
     if queue:
         parts.append(f"octopus_queue {' '.join(map(str, queue))}\n")
     parts.append(tail)
     return "".join(parts)
 
 
-def queue_file(parts: Sequence[WorkerPlan], parallel: int = 1) -> str:
+def queue_file(
+    parts: Sequence[WorkerPlan], parallel: int = 1, lines: Sequence[Sequence[str]] | None = None
+) -> str:
     """The node's queue file (layout.QUEUE_FILE): for each worker, a shell function that runs
     its commands tail first (a peer that takes them starts where their owner arrives last),
-    `parallel` at once as the worker script does."""
+    `parallel` at once as the worker script does. `lines`: each part's `run_lines`, when the
+    caller has them already."""
     text = ["# The commands a worker may take from its peers (octopus_queue in each script).\n"]
-    for part in parts:
-        calls = run_calls(part.ids[::-1], part.commands[::-1])
+    for index, part in enumerate(parts):
+        own = lines[index] if lines is not None else run_lines(part.ids, part.commands)
         text.append(f"octopus_queue_s{part.worker.job_id}() {{\n:\n")
-        text.extend(_body(calls, parallel))
+        text.extend(_body(own[::-1], parallel))
         text.append("}\n")
     return "".join(text)
 
 
-def _body(calls: list[str], parallel: int) -> list[str]:
+def _body(lines: Sequence[str], parallel: int) -> Sequence[str]:
     """The calls a line each; with `parallel` > 1, up to that many at once inside the job's
     tasks (after OCTOPUS_PARALLEL=1), then a wait for the batch."""
     if parallel <= 1:
-        return [call + "\n" for call in calls]
-    lines: list[str] = []
-    for first in range(0, len(calls), parallel):
-        lines.extend(call + " &\n" for call in calls[first : first + parallel])
-        lines.append("wait\noctopus_check_stop\n")
-    return lines
+        return lines
+    batched: list[str] = []
+    for first in range(0, len(lines), parallel):
+        batched.extend(line[:-1] + " &\n" for line in lines[first : first + parallel])
+        batched.append("wait\noctopus_check_stop\n")
+    return batched

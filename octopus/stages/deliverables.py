@@ -25,9 +25,10 @@ from octopus.run.layout import (
 )
 from octopus.run.manifest import Manifest, new_delivery_id
 from octopus.run.plan import build_plan
-from octopus.run.plan_model import WorkerPlan, encoded_parts
+from octopus.run.plan_model import encoded_parts
 from octopus.run.rerun import Earlier, add_kept, chosen_indices, kept_events, number
 from octopus.run.schedule import QUEUE
+from octopus.run.worker_script import run_lines
 
 if TYPE_CHECKING:
     from octopus.experiment import Experiment
@@ -80,6 +81,8 @@ def plan_delivery(
         schedule=experiment.schedule or "fixed",
     )
     plan.sources = list(commands)
+    if kept:  # kept commands come back with the texts they ran with: placeholders filled
+        plan.holds_sources = plan.holds_sources and not any("[" in text for text in commands)
     number(plan, chosen if kept else None, earlier, keys)
     statuses = add_kept(plan, kept)
     manifest = Manifest(
@@ -127,21 +130,25 @@ def write_deliverables(
     record's plans folder takes as they are."""
     make_folder(folder)
     runnable = [part.runnable() for part in manifest.plan.parts]
-    peers: dict[str, list[WorkerPlan]] = {}  # each node's workers, as its queue file has them
-    for runs in runnable:
-        peers.setdefault(runs.worker.node, []).append(runs)
-    for part, runs in zip(manifest.plan.parts, runnable, strict=True):
+    lines = [run_lines(runs.ids, runs.commands) for runs in runnable]  # script and queue share
+    peers: dict[str, list[int]] = {}  # each node's workers (by place), as its queue file has them
+    for place, runs in enumerate(runnable):
+        peers.setdefault(runs.worker.node, []).append(place)
+    for part, runs, own in zip(manifest.plan.parts, runnable, lines, strict=True):
         node_dir = folder / part.worker.node
         make_folder(node_dir)
-        script = worker_script(manifest, runs)
+        script = worker_script(manifest, runs, lines=own)
         write_file(node_dir / script_name(part.worker.job_id), script, executable=True)
         if part.kept and kept:
             events = node_dir / events_file(part.worker.job_id)
             make_folder(events.parent)
             write_file(events, kept_events(part, kept))
     if manifest.schedule == QUEUE:
-        for node, parts in peers.items():
-            write_file(folder / node / QUEUE_FILE, node_queue_file(manifest, node, parts))
+        for node, places in peers.items():
+            text = node_queue_file(
+                manifest, node, [runnable[i] for i in places], [lines[i] for i in places]
+            )
+            write_file(folder / node / QUEUE_FILE, text)
     encoded = encoded_parts(manifest.plan)  # once: a node's manifest is its share of them
     for node, text in manifest.node_shares(encoded).items():
         write_file(folder / node / DELIVERY_ID_FILE, manifest.delivery + "\n")

@@ -12,9 +12,9 @@ import pytest
 from octopus import Node
 from octopus.launchers.registry import node_queue_file, worker_script
 from octopus.run.events import parse_events
+from octopus.run.layout import QUEUE_FILE
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
-from octopus.run.layout import QUEUE_FILE
 from octopus.run.queue import queue_order
 
 COMMANDS = 300

@@ -16,6 +16,7 @@ from octopus.run.events import CommandState, CommandStatus, classify, parse_even
 from octopus.run.layout import PLANS_DIR, QUEUE_FILE, events_file, script_name
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
+from octopus.run.plan_sources import from_plan
 from octopus.run.rerun import earlier_runs
 from octopus.stages.deliverables import plan_delivery, write_deliverables
 
@@ -50,7 +51,8 @@ def test_a_record_that_kept_hashed_keys_still_keeps_its_ids_and_what_succeeded(
     Deliveries.of_one(first).write(tmp_path / "manifest.json")
     for plans in (tmp_path / PLANS_DIR).iterdir():  # as the earlier version wrote it
         data = json.loads(plans.read_text())
-        data["keys"] = command_keys(data.pop("sources"), hashed=True)
+        assert data.pop("sources") == 4  # the plan holds them: only their count is kept
+        data["keys"] = command_keys(["a.py", "b", "a.py", "c"], hashed=True)
         plans.write_text(json.dumps(data))
     old = Deliveries.read(tmp_path / "manifest.json")
     assert old.latest is not None and old.latest.plan.hashed
@@ -186,3 +188,30 @@ def test_the_record_keeps_the_keys_and_what_each_worker_kept(tmp_path: Path, fre
     assert read.latest.plan.keys == command_keys(["a", "b", "c", "d"])  # type: ignore[union-attr]
     assert read.latest.kept_since == (None if fresh else 100.0)  # type: ignore[union-attr]
     assert read.latest.kept == (0 if fresh else 3)  # type: ignore[union-attr]
+
+
+def test_commands_a_placeholder_changed_are_kept_as_given(tmp_path: Path) -> None:
+    """The plan holds `[job_id]` filled in: the record then keeps the commands as given, so
+    that the next delivery keys them alike."""
+    given = ["echo [job_id]", "echo b", "echo [job_id]"]
+    first, _ = plan_delivery(experiment(given, schedule="fixed"), nodes("a", 2))
+    Deliveries.of_one(first).write(tmp_path / "manifest.json")
+    (plans,) = (tmp_path / PLANS_DIR).iterdir()
+    assert json.loads(plans.read_text())["sources"] == given
+    read = Deliveries.read(tmp_path / "manifest.json").latest
+    assert read is not None and read.plan.keys == command_keys(given)
+
+
+def test_the_plan_gives_the_commands_back_when_it_holds_each_as_given(tmp_path: Path) -> None:
+    plan = plan_delivery(experiment(["x", "y", "x"], schedule="fixed"), nodes("ab", 2))[0].plan
+    assert plan.holds_sources and from_plan(3, plan.parts) == ["x", "y", "x"]
+    # A kept command comes back with the text it ran with, its placeholder filled in.
+    given = ["echo [job_id]", "b"]
+    first, _ = plan_delivery(experiment(given, schedule="fixed"), nodes("a", 1))
+    earlier = earlier_runs(Deliveries.of_one(first), finished(first, {"b"}), ["a"])
+    again, kept = plan_delivery(experiment(given, schedule="fixed"), nodes("a", 1), earlier,
+                                keep_done=True)  # fmt: skip
+    assert len(kept) == 1 and not again.plan.holds_sources
+    Deliveries.of_one(again).write(tmp_path / "manifest.json")
+    read = Deliveries.read(tmp_path / "manifest.json").latest
+    assert read is not None and read.plan.keys == command_keys(given)

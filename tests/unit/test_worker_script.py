@@ -21,7 +21,7 @@ from octopus import Node
 from octopus.run.events import parse_events
 from octopus.run.generators import distribute_exp_scripts
 from octopus.run.plan import build_plan
-from octopus.run.worker_script import render_script, run_calls
+from octopus.run.worker_script import render_script, run_lines
 
 SHELLS = ["bash", "sh"]
 
@@ -208,12 +208,12 @@ def test_records_survive_a_kill_of_the_worker_and_a_rerun_continues_them(tmp_pat
 
 @given(st.lists(st.text(), max_size=8))
 def test_each_call_quotes_its_text_as_shlex_does(texts: list[str]) -> None:
-    """run_calls quotes the joined texts at once; each word is still shlex.quote's."""
+    """run_lines quotes the joined texts at once; each word is still shlex.quote's."""
     texts += ["true", "", "a'b", "x  \n", "./r.sh", "é", "a\0b", "-x=1"]
     ids = list(range(len(texts)))
-    expected = [f"octopus_run {i} {shlex.quote(t.rstrip())}" for i, t in enumerate(texts)]
-    assert run_calls(ids, texts) == expected
+    expected = [f"octopus_run {i} {shlex.quote(t.rstrip())}\n" for i, t in enumerate(texts)]
+    assert run_lines(ids, texts) == expected
     plain = [t for t in texts if "\0" not in t]  # the joined path, without the NUL fallback
-    assert run_calls(ids[: len(plain)], plain) == [
-        f"octopus_run {i} {shlex.quote(t.rstrip())}" for i, t in enumerate(plain)
+    assert run_lines(ids[: len(plain)], plain) == [
+        f"octopus_run {i} {shlex.quote(t.rstrip())}\n" for i, t in enumerate(plain)
     ]
