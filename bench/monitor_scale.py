@@ -56,9 +56,9 @@ def octopus(work: Path, *args: str) -> float:
 def record_runs(host: TestHost, work: Path, name: str) -> None:
     """Write the events of every command the node's share holds, all finished (exit 0)."""
     share = json.loads((work / "deliverables" / name / host.name / "manifest.json").read_text())
-    by_worker: dict[int, list[int]] = {}
-    for command in share["plan"]["commands"]:
-        by_worker.setdefault(command["worker"], []).append(command["id"])
+    by_worker: dict[int, list[int]] = {
+        part["worker"]: part["ids"] for part in share["plan"]["parts"]
+    }
     current = next((host.home / ".octopus").glob(f"{name}@*/current"))
     for worker, ids in by_worker.items():
         lines = [f"worker-start\t-\t1000.0\t{worker}"]
