@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from octopus.remote.shell import quote_path
 from octopus.run.events import (
     CommandStatus,
     WorkerEvents,
@@ -23,7 +22,7 @@ from octopus.run.events import (
     parse_events,
     started_ids,
 )
-from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, FENCE_FILE, MARK, events_file
+from octopus.run.layout import MARK
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.queue_status import classify_queue, queue_runs
@@ -80,44 +79,6 @@ class Known(Protocol):
     def known(self, ids: list[int]) -> dict[int, CommandStatus]: ...
 
     def node_statuses(self, node: str) -> list[CommandStatus]: ...
-
-
-def status_command(
-    manifest: Manifest, node: str, prober: Prober, offsets: dict[int, int] | None = None
-) -> str:
-    """Shell text printing the delivery id, the node's clock, the launcher's probe of each
-    worker and each worker's events: one round trip for the whole node. With `offsets`
-    (job id -> bytes already read), only what was appended after them; a file now shorter
-    (replaced, cut) is printed whole, and its marker says from where."""
-    run = manifest.run_dir
-    workers = manifest.workers_of(node)
-    lines = [
-        f'cd "$HOME"/{quote_path(run)} 2>/dev/null || {{ echo "{MARK} none"; exit 0; }}',
-        # A fenced node's workers stop before their next command; first, then read.
-        *([f"touch {FENCE_FILE}"] if node in manifest.moved else []),
-        # Builtins where the shell has them: a look at 32 nodes is mostly their processes.
-        f'd=; read -r d 2>/dev/null < {DELIVERY_ID_FILE}; echo "{MARK} delivery $d"',
-        f'echo "{MARK} now ${{EPOCHSECONDS:-$(date +%s)}}"',
-        f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"',
-        prober.probe_command(run, workers),
-    ]
-    for worker in workers:
-        job = worker.job_id
-        events = f'"$HOME"/{quote_path(run)}/{events_file(job)}'
-        offset = (offsets or {}).get(job, 0)
-        # The newline first: a last line a crash cut short must not swallow the marker.
-        if offset:
-            lines.append(
-                f"o={offset}; s=$(wc -c 2>/dev/null < {events}); "
-                f'[ "${{s:-0}}" -ge {offset} ] || o=0; '
-                f'printf "\\n{MARK} events {job} %s\\n" "$o"; '
-                f"tail -c +$((o + 1)) {events} 2>/dev/null; true"
-            )
-        else:
-            lines.append(f'printf "\\n{MARK} events {job} 0\\n"; cat {events} 2>/dev/null; true')
-    # Read whole, the command exits 0: any other status is a read cut short (ReadStatus).
-    lines.append("true")
-    return "\n".join(lines)
 
 
 _MARKED = re.compile(rf"^{re.escape(MARK)} [^\n]*$", re.MULTILINE)

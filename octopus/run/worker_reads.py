@@ -8,6 +8,7 @@ the start again, and so is a file shorter than the offset (replaced or cut).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,3 +65,16 @@ class WorkerRead:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkerRead:
         return cls(str(data["delivery"]), int(data["offset"]), WorkerFlags(**data["flags"]))
+
+
+def where_to_read(
+    reads: Mapping[tuple[str, int], WorkerRead], node: str, delivery: str
+) -> tuple[dict[int, int], set[int]]:
+    """For the node's workers read from `delivery` before: job id -> the offset to read on
+    from, and the job ids of those the last read saw ended and not alive (settled: their
+    launcher is asked again only if their file grew, run/status_command.py)."""
+    mine = {job: read for (name, job), read in reads.items() if name == node}
+    mine = {job: read for job, read in mine.items() if read.delivery == delivery}
+    offsets = {job: read.offset for job, read in mine.items()}
+    settled = {job for job, read in mine.items() if read.flags.finished and not read.flags.alive}
+    return offsets, settled

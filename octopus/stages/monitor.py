@@ -19,7 +19,9 @@ from octopus.run.bulk import bulk_work
 from octopus.run.deliveries import Deliveries
 from octopus.run.ledger import Ledger
 from octopus.run.lock import holding_records
-from octopus.run.status import NodeStatus, parse_status, status_command
+from octopus.run.status import NodeStatus, parse_status
+from octopus.run.status_command import status_command
+from octopus.run.worker_reads import where_to_read
 from octopus.stages import steps
 from octopus.stages.engine import Fanout
 from octopus.stages.notify import notify_if_due, targets_for
@@ -61,12 +63,9 @@ class ReadStatus(Step):
     def execute(self, ctx: StepContext) -> NodeStatus:
         manifest = self.record.of(ctx.name)
         launcher = launcher_of(manifest, ctx.name)
-        offsets = {
-            job: read.offset
-            for (node, job), read in (self.ledger.reads if self.ledger else {}).items()
-            if node == ctx.name and read.delivery == manifest.delivery
-        }
-        command = status_command(manifest, ctx.name, launcher, offsets)
+        reads = self.ledger.reads if self.ledger else {}
+        offsets, settled = where_to_read(reads, ctx.name, manifest.delivery)
+        command = status_command(manifest, ctx.name, launcher, offsets, settled)
         result = ctx.run(command, show=False, warn=True, timeout=STATUS_TIMEOUT)
         if not result.ok:
             # The read was cut (the connection lost mid-read, the command killed): half a

@@ -19,7 +19,9 @@ from octopus.run.layout import DELIVERY_ID_FILE, MARK, events_file
 from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
-from octopus.run.status import NodeStatus, parse_status, status_command
+from octopus.run.status import NodeStatus, parse_status
+from octopus.run.status_command import status_command
+from octopus.run.worker_reads import where_to_read
 
 DONE, FAILED, PENDING, LOST = (
     CommandState.DONE,
@@ -37,7 +39,8 @@ class Node1:
     """One node (`a`, the process launcher: never alive) with two workers of three commands
     each, its record on disk, and its events files under a home folder."""
 
-    def __init__(self, tmp: Path, schedule: str = "fixed") -> None:
+    def __init__(self, tmp: Path, schedule: str = "fixed", shell: str = "bash") -> None:
+        self.shell = shell
         node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=2)
         plan = build_plan([f"echo c{i}" for i in range(6)], "", [node], schedule=schedule)
         manifest = Manifest("exp", "D1", plan, {"a": "process"}, ".octopus/exp")
@@ -61,9 +64,9 @@ class Node1:
         manifest = record.of("a")
         ledger = Ledger.load(self.ledger_path, record)
         launcher = launcher_of(manifest, "a")
-        offsets = {job: read.offset for (_, job), read in ledger.reads.items()}
+        offsets, settled = where_to_read(ledger.reads, "a", manifest.delivery)
         done = subprocess.run(
-            ["bash", "-c", status_command(manifest, "a", launcher, offsets)],
+            [self.shell, "-c", status_command(manifest, "a", launcher, offsets, settled)],
             env={**os.environ, "HOME": str(self.home)},
             capture_output=True,
             text=True,
@@ -117,6 +120,31 @@ def test_each_look_reads_only_what_was_appended_and_never_the_whole_ledger(
     assert status.commands == [] and f"{MARK} events 1 " in node.outputs[-1]
     sizes = {job: (node.run / events_file(job)).stat().st_size for job in (0, 1)}
     assert {job: read.offset for (_, job), read in ledger.reads.items()} == sizes
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_workers_that_ended_are_asked_after_only_when_their_file_grew(
+    tmp_path: Path, shell: str
+) -> None:
+    """A worker the last look saw ended and gone cannot run again without writing its start:
+    while its file stays as it was, the look asks its launcher nothing of it."""
+    node = Node1(tmp_path, shell=shell)
+    for job, ids in ((0, (0, 1, 2)), (1, (3, 4, 5))):
+        lines = [ev("worker-start", "-", 1, 9)]
+        lines += [
+            ev(kind, i, 2, "h" if kind == "start" else 0) for i in ids for kind in ("start", "end")
+        ]
+        node.append(job, *lines, ev("worker-end", "-", 3, "done"))
+    ledger, _ = node.monitor()
+    assert f"{MARK} alive" in node.outputs[-1]  # first look: asked
+    assert set(states(ledger).values()) == {DONE}
+    ledger, status = node.monitor()
+    assert f"{MARK} alive" not in node.outputs[-1] and status.commands == []
+    assert set(states(ledger).values()) == {DONE}
+    node.append(1, ev("worker-start", "-", 5, 11), ev("start", 3, 5, "h"))  # started again
+    ledger, _ = node.monitor()
+    assert f"{MARK} alive 1 0" in node.outputs[-1]  # asked: it is not alive, so 3 was cut off
+    assert states(ledger)[3] is LOST and states(ledger)[0] is DONE
 
 
 def test_a_second_attempt_counts_on_top_of_what_the_ledger_knows(tmp_path: Path):

@@ -251,7 +251,8 @@ def test_remote_text_is_never_markup_and_control_sequences_show():
 
 
 def test_a_fenced_node_is_fenced_first_and_its_finished_moved_commands_are_duplicates():
-    from octopus.run.status import parse_status, status_command
+    from octopus.run.status import parse_status
+    from octopus.run.status_command import status_command
 
     node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=1)
     plan = build_plan(["x", "y", "z"], "", [node])

@@ -12,7 +12,8 @@ from octopus.run.events import CommandState
 from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, MARK, command_log, events_file
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
-from octopus.run.status import NodeStatus, parse_status, status_command
+from octopus.run.status import NodeStatus, parse_status
+from octopus.run.status_command import status_command
 
 DONE, FAILED, RUNNING, PENDING, LOST = (
     CommandState.DONE,
@@ -86,13 +87,21 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     assert lines[2] == f'echo "{MARK} now ${{EPOCHSECONDS:-$(date +%s)}}"'
     workers = [p.worker for p in manifest.workers_on("a")]
     assert lines[3] == f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"'
-    assert lines[4] == launcher.probe_command(manifest.run_dir, workers)
-    for job in (0, 1):
-        assert (
-            f'printf "\\n{MARK} events {job} 0\\n"; '
-            f'cat "$HOME"/.octopus/exp/deliveries/D1/{events_file(job)} 2>/dev/null; true'
-        ) in lines
+    assert lines[5] == f"$(wc -c {events_file(0)} {events_file(1)} 2>/dev/null)"  # one wc
+    assert lines[7] == launcher.probe_command(manifest.run_dir, workers)  # none read yet
+    for job in (0, 1):  # nothing read yet: from the start
+        assert any(
+            f'printf "\\n{MARK} events {job} 0\\n"' in line
+            and f"tail -c +1 {events_file(job)}" in line
+            for line in lines
+        )
     assert events_file(0) == "state/s0.events"
+    # Both ended at the last look: the launcher is asked only if a file grew.
+    again = status_command(manifest, "a", launcher, {0: 10, 1: 20}, settled={0, 1})
+    probe = launcher.probe_command(manifest.run_dir, workers)
+    guard = "if [ ${octopus_s0:-0} != 10 ] || [ ${octopus_s1:-0} != 20 ]; then "
+    assert f"{guard}{probe}; fi" in again.splitlines()
+    assert probe in status_command(manifest, "a", launcher, {0: 10, 1: 20}, settled={0})
 
 
 def test_status_command_quotes_the_run_dir():
@@ -100,10 +109,14 @@ def test_status_command_quotes_the_run_dir():
     text = status_command(manifest, "a", launcher_of(manifest, "a"))
     quoted = "'my runs/e$(x)/deliveries/D1'"
     assert text.startswith(f'cd "$HOME"/{quoted} 2>/dev/null')
-    assert f'cat "$HOME"/{quoted}/state/s0.events' in text
-    assert f'cat "$HOME"/{quoted}/state/s1.events' in text
-    # Nowhere unquoted.
+    # Nowhere unquoted; the events files are read from there, by names of octopus' own.
     assert "$HOME/my runs" not in text and '"$HOME"/my runs' not in text
+    assert "my runs" not in text.split("\n", 1)[1].replace(launcher_probe(manifest), "")
+
+
+def launcher_probe(manifest: Manifest) -> str:
+    workers = [p.worker for p in manifest.workers_on("a")]
+    return launcher_of(manifest, "a").probe_command(manifest.run_dir, workers)
 
 
 # -- the parse ----------------------------------------------------------------------------
