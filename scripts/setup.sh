@@ -35,4 +35,8 @@ if [ "$with_tests" = 1 ]; then
 else
   "$venv/bin/pip" install -q -r requirements.txt
 fi
+# pip compiles the modules of a package it installs; a checkout installed editable is compiled
+# here, else every `inv` would compile octopus' modules again wherever bytecode is not
+# written (PYTHONDONTWRITEBYTECODE, a read-only checkout): a quarter of a second a run.
+"$venv/bin/python" -m compileall -q octopus >/dev/null
 echo "ready: $venv/bin/inv --list"
