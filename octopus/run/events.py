@@ -30,9 +30,11 @@ class CommandState(str, Enum):
 
 
 STATES = tuple(CommandState)
+# The states monitor lists command by command (the others it counts).
+LISTED = frozenset({CommandState.FAILED, CommandState.RUNNING, CommandState.LOST})
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     started: float | None = None
     ended: float | None = None
@@ -68,12 +70,28 @@ def parse_events(
     To read only what was appended since the last look: `into` holds what the earlier part
     said of the worker, and `seed(id)` what it said of a command first met here."""
     events = into if into is not None else WorkerEvents()
+    attempts_of = events.attempts
     for line in text.splitlines():
         fields = line.split("\t")
         if len(fields) != 4:
             continue
         kind, ident, when, detail = fields
-        if kind == "worker-start":
+        if kind == "start" or kind == "end":  # nearly every line: first, and in one pass
+            if not ident.isdigit():
+                continue
+            number = int(ident)
+            attempts = attempts_of.get(number)
+            if attempts is None:
+                attempts = attempts_of[number] = seed(number) if seed else []
+            if kind == "start":
+                attempts.append(Attempt(_float(when), None, None, detail))
+            elif detail.lstrip("-").isdigit():  # an end cut before its exit code is no end
+                if not attempts or attempts[-1].ended is not None:
+                    attempts.append(Attempt())
+                last = attempts[-1]
+                last.ended = _float(when)
+                last.exit_code = int(detail)
+        elif kind == "worker-start":
             events.runs += 1
             events.finished = False
             events.stopped_on_error = False
@@ -82,18 +100,6 @@ def parse_events(
             events.finished = True
             events.stopped_on_error = detail == "stopped"
             events.fenced = detail == "fenced"
-        elif kind in ("start", "end") and ident.isdigit():
-            number = int(ident)
-            attempts = events.attempts.get(number)
-            if attempts is None:
-                attempts = events.attempts[number] = seed(number) if seed else []
-            if kind == "start":
-                attempts.append(Attempt(started=_float(when), host=detail))
-            elif detail.lstrip("-").isdigit():  # an end cut before its exit code is no end
-                if not attempts or attempts[-1].ended is not None:
-                    attempts.append(Attempt())
-                attempts[-1].ended = _float(when)
-                attempts[-1].exit_code = int(detail)
     return events
 
 
@@ -157,7 +163,9 @@ def status_of_attempts(
     log_dir: str,
     session: str,
 ) -> CommandStatus:
-    """A command's status in `state`, with what its last attempt says (none: never started)."""
+    """A command's status in `state`, with what its last attempt says (none: never started).
+    Its log path only when monitor lists it (`log_dir`: the delivery's folder): the ledger
+    keeps none, and a look at a million commands would build a million."""
     last = attempts[-1] if attempts else None
     return CommandStatus(
         id=ident,
@@ -169,7 +177,7 @@ def status_of_attempts(
         started=last.started if last else None,
         ended=last.ended if last else None,
         attempts=len(attempts),
-        log=f"{log_dir}/{command_log(ident)}" if log_dir else "",
+        log=f"{log_dir}/{command_log(ident)}" if log_dir and state in LISTED else "",
         session=session,
         host=last.host if last else "",
     )

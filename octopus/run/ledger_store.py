@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from octopus.localfiles import local_file_errors, make_folder
-from octopus.run.events import CommandState, CommandStatus
+from octopus.run.events import LISTED, CommandState, CommandStatus
 
 COLUMNS = (
     "id",
@@ -40,7 +40,7 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM commands"
 
 # The commands monitor lists one by one (the rest it counts): indexed apart, so the list is
 # read from a small index. A query uses that index when its WHERE has this very text.
-IN_TROUBLE = "state IN ('failed', 'running', 'lost')"
+IN_TROUBLE = f"state IN ({', '.join(repr(s.value) for s in CommandState if s in LISTED)})"
 # What monitor shows is counted on these, never on the table: counts per worker and state,
 # the commands in one state, each node's latest ends (its pace).
 INDEXES = f"""

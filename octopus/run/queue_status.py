@@ -113,6 +113,7 @@ def classify_queue(
         for job in {*alive, *events}
     }
     statuses = []
+    run_dir = manifest.run_dir
     for ident, command, planned in scope:
         job, attempts = runs.get(ident, (planned, []))
         last = attempts[-1] if attempts else None
@@ -126,8 +127,6 @@ def classify_queue(
             state = CommandState.CANCELLED if cancelled.get(job) else CommandState.LOST
         session = sessions_of.get(job) or sessions.session_name(job)
         statuses.append(
-            status_of_attempts(
-                ident, node, job, command, state, attempts, manifest.run_dir, session
-            )
+            status_of_attempts(ident, node, job, command, state, attempts, run_dir, session)
         )
     return statuses

@@ -156,7 +156,8 @@ def test_each_state_from_recorded_output():
     assert by_id[1].ended is None and by_id[1].attempts == 1
     assert by_id[2].attempts == 0 and by_id[2].started is None
     assert by_id[4].worker == 1 and by_id[4].node == "a"
-    assert by_id[0].log == f"{manifest.run_dir}/{command_log(0)}"
+    assert by_id[3].log == f"{manifest.run_dir}/{command_log(3)}"  # a failed one: listed
+    assert by_id[0].log == ""  # a done one is counted: the overview names logs it lists
     assert by_id[0].session == "oct-exp-s0" and by_id[4].session == "oct-exp-s1"
     assert status.events[0].runs == 1 and not status.events[0].finished
     assert status.details == {}  # screen probes carry no details
