@@ -86,8 +86,8 @@ class Plan:
         # come from them. A record written before kept the keys themselves, hashed
         # (`hashed`); one written before keys were kept has neither (keys: []).
         self._sources = sources
-        self._source_count: int | None = None  # kept as a count: the plan holds them
-        # Whether the plan holds each of the sources as given, at its index (plan_sources.py).
+        # Whether the plan holds each of the sources as given, at its index (plan_sources.py):
+        # set by the planner; a plan read back has its sources as a list again.
         self.holds_sources = False
         self._keys = keys
         self._hashed = keys is not None and sources is None
@@ -113,10 +113,8 @@ class Plan:
     @property
     def sources(self) -> list[str] | None:
         """The experiment's commands as given, by index (plan_sources.py)."""
-        if self._sources is None and self._keys is None and self._source_count is None:
+        if self._sources is None and self._keys is None:
             self.parts  # noqa: B018 (they are read together)
-        if self._sources is None and self._source_count is not None:
-            self._sources = from_plan(self._source_count, self.parts)
         return self._sources
 
     @sources.setter
@@ -126,7 +124,7 @@ class Plan:
     @property
     def hashed(self) -> bool:
         """Whether the keys are an earlier record's hashes (command_keys.py)."""
-        if self._sources is None and self._keys is None and self._source_count is None:
+        if self._sources is None and self._keys is None:
             self.parts  # noqa: B018 (read with the commands)
         return self._hashed
 
@@ -197,23 +195,26 @@ class Plan:
         workers = [Worker(**w) for w in data["workers"]]
         if commands is None:
             plan = cls(data["prefix"], data["seed"], parts_of(workers, data["commands"]))
-            plan._read_keys(data)
+            plan._read_keys(data, plan.parts)
             return plan
         plan = cls(data["prefix"], data["seed"], workers=workers)
 
         def load() -> list[WorkerPlan]:
             read = commands()
-            plan._read_keys(read if isinstance(read, dict) else {})
-            return parts_of(workers, read)
+            parts = parts_of(workers, read)
+            plan._read_keys(read if isinstance(read, dict) else {}, parts)
+            return parts
 
         plan._parts, plan._load = None, load
         return plan
 
-    def _read_keys(self, read: dict[str, Any]) -> None:
-        """The sources, or an earlier record's hashed keys, as `columns_text` kept them."""
+    def _read_keys(self, read: dict[str, Any], parts: list[WorkerPlan]) -> None:
+        """The sources, or an earlier record's hashed keys, as `columns_text` kept them. Kept
+        as a count, they are read from the `parts` as they were written, before a steal or
+        another delivery takes commands off them."""
         sources = read.get("sources")
         if isinstance(sources, int):
-            self._source_count, self._hashed, self.holds_sources = sources, False, True
+            self._sources, self._hashed = from_plan(sources, parts), False
         elif sources is not None:
             self._sources, self._hashed = sources, False
         else:

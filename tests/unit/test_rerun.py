@@ -215,3 +215,20 @@ def test_the_plan_gives_the_commands_back_when_it_holds_each_as_given(tmp_path: 
     Deliveries.of_one(again).write(tmp_path / "manifest.json")
     read = Deliveries.read(tmp_path / "manifest.json").latest
     assert read is not None and read.plan.keys == command_keys(given)
+
+
+def test_a_delivery_that_loses_a_node_keeps_every_commands_key(tmp_path: Path) -> None:
+    """Kept as a count, the commands as given are read from the plan as it was written:
+    after another delivery takes a node (and its commands) off it, their keys still count
+    the equal texts that node held."""
+    given = ["x", "x", "y", "x"]
+    first, _ = plan_delivery(experiment(given, schedule="fixed"), nodes("ab", 1))
+    path = tmp_path / "manifest.json"
+    Deliveries.of_one(first).write(path)
+    record = Deliveries.read(path)
+    other, _ = plan_delivery(experiment(["z"], schedule="fixed"), nodes("b", 1))
+    record.take_over(other)
+    record.write(path)
+    kept = Deliveries.read(path).of("a")
+    assert kept.plan.keys == command_keys(given)
+    assert all(p.worker.node == "a" for p in kept.plan.parts)
