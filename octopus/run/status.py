@@ -150,11 +150,13 @@ def parse_status(
         if probe and probe.detail:
             status.details[job] = probe.detail
         session = str(probe.detail.get("job_id", "")) if probe and probe.detail else ""
+        prior = known.reads.get((node, job)) if known is not None else None
+        if probe is None and prior is not None:  # not asked this look (it had ended): as it was
+            session = session or prior.flags.session
         session = session or prober.session_name(job)
         cancelled = status.purged or bool(probe and probe.cancelled)
         offset, text = chunks.get(job, (0, ""))
         text = complete_lines(text)
-        prior = known.reads.get((node, job)) if known is not None else None
         if prior is not None and (prior.delivery, prior.offset) != (status.delivery, offset):
             prior = None
         if queue and prior is None and known is not None and (node, job) not in known.reads:

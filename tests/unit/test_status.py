@@ -10,6 +10,7 @@ from octopus.launchers.registry import launcher_of
 from octopus.node import Node
 from octopus.run.events import CommandState
 from octopus.run.layout import CANCEL_FILE, DELIVERY_ID_FILE, MARK, command_log, events_file
+from octopus.run.ledger import Ledger
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
 from octopus.run.status import NodeStatus, parse_status
@@ -309,6 +310,31 @@ def test_slurm_probe_details_and_cancelled_jobs():
     assert got[3] is cancelled and got[4] is cancelled and got[5] is cancelled
     sessions = {c.worker: c.session for c in status.commands}
     assert sessions == {0: "501", 1: "502"}
+
+
+def test_a_slurm_worker_not_asked_after_keeps_its_job_as_its_session():
+    """A look that does not probe a worker that had ended (status_command's `settled`) keeps
+    the Slurm job id the last look read as the session of its commands."""
+    slurm = {"parallel": 1, "cpus": 1, "gpus": 0, "options": {}, "node_options": {}}
+    manifest = make_manifest(launcher="slurm", slurm=slurm, count=2)
+    ended = [ev("worker-start", "-", 1, 10), ev("start", 0, 1, "h"), ev("end", 0, 2, 0)]
+    ended.append(ev("worker-end", "-", 3, "done"))
+    first = output(
+        [f"{MARK} jobid s0 501", f"{MARK} sacct 501|COMPLETED|0:0"],
+        events(0, *ended),
+        events(1, ev("worker-start", "-", 1, 11), ev("start", 1, 1, "h"), ev("end", 1, 2, 0)),
+    )
+    launcher = launcher_of(manifest, "a")
+    ledger = Ledger.fresh(manifest)
+    status = parse_status(manifest, "a", first, launcher, ledger)
+    ledger.merge("a", status.commands)
+    ledger.record_reads("a", status.reads)
+    assert status.reads[0].flags.session == "501"
+    offset = status.reads[0].offset
+    again = output([f"{MARK} jobid s1 502"], ["", f"{MARK} events 0 {offset}"])
+    later = parse_status(manifest, "a", again, launcher, ledger)
+    assert later.reads[0].flags.session == "501"
+    assert [c for c in later.commands if c.worker == 0] == []  # nothing of it changed
 
 
 # -- the command run by a shell, over real files ---------------------------------------------
