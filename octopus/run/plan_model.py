@@ -79,6 +79,7 @@ class Plan:
         load: Callable[[], list[WorkerPlan]] | None = None,
         keys: list[str] | None = None,
         sources: list[str] | None = None,
+        hashed: bool = False,
     ) -> None:
         self.prefix = prefix
         self.seed = seed
@@ -90,7 +91,7 @@ class Plan:
         # set by the planner; a plan read back has its sources as a list again.
         self.holds_sources = False
         self._keys = keys
-        self._hashed = keys is not None and sources is None
+        self._hashed = hashed  # `keys` are an earlier record's hashes
         self._parts = parts if parts is not None or load is None else None
         if self._parts is None and load is None:
             self._parts = []
@@ -194,7 +195,9 @@ class Plan:
         what `commands()` returns when first asked for (`columns_text`'s form, or as_dict's)."""
         workers = [Worker(**w) for w in data["workers"]]
         if commands is None:
-            plan = cls(data["prefix"], data["seed"], parts_of(workers, data["commands"]))
+            # A delivery's record has a dict per command; a node's manifest, its workers' lists.
+            listed = data["commands"] if "commands" in data else {"parts": data["parts"]}
+            plan = cls(data["prefix"], data["seed"], parts_of(workers, listed))
             plan._read_keys(data, plan.parts)
             return plan
         plan = cls(data["prefix"], data["seed"], workers=workers)

@@ -61,23 +61,19 @@ def status_command(
     if workers:
         # Each file's size as octopus_s<job> (unset: no file), from one wc for them all.
         cases = " ".join(f"{name}) octopus_s{job}=$n ;;" for job, name in files.items())
-        lines += [
-            "while read -r n f; do case $f in " + cases + " esac; done <<EOF",
-            f"$(wc -c {' '.join(files.values())} 2>/dev/null)",
-            "EOF",
-        ]
-        # Probed first, read after: a worker that ends in between shows its end, never a
-        # command cut short. Only when some worker may run (or its file grew).
-        may_run = [
-            f"[ ${{octopus_s{job}:-0}} != {offsets.get(job, 0)} ]"
-            for job in files
-            if job in settled
-        ]
-        if len(may_run) == len(files):
-            probe = prober.probe_command(run, workers)
-            lines.append(f"if {' || '.join(may_run)}; then {probe}; fi")
+        sizes = (
+            "while read -r n f; do case $f in " + cases + " esac; done <<EOF\n"
+            f"$(wc -c {' '.join(files.values())} 2>/dev/null)\nEOF"
+        )
+        probe = prober.probe_command(run, workers)
+        # Probed first, sized and read after: a worker that ends in between shows its end,
+        # never a command cut short. When every worker had ended and stays so (no file
+        # grew), the launcher is not asked; else it is, and the files are sized again after.
+        if all(job in settled for job in files):
+            grew = " || ".join(f"[ ${{octopus_s{j}:-0}} != {offsets.get(j, 0)} ]" for j in files)
+            lines += [sizes, f"if {grew}; then", probe, sizes, "fi"]
         else:
-            lines.append(prober.probe_command(run, workers))
+            lines += [probe, sizes]
     for job, name in files.items():
         offset = offsets.get(job, 0)
         size = f"${{octopus_s{job}:-0}}"

@@ -136,3 +136,15 @@ def test_a_ledger_written_for_one_delivery_still_loads(tmp_path: Path) -> None:
     (tmp_path / "ledger.json").write_text(json.dumps(data))  # beside, not yet imported
     again = Ledger.load(tmp_path / "ledger.sqlite", manifest)
     assert {s.state for s in again.statuses() if s.node == "a"} == {CommandState.DONE}
+
+
+def test_a_nodes_manifest_reads_back_as_its_share_of_the_delivery() -> None:
+    """The manifest a node gets holds its workers' lists, as the plans folder does, and reads
+    back with the Python API as the whole one does."""
+    manifest = delivery("D1", ["a", "b"], 6)
+    shares = manifest.node_shares()
+    share = Manifest.from_dict(json.loads(shares["a"]))
+    assert share.delivery == "D1" and list(share.launchers) == ["a"]
+    assert [(p.worker, p.ids, p.commands) for p in share.plan.parts] == [
+        (p.worker, p.ids, p.commands) for p in manifest.workers_on("a")
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,7 @@ class Node1:
 
     def __init__(self, tmp: Path, schedule: str = "fixed", shell: str = "bash") -> None:
         self.shell = shell
+        self.launcher: Any = None  # a launcher of the test's own, else the manifest's
         node = Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=2)
         plan = build_plan([f"echo c{i}" for i in range(6)], "", [node], schedule=schedule)
         manifest = Manifest("exp", "D1", plan, {"a": "process"}, ".octopus/exp")
@@ -54,6 +56,9 @@ class Node1:
         (self.run / DELIVERY_ID_FILE).write_text("D1\n")
         self.outputs: list[str] = []
 
+    def launcher_paths(self) -> Any:
+        return launcher_of(Deliveries.read(self.record_path).of("a"), "a").paths
+
     def append(self, job: int, *lines: str) -> None:
         with (self.run / events_file(job)).open("a") as out:
             out.write("".join(lines))
@@ -63,7 +68,7 @@ class Node1:
         record = Deliveries.read(self.record_path)
         manifest = record.of("a")
         ledger = Ledger.load(self.ledger_path, record)
-        launcher = launcher_of(manifest, "a")
+        launcher = self.launcher or launcher_of(manifest, "a")
         offsets, settled = where_to_read(ledger.reads, "a", manifest.delivery)
         done = subprocess.run(
             [self.shell, "-c", status_command(manifest, "a", launcher, offsets, settled)],
@@ -145,6 +150,34 @@ def test_workers_that_ended_are_asked_after_only_when_their_file_grew(
     ledger, _ = node.monitor()
     assert f"{MARK} alive 1 0" in node.outputs[-1]  # asked: it is not alive, so 3 was cut off
     assert states(ledger)[3] is LOST and states(ledger)[0] is DONE
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_a_worker_that_ends_while_it_is_looked_at_shows_its_end(tmp_path: Path, shell: str):
+    """The launcher is asked before the files are sized and read: a worker that writes its
+    last lines and exits just before it is asked shows them, never a command cut short."""
+    node = Node1(tmp_path, shell=shell)
+    node.append(0, ev("worker-start", "-", 1, 9), ev("start", 0, 1, "h"))
+    (node.home / "alive").touch()
+    base = type(launcher_of(Deliveries.read(node.record_path).of("a"), "a"))
+    ending = ev("end", 0, 2, 0) + ev("worker-end", "-", 3, "done")
+
+    class EndsWhenAsked(base):  # type: ignore[misc, valid-type]
+        finish = False
+
+        def alive_command(self, delivery_dir: str, worker: Any) -> str:
+            return f'[ {worker.job_id} = 0 ] && [ -e "$HOME/alive" ]'
+
+        def probe_command(self, delivery_dir: str, workers: Any) -> str:
+            end = f"printf '{ending}' >> {events_file(0)}; rm -f \"$HOME/alive\"; "
+            return (end if self.finish else "") + super().probe_command(delivery_dir, workers)
+
+    node.launcher = EndsWhenAsked(node.launcher_paths())
+    ledger, _ = node.monitor()
+    assert states(ledger)[0] is CommandState.RUNNING
+    node.launcher.finish = True
+    ledger, status = node.monitor()
+    assert status.alive[0] is False and states(ledger)[0] is DONE
 
 
 def test_a_second_attempt_counts_on_top_of_what_the_ledger_knows(tmp_path: Path):

@@ -88,8 +88,8 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     assert lines[2] == f'echo "{MARK} now ${{EPOCHSECONDS:-$(date +%s)}}"'
     workers = [p.worker for p in manifest.workers_on("a")]
     assert lines[3] == f'[ -e {CANCEL_FILE} ] && echo "{MARK} purged"'
-    assert lines[5] == f"$(wc -c {events_file(0)} {events_file(1)} 2>/dev/null)"  # one wc
-    assert lines[7] == launcher.probe_command(manifest.run_dir, workers)  # none read yet
+    assert lines[4] == launcher.probe_command(manifest.run_dir, workers)  # asked first
+    assert lines[6] == f"$(wc -c {events_file(0)} {events_file(1)} 2>/dev/null)"  # one wc
     for job in (0, 1):  # nothing read yet: from the start
         assert any(
             f'printf "\\n{MARK} events {job} 0\\n"' in line
@@ -100,9 +100,12 @@ def test_status_command_prints_delivery_clock_probe_and_each_events_file():
     # Both ended at the last look: the launcher is asked only if a file grew.
     again = status_command(manifest, "a", launcher, {0: 10, 1: 20}, settled={0, 1})
     probe = launcher.probe_command(manifest.run_dir, workers)
-    guard = "if [ ${octopus_s0:-0} != 10 ] || [ ${octopus_s1:-0} != 20 ]; then "
-    assert f"{guard}{probe}; fi" in again.splitlines()
-    assert probe in status_command(manifest, "a", launcher, {0: 10, 1: 20}, settled={0})
+    guard = "if [ ${octopus_s0:-0} != 10 ] || [ ${octopus_s1:-0} != 20 ]; then"
+    sized = again.splitlines()[4:13]
+    assert sized[3:5] == [guard, probe] and sized[8] == "fi"  # then sized again
+    assert sized[5:8] == sized[0:3]
+    one_ran = status_command(manifest, "a", launcher, {0: 10, 1: 20}, settled={0})
+    assert one_ran.splitlines()[4] == probe
 
 
 def test_status_command_quotes_the_run_dir():
