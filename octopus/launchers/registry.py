@@ -3,7 +3,8 @@ launcher's header."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from octopus.errors import OctopusError
@@ -12,7 +13,7 @@ from octopus.launchers.process import ProcessLauncher
 from octopus.launchers.run_exp import RunExpLauncher
 from octopus.launchers.screen import ScreenLauncher
 from octopus.launchers.slurm import SlurmLauncher
-from octopus.run.layout import ExperimentPaths
+from octopus.run.layout import QUEUE_FILE, ExperimentPaths, start_queue_file
 from octopus.run.manifest import Manifest
 from octopus.run.plan_model import WorkerPlan
 from octopus.run.queue import queue_order
@@ -51,11 +52,12 @@ def worker_script(
     part: WorkerPlan,
     listed: Sequence[Worker] | None = None,
     lines: Sequence[str] | None = None,
+    queue_file: str = QUEUE_FILE,
 ) -> str:
     """The script of one worker of a delivery, with its launcher's header. With the queue
     schedule it may also take the commands of the `listed` workers (default: its node's, as
-    the delivery's queue file holds them) once its own are done. `lines`: the part's
-    `run_lines`, when the caller has them already."""
+    the delivery's queue file holds them) once its own are done, from the node's file named
+    `queue_file`. `lines`: the part's `run_lines`, when the caller has them already."""
     launcher = launcher_of(manifest, part.worker.node)
     queue = None
     if manifest.schedule == QUEUE:
@@ -75,6 +77,7 @@ def worker_script(
         retries=manifest.command_retries,
         queue=queue,
         lines=lines,
+        queue_file=queue_file,
     )
 
 
@@ -88,3 +91,22 @@ def node_queue_file(
     (the commands their scripts run; `lines`, their `run_lines`), batched as its launcher
     runs commands."""
     return queue_file(parts, launcher_of(manifest, node).parallel, lines)
+
+
+def owed_scripts(
+    manifest: Manifest, node: str, owed: Mapping[str, WorkerPlan], moment: datetime
+) -> dict[str, str]:
+    """The files `inv start` writes for the workers it starts with new scripts (`owed`: script
+    name -> the commands that worker owes): their scripts and, with the queue schedule, a
+    queue file of their own (named for `moment`) holding just what they owe. The delivery's
+    queue file would offer them every unclaimed command of the node, those no option asked
+    for (pending on a dead worker, cancelled by a purge) too."""
+    files: dict[str, str] = {}
+    queue, listed = QUEUE_FILE, None
+    if manifest.schedule == QUEUE and owed:
+        queue = start_queue_file(moment)
+        listed = [part.worker for part in owed.values()]
+        files[queue] = node_queue_file(manifest, node, list(owed.values()))
+    for script, part in owed.items():
+        files[script] = worker_script(manifest, part, listed, queue_file=queue)
+    return files

@@ -117,6 +117,12 @@ def script_name(job_id: int, suffix: str = "") -> str:
     return f"run_exp_s{job_id}{suffix}.sh"
 
 
+def start_queue_file(moment: datetime) -> str:
+    """The queue file of the workers one `inv start` (--resume, --retry-failed, a steal)
+    starts with new scripts: the commands they owe, not the delivery's whole lists."""
+    return f"queue.{moment:%Y%m%dT%H%M%S%fZ}.sh"
+
+
 def events_file(job_id: int) -> str:
     """The worker's per-command state, relative to the delivery folder."""
     return f"{STATE_DIR}/{worker_label(job_id)}.events"

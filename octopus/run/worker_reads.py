@@ -9,7 +9,7 @@ the start again, and so is a file shorter than the offset (replaced or cut).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from octopus.run.events import WorkerEvents
@@ -61,6 +61,12 @@ class WorkerRead:
 
     def as_dict(self) -> dict[str, Any]:
         return {"delivery": self.delivery, "offset": self.offset, "flags": vars(self.flags)}
+
+    def unsettled(self) -> WorkerRead:
+        """The read as `inv start` leaves it: the worker may run again from now on (a Slurm
+        job may wait in the queue a long while before it writes anything), so the next look
+        asks its launcher whatever its file says (where_to_read)."""
+        return replace(self, flags=replace(self.flags, alive=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkerRead:

@@ -83,6 +83,7 @@ def render_script(
     retries: int = 0,
     queue: Sequence[int] | None = None,
     lines: Sequence[str] | None = None,
+    queue_file: str = layout.QUEUE_FILE,
 ) -> str:
     """The shell script for one worker: the prefix, then each command recording its own state.
 
@@ -95,8 +96,8 @@ def render_script(
     With `queue` (the node's shared queue: the job ids of the peers whose commands it may
     take, in the order it goes to them), the worker claims each command before it runs it and
     skips those another worker claimed; after its own commands it goes through each peer's
-    in the node's queue file (`queue_file`), tail first. `lines`: the part's `run_lines`,
-    when the caller has them already.
+    in the node's queue file (`queue_file`, the name; the text is `queue_file()`'s), tail
+    first. `lines`: the part's `run_lines`, when the caller has them already.
     """
     worker = part.worker
     head, tail = _template()
@@ -121,7 +122,7 @@ def render_script(
         "@SOCKET@": str(worker.socket),
         "@GPUS@": worker.gpus,
         "@CLAIMS_DIR@": layout.CLAIMS_DIR,
-        "@QUEUE_FILE@": layout.QUEUE_FILE,
+        "@QUEUE_FILE@": queue_file,
         # A command's files, named by layout alone: in code for the id in $1, in comments.
         "@STDOUT_LOG@": layout.command_log("$1", "out"),
         "@STDERR_LOG@": layout.command_log("$1", "err"),

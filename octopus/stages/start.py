@@ -7,11 +7,12 @@ moves the work of unreachable nodes when asked, then writes, sends and starts th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octopus.errors import ConfigError, OctopusError
-from octopus.launchers.registry import launcher_of, worker_script
+from octopus.launchers.registry import launcher_of, owed_scripts
 from octopus.localfiles import make_folder, write_file
 from octopus.node import Node
 from octopus.output import StageOutput
@@ -108,11 +109,8 @@ class _StartWorkers(Step):
         clear: list[int] | None = []
         if manifest.schedule == QUEUE:
             decisions, clear = queue_starts(parts, status, self.options, decided, new)
-        scripts = {
-            d.script: worker_script(manifest, d.owed)
-            for d in decisions
-            if d.script is not None and d.owed is not None
-        }
+        owed = {d.script: d.owed for d in decisions if d.script is not None and d.owed is not None}
+        scripts = owed_scripts(manifest, ctx.name, owed, datetime.now(timezone.utc))
         if scripts:
             self._upload(ctx, manifest, scripts)
         started = Started()
@@ -210,7 +208,8 @@ def run(
         for node, status in statuses.items():
             ledger.merge(node, status.commands)
             ledger.record_duplicates(node, status.duplicates, status.possible_duplicates)
-            ledger.record_reads(node, status.reads)  # the next monitor reads on from there
+            # The next monitor reads on from there, and asks after every worker again.
+            ledger.record_reads(node, {job: r.unsettled() for job, r in status.reads.items()})
         if added:
             record.write(paths.manifest)
         ledger.save(paths.ledger)

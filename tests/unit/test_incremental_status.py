@@ -146,6 +146,14 @@ def test_workers_that_ended_are_asked_after_only_when_their_file_grew(
     ledger, status = node.monitor()
     assert f"{MARK} alive" not in node.outputs[-1] and status.commands == []
     assert set(states(ledger).values()) == {DONE}
+    # `inv start` leaves every read unsettled: a worker it starts may write nothing for a
+    # while (a Slurm job waiting in the queue), so the next look asks after each again.
+    ledger.record_reads("a", {job: read.unsettled() for (_, job), read in ledger.reads.items()})
+    ledger.save(node.ledger_path)
+    ledger, _ = node.monitor()
+    assert f"{MARK} alive 0 0" in node.outputs[-1] and set(states(ledger).values()) == {DONE}
+    ledger, _ = node.monitor()
+    assert f"{MARK} alive" not in node.outputs[-1]  # seen ended and gone again: settled
     node.append(1, ev("worker-start", "-", 5, 11), ev("start", 3, 5, "h"))  # started again
     ledger, _ = node.monitor()
     assert f"{MARK} alive 1 0" in node.outputs[-1]  # asked: it is not alive, so 3 was cut off

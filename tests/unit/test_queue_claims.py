@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from octopus import Node
-from octopus.launchers.registry import node_queue_file, worker_script
+from octopus.launchers.registry import node_queue_file, owed_scripts, worker_script
 from octopus.run.events import parse_events
 from octopus.run.layout import QUEUE_FILE
 from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
+from octopus.run.plan_model import WorkerPlan
 from octopus.run.queue import queue_order
 
 COMMANDS = 300
@@ -131,3 +133,32 @@ def test_a_claim_that_cannot_be_made_stops_the_worker(tmp_path: Path) -> None:
     assert not (tmp_path / "ran").exists()
     events = parse_events((state / "s0.events").read_text())
     assert events.runs == 1 and not events.finished and not events.attempts
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_a_started_worker_takes_only_what_the_started_workers_owe(
+    tmp_path: Path, shell: str
+) -> None:
+    """--retry-failed on a queue node: worker 0 ran its share (one command failed, its claim
+    cleared), worker 1 died before it ran any of its own. Worker 0 starts again owing the
+    failed command alone: it must not take worker 1's pending ones, unclaimed in the
+    delivery's queue file, which no option asked to run."""
+    manifest = queue_manifest(6)
+    write_queue_file(manifest, tmp_path)
+    first, second = manifest.plan.parts
+    logs = tmp_path / manifest.run_dir / "logs"
+    logs.mkdir()
+    for ident in first.ids[1:]:
+        (logs / f"{ident}.out").touch()  # claimed: they ran
+    owed = WorkerPlan(first.worker, first.ids[:1], first.commands[:1], first.command_indices[:1])
+    files = owed_scripts(manifest, "a", {"s0.run2.sh": owed}, datetime(2026, 1, 2))
+    (queue_name,) = [name for name in files if name.startswith("queue.")]
+    assert queue_name != QUEUE_FILE
+    for name, text in files.items():
+        (tmp_path / manifest.run_dir / name).write_text(text)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    script = tmp_path / manifest.run_dir / "s0.run2.sh"
+    subprocess.run([shell, str(script)], cwd=tmp_path, env=env, check=True, capture_output=True)
+    ran = (tmp_path / "ran").read_text().split("\n")
+    assert [line.split()[0] for line in ran if line] == [str(first.command_indices[0])]
+    assert not any((logs / f"{ident}.out").exists() for ident in second.ids)
