@@ -39,7 +39,7 @@ octopus_fill() {
 }
 # After its own commands a worker goes through its peers' in the node's queue file
 # (@QUEUE_FILE@): each peer's commands tail first, a function per peer, named by job id. A
-# delivery made before there was one has none: its resumed workers then take no others'.
+# file gone (removed by hand) leaves the worker with its own commands alone.
 octopus_queue() {
   [ -f "$OCTOPUS_RUN/@QUEUE_FILE@" ] || return 0
   . "$OCTOPUS_RUN/@QUEUE_FILE@"
