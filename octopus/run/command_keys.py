@@ -10,7 +10,7 @@ experiment's commands as given (`Plan.sources`), so a first delivery computes no
 a million keys are a dict of strings, not a million hashes.
 
 Records written before keys were texts kept a 64-bit blake2b hash of each instead
-(`HASHED`); a new delivery beside such a record keys its commands the same way.
+(`hashed=True` here); a new delivery beside such a record keys its commands the same way.
 """
 
 from __future__ import annotations

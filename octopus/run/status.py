@@ -41,7 +41,8 @@ class WorkerProbe:
 
 
 class Prober(Protocol):
-    """The two launcher hooks a status read needs."""
+    """The launcher hooks a status read needs: the probe its command runs
+    (status_command.py), and what the parse asks of what it printed."""
 
     def probe_command(self, delivery_dir: str, workers: list[Worker]) -> str: ...
 

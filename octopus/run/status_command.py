@@ -12,7 +12,6 @@ whose file did not grow, needs no probe: it cannot be alive without writing its 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
 
 from octopus.remote.shell import quote_path
 from octopus.run.layout import (
@@ -23,19 +22,13 @@ from octopus.run.layout import (
     events_file,
 )
 from octopus.run.manifest import Manifest
-from octopus.run.workers import Worker
-
-
-class Probing(Protocol):
-    """The launcher's probe of its workers (WorkerLauncher.probe_command)."""
-
-    def probe_command(self, delivery_dir: str, workers: list[Worker]) -> str: ...
+from octopus.run.status import Prober
 
 
 def status_command(
     manifest: Manifest,
     node: str,
-    prober: Probing,
+    prober: Prober,
     offsets: dict[int, int] | None = None,
     settled: Collection[int] = (),
 ) -> str:

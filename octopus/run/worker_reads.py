@@ -79,8 +79,7 @@ def where_to_read(
     """For the node's workers read from `delivery` before: job id -> the offset to read on
     from, and the job ids of those the last read saw ended and not alive (settled: their
     launcher is asked again only if their file grew, run/status_command.py)."""
-    mine = {job: read for (name, job), read in reads.items() if name == node}
-    mine = {job: read for job, read in mine.items() if read.delivery == delivery}
+    mine = {job: r for (name, job), r in reads.items() if name == node and r.delivery == delivery}
     offsets = {job: read.offset for job, read in mine.items()}
     settled = {job for job, read in mine.items() if read.flags.finished and not read.flags.alive}
     return offsets, settled

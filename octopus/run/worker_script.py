@@ -41,7 +41,7 @@ def run_lines(ids: Sequence[int], texts: Sequence[str]) -> list[str]:
         return []
     stripped = [text.rstrip() for text in texts]
     joined = "\0".join(stripped)
-    if "\0" in "".join(stripped):  # a NUL of its own (bash would drop it): quoted one by one
+    if joined.count("\0") != len(stripped) - 1:  # a NUL of its own: quoted one by one
         return [f"octopus_run {i} {shlex.quote(t)}\n" for i, t in zip(ids, stripped, strict=True)]
     bare = set(_BARE.findall(f"\0{joined}\0"))
     quoted = joined.replace("'", "'\"'\"'").split("\0")

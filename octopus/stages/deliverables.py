@@ -82,7 +82,7 @@ def plan_delivery(
     )
     plan.sources = list(commands)
     if kept:  # kept commands come back with the texts they ran with: placeholders filled
-        plan.holds_sources = plan.holds_sources and not any("[" in text for text in commands)
+        plan.holds_sources = plan.holds_sources and not any("[" in commands[i] for i in kept)
     number(plan, chosen if kept else None, earlier, keys)
     statuses = add_kept(plan, kept)
     manifest = Manifest(
