@@ -96,15 +96,6 @@ class Deliveries:
             manifest.drop_nodes(gone)
         self.manifests = [m for m in self.manifests if m.launchers] + [new]
 
-    def as_dict(self, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-        """The whole record with every command; `known`: delivery id -> its as_dict(), for a
-        manifest the caller already turned into data (a large plan is converted once)."""
-        known = known or {}
-        return {
-            "experiment": self.experiment,
-            "deliveries": [known.get(m.delivery) or m.as_dict() for m in self.manifests],
-        }
-
     def write(
         self, path: Path, *, plans: Path | None = None, encoded: dict[str, list[str]] | None = None
     ) -> None:
