@@ -1,10 +1,11 @@
 """A worker's own cost per command: 2,000 `true` commands through a rendered worker script
 (start, end and exit code in its events file, stdout to logs/<id>.out, stderr to
-logs/<id>.err, both to its output_screen), beside GNU parallel running the same commands with
-`-j1 --joblog`, and a bare bash loop keeping the same records with builtins only (a subshell
-per command, its stdout and stderr to the command's two files alone). Everything runs locally
-under bash in a temporary HOME, one worker; medians of --runs, the three taking turns so that
-a busy machine weighs on each alike.
+logs/<id>.err, both to its output_screen once the command ends; and again with live_output,
+where the stdout reaches output_screen as it comes), beside GNU parallel running the same
+commands with `-j1 --joblog`, and a bare bash loop keeping the same records with builtins only
+(a subshell per command, its stdout and stderr to the command's two files alone). Everything
+runs locally under bash in a temporary HOME, one worker; medians of --runs, the runners taking
+turns so that a busy machine weighs on each alike.
 
     .venv/bin/python bench/worker_overhead.py [--runs 5] [--commands 2000] [--queue]
 
@@ -42,7 +43,7 @@ bare() {
 """
 
 
-def octopus_script(commands: list[str], queue: bool = False) -> str:
+def octopus_script(commands: list[str], queue: bool = False, live: bool = False) -> str:
     nodes = [Node(test_connection=False, ssh_hostname="bench", num_parallel_screens_or_jobs=1)]
     plan = build_plan(
         commands, "", nodes, exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False)
@@ -54,6 +55,7 @@ def octopus_script(commands: list[str], queue: bool = False) -> str:
         run_dir="run",
         delivery="D",
         queue=[] if queue else None,
+        live_output=live,
     )
 
 
@@ -85,11 +87,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "octopus.sh").write_text(octopus_script(commands, args.queue))
+        (root / "live.sh").write_text(octopus_script(commands, args.queue, live=True))
         (root / "bare.sh").write_text(bare_script(commands))
         (root / "commands.txt").write_text("".join(c + "\n" for c in commands))
         home = root / "home"
         runners: dict[str, Callable[[], float]] = {
             "octopus worker script": lambda: timed(["bash", str(root / "octopus.sh")], home),
+            "octopus, live_output": lambda: timed(["bash", str(root / "live.sh")], home),
             "GNU parallel -j1 --joblog": lambda: timed(
                 ["sh", "-c", f"parallel -j1 --joblog joblog < {root}/commands.txt"], home
             ),

@@ -130,6 +130,7 @@ class Experiment:
         None, "seconds a command may run; then it is stopped and fails with exit 124"
     )
     command_retries: int = _field(0, "how often a failed command runs again")
+    live_output: bool = _field(False, "`output_screen<i>` shows a command's stdout as it comes")
     slurm_options: dict[str, str] = _field(
         None, "more sbatch options (`{partition: gpu, time: '04:00:00'}`)", factory=dict
     )

@@ -75,6 +75,7 @@ def worker_script(
         parallel=launcher.parallel,
         timeout=manifest.command_timeout,
         retries=manifest.command_retries,
+        live_output=manifest.live_output,
         queue=queue,
         lines=lines,
         queue_file=queue_file,

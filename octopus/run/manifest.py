@@ -43,6 +43,8 @@ class Manifest:
     # Each command's time limit in seconds (None: none) and how often a failed one reruns.
     command_timeout: float | None = None
     command_retries: int = 0
+    # output_screen<i> shows a command's stdout as it comes, not once it ends (worker_script).
+    live_output: bool = False
     # The checkout's id in the delivery's remote names ("": made before ids were kept).
     scope: str = ""
     # The file in the record's plans folder its commands were read from ("": none yet).
@@ -117,6 +119,7 @@ class Manifest:
             "moved": self.moved,
             "command_timeout": self.command_timeout,
             "command_retries": self.command_retries,
+            "live_output": self.live_output,
             "scope": self.scope,
             "schedule": self.schedule,
             "stolen": self.stolen,
@@ -204,6 +207,7 @@ class Manifest:
             moved=data.get("moved", {}),
             command_timeout=data.get("command_timeout"),
             command_retries=data.get("command_retries", 0),
+            live_output=data.get("live_output", False),
             scope=data.get("scope", ""),
             commands_file=data["plan"].get("commands_file", ""),
             schedule=data.get("schedule", FIXED),

@@ -81,6 +81,7 @@ def render_script(
     parallel: int = 1,
     timeout: float | None = None,
     retries: int = 0,
+    live_output: bool = False,
     queue: Sequence[int] | None = None,
     lines: Sequence[str] | None = None,
     queue_file: str = layout.QUEUE_FILE,
@@ -92,6 +93,8 @@ def render_script(
     shebang (a launcher's #SBATCH lines: sbatch reads them only before the first command);
     with `parallel` > 1, up to that many commands run at once. `timeout` (seconds) stops a
     command that runs longer; `retries` runs a failed command up to that many more times.
+    A command's output reaches the worker's output when it ends, or with `live_output` its
+    stdout as it comes.
 
     With `queue` (the node's shared queue: the job ids of the peers whose commands it may
     take, in the order it goes to them), the worker claims each command before it runs it and
@@ -119,6 +122,7 @@ def render_script(
         "@FENCE_FILE@": layout.FENCE_FILE,
         "@TIMEOUT@": f"{timeout:g}" if timeout else "",
         "@RETRIES@": str(retries),
+        "@LIVE_OUTPUT@": "1" if live_output else "",
         "@SOCKET@": str(worker.socket),
         "@GPUS@": worker.gpus,
         "@CLAIMS_DIR@": layout.CLAIMS_DIR,

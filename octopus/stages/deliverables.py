@@ -95,6 +95,7 @@ def plan_delivery(
         stop_on_error=experiment.stop_on_error,
         command_timeout=experiment.command_timeout,
         command_retries=experiment.command_retries,
+        live_output=experiment.live_output,
         schedule=experiment.schedule or "fixed",
         params=experiment.command_params,
         git=commit_info(local_repo_root()),

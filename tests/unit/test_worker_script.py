@@ -1,7 +1,7 @@
 """The worker script run for real: each command's stdout and stderr land whole in their own
-files (<id>.out, <id>.err) and both in the worker's output (its stderr once it ends), its exit
-code and times in the events file, under bash (where a command costs its subshell and no
-helper process) and under a POSIX sh (the portable path)."""
+files (<id>.out, <id>.err) and both in the worker's output once it ends (its stdout as it comes
+with live_output), its exit code and times in the events file, under bash (where a command
+costs its subshell and no helper process) and under a POSIX sh (the portable path)."""
 
 from __future__ import annotations
 
@@ -82,16 +82,19 @@ OUTPUTS = [
 ]
 
 
+@pytest.mark.parametrize("live", [False, True])
 @pytest.mark.parametrize("shell", SHELLS)
-def test_each_output_goes_whole_to_its_log_and_to_the_worker_output(tmp_path: Path, shell: str):
-    output = run(shell, write_worker(tmp_path, OUTPUTS))
+def test_each_output_goes_whole_to_its_log_and_to_the_worker_output(
+    tmp_path: Path, shell: str, live: bool
+):
+    output = run(shell, write_worker(tmp_path, OUTPUTS, live_output=live))
     logs = [log(tmp_path, i) for i in range(len(OUTPUTS))]
     errs = [err(tmp_path, i) for i in range(len(OUTPUTS))]
     assert logs[0] == b"a\0b" and logs[1] == b"out\n" and logs[2] == b""
     assert errs[1] == b"err\n" and errs.count(b"") == len(OUTPUTS) - 1
     assert logs[3] == b"no newline" and logs[4] == b"x" * 300000
     assert logs[6] == b"\303\251\377"
-    # Each command's stdout as it came, then its stderr once it ended.
+    # Each command's stdout, then its stderr.
     assert output == b"".join(out + error for out, error in zip(logs, errs, strict=True))
     events = events_of(tmp_path)
     assert events.finished and events.runs == 1
@@ -168,9 +171,11 @@ def test_a_stderr_file_that_cannot_be_made_leaves_the_command_running(tmp_path: 
     assert events_of(tmp_path).attempts[0][-1].exit_code == 4
 
 
-def test_a_silent_command_costs_no_helper_process(tmp_path: Path):
-    """Under bash: no date, hostname, tee or cat for a command that prints nothing; tee once
-    for one that prints to its stdout, cat once for one that wrote to its stderr."""
+@pytest.mark.parametrize(("live", "helpers"), [(False, ["cat", "cat"]), (True, ["tee", "cat"])])
+def test_a_silent_command_costs_no_helper_process(tmp_path: Path, live: bool, helpers: list[str]):
+    """Under bash: no date, hostname, tee or cat for a command that prints nothing; one helper
+    for one that prints to its stdout (cat once it ends, or tee with live_output), cat once for
+    one that wrote to its stderr."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
@@ -181,10 +186,47 @@ def test_a_silent_command_costs_no_helper_process(tmp_path: Path):
             f'#!/bin/sh\necho {name} >> "{calls}"\nexec {real.stdout.strip()} "$@"\n'
         )
         wrapper.chmod(0o755)
-    script = write_worker(tmp_path, ["true"] * 50 + ["echo printed", "echo warned >&2"])
+    commands = ["true"] * 50 + ["echo printed", "echo warned >&2"]
+    script = write_worker(tmp_path, commands, live_output=live)
     output = run("bash", script, {"PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert output == b"printed\nwarned\n"
-    assert calls.read_text().split() == ["tee", "cat"]
+    assert calls.read_text().split() == helpers
+
+
+def wait_for(check, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 20
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("live", [False, True])
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_running_commands_stdout_shows_when_it_ends_or_live(
+    tmp_path: Path, shell: str, live: bool
+):
+    """While a command runs its stdout is in its own file; the worker's output gets it once
+    the command ends (GNU parallel's --group), or as it comes with live_output."""
+    go = tmp_path / "go"
+    command = f"echo first; while [ ! -e {shlex.quote(str(go))} ]; do sleep 0.02; done; echo second"
+    script = write_worker(tmp_path, [command], live_output=live)
+    screen = tmp_path / "output_screen0"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    with screen.open("wb") as out:
+        worker = subprocess.Popen([shell, str(script)], cwd=tmp_path, env=env, stdout=out)
+    try:
+        wait_for(lambda: (tmp_path / "run/logs/0.out").exists() and log(tmp_path, 0), "stdout")
+        if live:
+            wait_for(lambda: screen.read_bytes() == b"first\n", "the live output")
+        else:
+            time.sleep(0.3)
+            assert screen.read_bytes() == b""
+        go.touch()
+        assert worker.wait(timeout=20) == 0
+    finally:
+        worker.kill()
+        worker.wait()
+    assert screen.read_bytes() == log(tmp_path, 0) == b"first\nsecond\n"
 
 
 def test_records_survive_a_kill_of_the_worker_and_a_rerun_continues_them(tmp_path: Path):

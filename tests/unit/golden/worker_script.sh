@@ -41,17 +41,24 @@ octopus_run() {
   if [ -e "$OCTOPUS_RUN/FENCE" ]; then octopus_event worker-end - fenced; exit 0; fi
   case $- in *e*) octopus_errexit=1; set +e ;; *) octopus_errexit= ;; esac
   octopus_rcfile="$OCTOPUS_RUN/state/.rc.$1"
+  octopus_out="$OCTOPUS_RUN/logs/$1.out"
   octopus_err="$OCTOPUS_RUN/logs/$1.err"
   octopus_try=0
   while :; do
     octopus_record start "$1" "$OCTOPUS_HOST"
-    # Rarely the file holds stderr already (an earlier attempt's, shown when it ended).
-    octopus_seen=
+    # Rarely a file holds output already (an earlier attempt's, shown when it ended).
+    octopus_seen= octopus_seen_out=
     if [ -s "$octopus_err" ]; then octopus_seen=$(wc -c 2>/dev/null < "$octopus_err"); fi
+    if [ -z "$OCTOPUS_LIVE" ] && [ -s "$octopus_out" ]; then
+      octopus_seen_out=$(wc -c 2>/dev/null < "$octopus_out")
+    fi
     octopus_attempt "$@"
     octopus_rc=$?
     octopus_record end "$1" "$octopus_rc"
-    if [ -s "$octopus_err" ]; then octopus_show_err; fi
+    if [ -z "$OCTOPUS_LIVE" ] && [ -s "$octopus_out" ]; then
+      octopus_show "$octopus_out" "$octopus_seen_out"
+    fi
+    if [ -s "$octopus_err" ]; then octopus_show "$octopus_err" "$octopus_seen"; fi
     octopus_try=$((octopus_try + 1))
     # Retried as GNU parallel's --retries does: a failed command runs again, up to N more times.
     if [ "$octopus_rc" = 0 ] || [ "$octopus_try" -gt "$OCTOPUS_RETRIES" ]; then break; fi
@@ -63,24 +70,26 @@ octopus_run() {
     esac
   fi
 }
-# A command's stderr goes straight to its own file: the command's subshell opens it with `2>>`
-# (appending, so a retry adds to it), after the fork, so the worker pays nothing for it. When
-# the command ends, what this attempt wrote there is added to the worker's output
-# (output_screen<i>) in one piece, after the command's stdout, as GNU parallel's default
-# (--group) shows a job's output once the job is done: the worker's output has both streams.
-# A command that wrote no stderr costs one test (a builtin), and `cat` starts only for those
-# that did; the exit code recorded is the command's own, taken before. A worker killed while a
-# command runs leaves that command's stderr in its file alone. On a full disk the command's
-# writes there fail as its writes to its own files do; its exit code is still its own.
-octopus_show_err() {
-  if [ -z "$octopus_seen" ]; then
-    cat -- "$octopus_err"
+# A command's stdout and stderr go straight to its own two files: the command's subshell opens
+# them with `>>` (appending, so a retry adds to them), after the fork, so the worker pays
+# nothing for them. When the command ends, what this attempt wrote there is added to the
+# worker's output (output_screen<i>), its stdout then its stderr, each in one piece, as GNU
+# parallel's default (--group) shows a job's output once the job is done. With live_output
+# the stdout reaches the worker's output as it comes instead (octopus_output), and only the
+# stderr waits. A command that wrote nothing costs one test per file (a builtin), and `cat`
+# starts only for a file that holds something; the exit code recorded is the command's own,
+# taken before. A worker killed while a command runs leaves its output in its files alone. On
+# a full disk the command's writes there fail as its writes to its own files do; its exit
+# code is still its own.
+octopus_show() {
+  if [ -z "$2" ]; then
+    cat -- "$1"
   else
-    tail -c "+$((octopus_seen + 1))" -- "$octopus_err"
+    tail -c "+$(($2 + 1))" -- "$1"
   fi 2>/dev/null
   return 0
 }
-# A command's stdout goes to its file and to the worker's output (output_screen<i>) as it comes.
+# live_output: a command's stdout goes to its file and to the worker's output as it comes.
 # The worker reads the first byte itself: a command that prints nothing (the common case) only
 # leaves its empty file, and tee starts for those that print. On a full disk tee can write
 # nowhere and quits: cat then drains the output, so the command is not killed by SIGPIPE and
@@ -134,18 +143,27 @@ octopus_limited() {
 }
 octopus_runner=octopus_eval
 if [ -n "$OCTOPUS_TIMEOUT" ]; then octopus_runner=octopus_limited; fi
-# One attempt of a command: its subshell's stdout goes to its file and to the worker's output,
-# its stderr to its own file (should that file not open, with its stdout, after the shell's
-# word on why: the command runs all the same), and its exit code comes back as the attempt's
-# status. No file carries the code, so a full disk cannot blank it. Under bash 5 on Linux
-# (checked once here) the command runs as a background subshell writing into a pipe the
+# One attempt of a command: its subshell's stdout and stderr go to the command's files (should
+# the stderr file not open, with its stdout, after the shell's word on why: the command runs
+# all the same), and its exit code comes back as the attempt's status. No file carries the
+# code, so a full disk cannot blank it. The subshell is the only process a command costs.
+OCTOPUS_LIVE=""
+octopus_attempt() {
+  (
+    command exec >>"$octopus_out" 2>&1
+    command exec 2>>"$octopus_err"
+    "$octopus_runner" "$2"
+  )
+}
+# With live_output the stdout goes to the worker's output as it comes, too. Under bash 5 on
+# Linux (checked once here) the command runs as a background subshell writing into a pipe the
 # worker keeps, and the worker reads it (octopus_output) up to its end, then takes the code
-# from `wait`: the subshell is the only process a command costs. The pipe is opened once; each
-# command writes through a new end opened from /proc, so its output ends (end of file) when it
-# and its children are done. Parallel commands (Slurm tasks) each open their own. (Defined
-# through eval: a POSIX sh must still read this file.)
+# from `wait`. The pipe is opened once; each command writes through a new end opened from
+# /proc, so its output ends (end of file) when it and its children are done. Parallel
+# commands (Slurm tasks) each open their own. (Defined through eval: a POSIX sh must still
+# read this file.)
 octopus_reads=
-if [ -n "${EPOCHREALTIME:-}" ] && eval '
+if [ -n "$OCTOPUS_LIVE" ] && [ -n "${EPOCHREALTIME:-}" ] && eval '
   exec {octopus_pipe}< <(:) && exec {octopus_end}> "/proc/self/fd/$octopus_pipe" &&
     exec {octopus_end}>&-' 2>/dev/null; then
   octopus_reads=$$
@@ -163,10 +181,10 @@ if [ -n "$octopus_reads" ]; then
       "$octopus_runner" "$2"
     ) >&"$octopus_end" 2>&1 <&0 &
     exec {octopus_end}>&-
-    octopus_output "$OCTOPUS_RUN/logs/$1.out" <&"$octopus_pipe"
+    octopus_output "$octopus_out" <&"$octopus_pipe"
     wait "$!"
   }'
-else
+elif [ -n "$OCTOPUS_LIVE" ]; then
   # Elsewhere the code comes back on descriptor 3 while the stdout goes through tee to the
   # worker's output (descriptor 4); cat drains what a failed tee leaves, as octopus_output does.
   octopus_attempt() {
@@ -176,7 +194,7 @@ else
           {
             (command exec 2>>"$octopus_err"; "$octopus_runner" "$2") 3>&- 4>&-
             echo $? >&3
-          } 2>&1 | { tee -a "$OCTOPUS_RUN/logs/$1.out" >&4; cat >/dev/null; }
+          } 2>&1 | { tee -a "$octopus_out" >&4; cat >/dev/null; }
         } 3>&1
         true
       )
