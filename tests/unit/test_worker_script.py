@@ -6,6 +6,7 @@ costs its subshell and no helper process) and under a POSIX sh (the portable pat
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shlex
 import signal
@@ -17,11 +18,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from octopus import Node
+from octopus import Experiment, Node
+from octopus.launchers.registry import worker_script
 from octopus.run.events import parse_events
 from octopus.run.generators import distribute_exp_scripts
+from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
 from octopus.run.worker_script import render_script, run_lines
+from octopus.stages.deliverables import plan_delivery, write_deliverables
 
 SHELLS = ["bash", "sh"]
 
@@ -259,3 +263,20 @@ def test_each_call_quotes_its_text_as_shlex_does(texts: list[str]) -> None:
     assert run_lines(ids[: len(plain)], plain) == [
         f"octopus_run {i} {shlex.quote(t.rstrip())}\n" for i, t in enumerate(plain)
     ]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_live_output_reaches_every_script_and_reads_back(tmp_path: Path, live: bool) -> None:
+    """The experiment's live_output is the delivery's (its manifest keeps it, so that workers
+    `inv start` starts later with new scripts show output the same way) and each script's."""
+    experiment = Experiment(name="e", experiment_commands=["a", "b", "c"], live_output=live)
+    node = Node(test_connection=False, ssh_hostname="n", num_parallel_screens_or_jobs=2)
+    manifest, kept = plan_delivery(experiment, [node])
+    write_deliverables(manifest, tmp_path, kept)
+    scripts = sorted((tmp_path / "n").glob("run_exp_s*.sh"))
+    assert len(scripts) == 2
+    setting = f'OCTOPUS_LIVE="{"1" if live else ""}"\n'
+    assert all(setting in script.read_text() for script in scripts)
+    share = Manifest.from_dict(json.loads((tmp_path / "n" / "manifest.json").read_text()))
+    assert share.live_output is live
+    assert all(setting in worker_script(share, part) for part in share.plan.parts)
