@@ -34,6 +34,7 @@ class NodeSeen:
 
 
 FINISHED = (CommandState.DONE, CommandState.FAILED)
+PENDING = CommandState.PENDING
 
 
 def _goes_back(known: CommandStatus, fresh: CommandStatus) -> bool:
@@ -137,7 +138,10 @@ class Ledger:
         seen.last_seen = datetime.now(timezone.utc).isoformat(timespec="seconds")
         backwards = []
         lazy = self._commands is None
-        known_now = self.known([s.id for s in statuses]) if lazy else self.commands
+        # Nothing saved yet: a command no longer pending is a change, with nothing to compare.
+        fresh = lazy and self._pending is not None
+        ask = [s.id for s in statuses if not fresh or s.state is PENDING or s.id in self._changes]
+        known_now = self.known(ask) if lazy else self.commands
         changed = self._changes if lazy else self.commands
         for status in statuses:
             known = known_now.get(status.id)
@@ -228,16 +232,12 @@ class Ledger:
         """The nodes whose record went backwards at their last look, and why."""
         return {name: seen.state_lost for name, seen in self.nodes.items() if seen.state_lost}
 
-    @staticmethod
-    def _worker_key(node: str, job_id: int) -> str:
-        return f"{node}/s{job_id}"
-
     def worker_info(self, node: str, job_id: int) -> dict[str, Any] | None:
         """What the launcher last said of a worker (a Slurm job's id, state and reason)."""
-        return self.workers.get(self._worker_key(node, job_id))
+        return self.workers.get(f"{node}/s{job_id}")
 
     def record_worker(self, node: str, job_id: int, info: dict[str, Any]) -> None:
-        self.workers[self._worker_key(node, job_id)] = dict(info)
+        self.workers[f"{node}/s{job_id}"] = dict(info)
 
     def statuses(self) -> list[CommandStatus]:
         return [self.commands[i] for i in sorted(self.commands)]

@@ -175,9 +175,10 @@ def parse_status(
                 known, worker, prior.flags, text, alive, cancelled, session
             )
         status.events[job] = events
-        finished = finished_ids(events)
-        status.duplicates += sorted(finished & moved)
-        status.possible_duplicates += sorted((started_ids(events) - finished) & moved)
+        if moved:  # (a node nothing was moved off has no duplicates to look for)
+            finished = finished_ids(events)
+            status.duplicates += sorted(finished & moved)
+            status.possible_duplicates += sorted((started_ids(events) - finished) & moved)
         for part in parts:
             status.commands += classify(
                 part, events, alive, log_dir=manifest.run_dir, session=session, cancelled=cancelled

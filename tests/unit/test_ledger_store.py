@@ -110,6 +110,22 @@ def test_a_file_of_another_layout_is_damaged_then_rebuilt(tmp_path: Path) -> Non
     assert not again.damaged and again.commands[first.id].state is CommandState.DONE
 
 
+def test_before_the_first_save_a_merge_still_never_goes_back(tmp_path: Path) -> None:
+    """Nothing is compared for a command a first look sees started or ended; one merged
+    already in this look (two nodes, a steal) or still pending is compared as before."""
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger.load(path, manifest(6))
+    first, second = ledger.node_statuses("a")[:2]
+    ledger.merge("a", [done(first), second])  # the pending one is as the plan has it
+    assert ledger.known([first.id, second.id]) == {first.id: done(first), second.id: second}
+    ledger.merge("a", [first])  # pending again: fewer attempts than the ledger knows
+    assert ledger.known([first.id])[first.id] == done(first)
+    assert "no longer shows" in ledger.state_lost["a"]
+    ledger.save(path)
+    states = {s.id: s.state for s in Ledger.load(path, manifest(6)).statuses()}
+    assert states[first.id] is CommandState.DONE and states[second.id] is CommandState.PENDING
+
+
 def test_a_first_look_makes_no_status_for_what_it_did_not_see(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,7 +149,7 @@ def test_a_first_look_makes_no_status_for_what_it_did_not_see(
     ledger.save(path)
     overview = ledger.overview()
     monkeypatch.setattr(CommandStatus, "__init__", original)
-    assert len(made) == 1  # the one the merge compared with, not one per command
+    assert not made  # a command no longer pending is a change: nothing to compare it with
     assert overview.totals["done"] == 1 and overview.totals["pending"] == 5
     stored = ledger_store.read(path)
     assert stored is not None and len(stored[1]) == 6
