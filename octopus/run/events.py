@@ -165,22 +165,20 @@ def status_of_attempts(
 ) -> CommandStatus:
     """A command's status in `state`, with what its last attempt says (none: never started).
     Its log path only when monitor lists it (`log_dir`: the delivery's folder): the ledger
-    keeps none, and a look at a million commands would build a million."""
-    last = attempts[-1] if attempts else None
+    keeps none, and a look at a million commands would build a million. (Made with its fields
+    in order, no keywords: a first look makes one per command.)"""
+    listed = bool(log_dir) and state is not _DONE and state in LISTED
+    log = f"{log_dir}/{command_log(ident)}" if listed else ""
+    if not attempts:
+        return CommandStatus(ident, node, worker, command, state, None, None, None, 0, log, session)
+    last = attempts[-1]
     return CommandStatus(
-        id=ident,
-        node=node,
-        worker=worker,
-        command=command,
-        state=state,
-        exit_code=last.exit_code if last else None,
-        started=last.started if last else None,
-        ended=last.ended if last else None,
-        attempts=len(attempts),
-        log=f"{log_dir}/{command_log(ident)}" if log_dir and state in LISTED else "",
-        session=session,
-        host=last.host if last else "",
-    )
+        ident, node, worker, command, state, last.exit_code, last.started, last.ended,
+        len(attempts), log, session, last.host,
+    )  # fmt: skip
+
+
+_DONE = CommandState.DONE
 
 
 def classify(
