@@ -59,7 +59,8 @@ def matches(value: Any, annotation: Any) -> bool:
         if not args:
             return True
         if args[0] is str:  # a list of commands may hold a million: no call per item
-            return all(type(v) is str or isinstance(v, str) for v in value)
+            kinds = set(map(type, value))
+            return kinds <= {str} or all(issubclass(kind, str) for kind in kinds)
         return all(matches(v, args[0]) for v in value)
     if origin is dict:
         return isinstance(value, dict)
