@@ -14,7 +14,7 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import Task, task
 
-from octopus.cli import completion
+from octopus.cli import completion, process_end  # noqa: F401 (registers the exit)
 from octopus.cli.arguments import OctopusTask, show_value_placeholders
 from octopus.cli.config import invoke_config_error
 from octopus.cli.help_texts import COMMON_HELP

@@ -36,3 +36,25 @@ def test_paramiko_records_never_reach_stderr() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == ""
+
+
+LEFT_AT_EXIT = """
+{imports}
+import gc
+gc.disable()
+class Linked:
+    def __del__(self): print("walked")
+first, second = Linked(), Linked()
+first.other, second.other = second, first
+del first, second
+"""
+
+
+def test_the_command_line_process_ends_without_a_last_collector_walk() -> None:
+    """The command line leaves what is alive at its end to the process' end, with no walk of
+    the collector over it (process_end.py); a program using the Python API keeps Python's."""
+    for imports, walked in (("import octopus.tasks", ""), ("import octopus", "walked\nwalked")):
+        code = LEFT_AT_EXIT.format(imports=imports)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == walked
