@@ -2,13 +2,18 @@
 commands each, first look and a repeat look, beside a bare Fabric ThreadingGroup `cat` of the
 same state files (the least a monitor that reads them whole must transfer) and a bare Fabric
 fan-out of `true` (the least any look costs), and `monitor --offline --json` (the whole
-process, no connection). Medians of --runs, interleaved.
+process, no connection). Medians of --runs, interleaved; a first look is timed in every run
+(its ledger removed before it).
+
+With `--compare CHECKOUT`, octopus from another checkout (say, the commit before a change)
+looks too, first and repeat, interleaved in the same run, and the table gains its figures.
 
 The commands are delivered, then their records are written straight into each node's events
 file (as a worker that ran them would have), so the bench measures monitor, not the run.
 
 Run as root from the checkout:
     .venv/bin/python bench/monitor_scale.py [--runs 5] [--hosts 32] [--per-node 1000,10000]
+        [--compare DIR]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -43,10 +49,11 @@ FABRIC = textwrap.dedent("""
 PEERS = {"fabric": "cat ~/.octopus/*/current/state/*.events", "true": "true"}
 
 
-def octopus(work: Path, *args: str) -> float:
+def octopus(work: Path, *args: str, checkout: Path | None = None) -> float:
+    env = {**os.environ, "PYTHONPATH": str(checkout)} if checkout else None
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "octopus", *args], cwd=work, capture_output=True, text=True
+        [sys.executable, "-m", "octopus", *args], cwd=work, capture_output=True, text=True, env=env
     )
     elapsed = time.monotonic() - began
     if done.returncode not in (0, 1):
@@ -74,7 +81,9 @@ def record_runs(host: TestHost, work: Path, name: str) -> None:
         events.write_text("\n".join(lines) + "\n")
 
 
-def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
+def measure(
+    cluster: TestCluster, per_node: int, runs: int, compare: Path | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         values = {
@@ -93,15 +102,17 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
         fabric = work / "fabric_run.py"
         fabric.write_text(FABRIC)
         hosts = [h.address for h in cluster.hosts]
-        first = octopus(work, "monitor", "--exp", name, "--json")
-        times: dict[str, list[float]] = {
-            "repeat": [],
-            "offline": [],
-            **{peer: [] for peer in PEERS},
-        }
+        look = ("monitor", "--exp", name, "--json")
+        ledger = work / "deliverables" / name
+        checkouts = {"": None, **({"other ": compare} if compare else {})}
+        times: dict[str, list[float]] = {}
         for _ in range(runs):
-            times["repeat"].append(octopus(work, "monitor", "--exp", name, "--json"))
-            times["offline"].append(octopus(work, "monitor", "--exp", name, "--json", "--offline"))
+            for tag, checkout in checkouts.items():
+                for old in ledger.glob("ledger.sqlite*"):  # the next look is a first one
+                    old.unlink()
+                times.setdefault(f"{tag}first", []).append(octopus(work, *look, checkout=checkout))
+                times.setdefault(f"{tag}repeat", []).append(octopus(work, *look, checkout=checkout))
+            times.setdefault("offline", []).append(octopus(work, *look, "--offline"))
             for peer, command in PEERS.items():
                 began = time.monotonic()
                 subprocess.run(
@@ -109,17 +120,11 @@ def measure(cluster: TestCluster, per_node: int, runs: int) -> dict[str, float]:
                     check=True,
                     capture_output=True,
                 )
-                times[peer].append(time.monotonic() - began)
+                times.setdefault(peer, []).append(time.monotonic() - began)
         for host in cluster.hosts:  # written by this (root) process: removed by it too
             for folder in (host.home / ".octopus").glob(f"{name}@*"):
                 shutil.rmtree(folder, ignore_errors=True)
-        return {
-            "first": first,
-            "repeat": statistics.median(times["repeat"]),
-            "fabric": statistics.median(times["fabric"]),
-            "true": statistics.median(times["true"]),
-            "offline": statistics.median(times["offline"]),
-        }
+        return {key: statistics.median(values) for key, values in times.items()}
 
 
 def main() -> None:
@@ -127,21 +132,25 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hosts", type=int, default=32)
     parser.add_argument("--per-node", default="1000,10000")
+    parser.add_argument("--compare", type=Path, help="another checkout of octopus to time too")
     args = parser.parse_args()
     sizes = [int(s) for s in args.per_node.split(",")]
     # Measured as installed: pip compiles an installed package, as Fabric's modules are.
-    compileall.compile_dir(REPO / "octopus", quiet=1)
+    for checkout in [REPO, *([args.compare] if args.compare else [])]:
+        compileall.compile_dir(checkout / "octopus", quiet=1)
+    other = " other: first | other: repeat |" if args.compare else ""
     print(f"| nodes x commands | octopus monitor, first | octopus monitor, repeat | "
-          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` | offline |"
+          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` | offline |{other}"
           f"  (medians of {args.runs})")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compare else ""))
     with TestCluster(args.hosts) as cluster:
         for per_node in sizes:
-            m = measure(cluster, per_node, args.runs)
+            m = measure(cluster, per_node, args.runs, args.compare)
+            extra = f" {m['other first']:.2f} s | {m['other repeat']:.2f} s |" if other else ""
             print(
                 f"| {args.hosts} x {per_node:,} | {m['first']:.2f} s | {m['repeat']:.2f} s | "
                 f"{m['fabric']:.2f} s | {m['true']:.2f} s | {m['repeat'] / m['fabric']:.2f}x | "
-                f"{m['repeat'] / m['true']:.2f}x | {m['offline']:.2f} s |",
+                f"{m['repeat'] / m['true']:.2f}x | {m['offline']:.2f} s |{extra}",
                 flush=True,
             )
 
