@@ -25,15 +25,18 @@ _was_enabled = True
 def bulk_work() -> Iterator[None]:
     """The cyclic collector off while inside (nested and threaded uses share one setting)."""
     global _depth, _was_enabled
-    with _HELD:
-        if _depth == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _depth += 1
+    entered = False
     try:
+        with _HELD:  # (inside the try: an interrupt here still gives the collector back)
+            if _depth == 0:
+                _was_enabled = gc.isenabled()
+                gc.disable()
+            _depth += 1
+            entered = True
         yield
     finally:
         with _HELD:
-            _depth -= 1
+            if entered:
+                _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()

@@ -123,7 +123,7 @@ octopus_eval() {
 # later; it then counts as failed with exit code 124, as coreutils' timeout reports.
 octopus_limited() {
   set -m
-  octopus_eval "$1" &
+  octopus_eval "$1" <&0 &  # (its stdin is the worker's, not /dev/null as a background job's)
   octopus_pid=$!
   (
     sleep "$OCTOPUS_TIMEOUT"
@@ -208,7 +208,7 @@ elif [ -n "$OCTOPUS_LIVE" ]; then
 fi
 # Parallel commands (Slurm tasks) run in subshells: they only leave a mark, checked after wait.
 octopus_stop() {
-  [ -n "$OCTOPUS_PARALLEL" ] || { octopus_event worker-end - stopped; exit 1; }
+  [ -n "${OCTOPUS_PARALLEL:-}" ] || { octopus_event worker-end - stopped; exit 1; }
 }
 octopus_check_stop() {
   if [ -e "$OCTOPUS_STATE.stop" ]; then octopus_event worker-end - stopped; exit 1; fi

@@ -280,3 +280,54 @@ def test_live_output_reaches_every_script_and_reads_back(tmp_path: Path, live: b
     share = Manifest.from_dict(json.loads((tmp_path / "n" / "manifest.json").read_text()))
     assert share.live_output is live
     assert all(setting in worker_script(share, part) for part in share.plan.parts)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_worker_under_set_u_still_says_it_stopped(tmp_path: Path, shell: str) -> None:
+    """A prefix with `set -u` (as `set -euo pipefail` has) reaches the worker's own code: a
+    failure under stop_on_error still ends the worker with its record, not an unbound name."""
+    nodes = [Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=1)]
+    plan = build_plan(
+        ["exit 3", "touch ran"],
+        "set -u\n",
+        nodes,
+        exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False),
+    )
+    script = tmp_path / "worker.sh"
+    script.write_text(
+        render_script(
+            plan.parts[0],
+            plan.prefix,
+            experiment="e",
+            run_dir="run",
+            delivery="D",
+            stop_on_error=True,
+        )
+    )
+    run(shell, script)
+    events = events_of(tmp_path)
+    assert events.finished and events.stopped_on_error
+    assert list(events.attempts) == [0] and not (tmp_path / "ran").exists()
+
+
+def test_a_time_limited_command_reads_the_workers_stdin(tmp_path: Path) -> None:
+    """Under bash a command with a time limit runs as a job of its own, and still reads the
+    worker's stdin (a background job's would be /dev/null)."""
+    script = write_worker(tmp_path, ["readlink /proc/self/fd/0"], timeout=30)
+    given = tmp_path / "given"
+    given.write_text("")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    with given.open() as stdin:
+        subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, stdin=stdin, timeout=60)
+    assert log(tmp_path, 0) == f"{given}\n".encode()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_command_reopening_dev_stdout_keeps_all_of_it_with_live_output(
+    tmp_path: Path, shell: str
+) -> None:
+    """Its stdout is then a pipe: `> /dev/stdout` opens the pipe again, not its file, so what
+    it printed before stays (grouped, it truncates the file, as under GNU parallel --group)."""
+    command = "echo first; echo second > /dev/stdout"
+    output = run(shell, write_worker(tmp_path, [command], live_output=True))
+    assert log(tmp_path, 0) == output == b"first\nsecond\n"
