@@ -30,14 +30,17 @@ from octopus.stages.deliverables import plan_delivery, write_deliverables
 SHELLS = ["bash", "sh"]
 
 
-def write_worker(tmp_path: Path, commands: list[str], **options: object) -> Path:
+def write_worker(tmp_path: Path, commands: list[str], prefix: str = "", **options: object) -> Path:
     nodes = [Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=1)]
     plan = build_plan(
-        commands, "", nodes, exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False)
+        commands,
+        prefix,
+        nodes,
+        exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False),
     )
     script = render_script(
         plan.parts[0],
-        "",
+        plan.prefix,
         experiment="e",
         run_dir="run",
         delivery="D",
@@ -286,24 +289,7 @@ def test_live_output_reaches_every_script_and_reads_back(tmp_path: Path, live: b
 def test_a_worker_under_set_u_still_says_it_stopped(tmp_path: Path, shell: str) -> None:
     """A prefix with `set -u` (as `set -euo pipefail` has) reaches the worker's own code: a
     failure under stop_on_error still ends the worker with its record, not an unbound name."""
-    nodes = [Node(test_connection=False, ssh_hostname="a", num_parallel_screens_or_jobs=1)]
-    plan = build_plan(
-        ["exit 3", "touch ran"],
-        "set -u\n",
-        nodes,
-        exp_script_gen=functools.partial(distribute_exp_scripts, shuffle=False),
-    )
-    script = tmp_path / "worker.sh"
-    script.write_text(
-        render_script(
-            plan.parts[0],
-            plan.prefix,
-            experiment="e",
-            run_dir="run",
-            delivery="D",
-            stop_on_error=True,
-        )
-    )
+    script = write_worker(tmp_path, ["exit 3", "touch ran"], "set -u\n", stop_on_error=True)
     run(shell, script)
     events = events_of(tmp_path)
     assert events.finished and events.stopped_on_error
