@@ -87,9 +87,7 @@ def number(plan: Plan, chosen: Sequence[int] | None, earlier: Earlier, keys: Seq
         for part in plan.parts:
             part.command_indices = [None if i is None else chosen[i] for i in part.command_indices]
     if not earlier.ids:  # nothing to keep an id from: new ids, in plan order
-        if earlier.next_id:
-            for part in plan.parts:
-                part.ids = [earlier.next_id + ident for ident in part.ids]
+        plan.start_ids_at(earlier.next_id)
         return
     by_id = planned_keys(plan, keys, hashed=earlier.hashed)
     fresh = itertools.count(earlier.next_id)
