@@ -8,6 +8,7 @@ connecting.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,9 +19,9 @@ from octopus.run import ledger_store
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.layout import IMPORTED_LEDGER
-from octopus.run.ledger_overview import Overview, overview_of_file, overview_of_rows
+from octopus.run.ledger_overview import Overview, overview_of_file, overview_of_rows, tallies
 from octopus.run.ledger_pending import PendingCommands
-from octopus.run.ledger_store import row_of
+from octopus.run.ledger_store import Row, row_of
 from octopus.run.manifest import Manifest
 from octopus.run.worker_reads import WorkerRead
 
@@ -261,24 +262,21 @@ class Ledger:
         or the file had none, with the grid parameters), in one transaction."""
         reads = {key: read.as_dict() for key, read in self.reads.items()}
         record = self._record
+        rows: Iterable[Row]
         if self._commands is None and self._pending is not None:  # nothing saved yet
-            rows = self._pending.rows(self._changes)
-            params = record.grid_params() if record else None
-            ledger_store.write(
-                path, self.summary(), rows, every_row=True, reads=reads, params=params
-            )
+            rows, every_row = self._pending.rows(self._changes), True
         elif self._commands is None and path == self._path:  # only the merged rows changed
-            changes = [ledger_store.row_of(s) for s in self._changes.values()]
-            ledger_store.write(path, self.summary(), changes, every_row=False, reads=reads)
+            rows, every_row = [row_of(s) for s in self._changes.values()], False
         else:
-            rows = [ledger_store.row_of(s) for s in self.statuses()]
+            every = [row_of(s) for s in self.statuses()]
             stored = self._stored or {}
-            every_row = self._stored is None or len(stored) != len(rows)
-            changed = rows if every_row else [r for r in rows if stored.get(r[0]) != r]
-            params = record.grid_params() if record and every_row else None
-            ledger_store.write(
-                path, self.summary(), changed, every_row=every_row, reads=reads, params=params
-            )
+            every_row = self._stored is None or len(stored) != len(every)
+            rows = every if every_row else [r for r in every if stored.get(r[0]) != r]
+        params = record.grid_params() if record and every_row else None
+        ledger_store.write(
+            path, self.summary(), rows, every_row=every_row, reads=reads, params=params,
+            tally=tallies,
+        )  # fmt: skip
         if self._imported_from is not None:
             with local_file_errors(self._imported_from):
                 self._imported_from.rename(self._imported_from.with_name(IMPORTED_LEDGER))

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from octopus.run import ledger_store
 from octopus.run.events import STATES, CommandState, CommandStatus
@@ -29,6 +30,8 @@ _PACE = f"""SELECT COUNT(*), SUM(ended - started) FROM (
               ORDER BY ended DESC LIMIT {PACE_SAMPLE})
             WHERE started IS NOT NULL"""
 Ask = Callable[[str, tuple[object, ...]], list[Row]]
+# {"counts": [[node, worker, state, count], ...], "pace": [[node, count, seconds], ...]}
+Tallies = dict[str, list[list[Any]]]
 
 
 @dataclass
@@ -83,14 +86,28 @@ class Overview:
         return seconds / finished * remaining / running
 
 
+def tallies(db: sqlite3.Connection) -> Tallies:
+    """The counts and paces of a ledger's commands, which its writer keeps beside them
+    (ledger_store.write): a repeat look that changed nothing reads them, not 320,000 rows."""
+    return _tallies(lambda sql, args: db.execute(sql, args).fetchall())
+
+
+def _tallies(ask: Ask) -> Tallies:
+    counts = [list(row) for row in ask(_COUNTS, ())]
+    nodes = dict.fromkeys(node for node, *_ in counts)
+    paces = [[node, *ask(_PACE, (node,))[0]] for node in nodes]
+    return {"counts": counts, "pace": paces}
+
+
 def overview_of_file(path: Path, sessions: dict[tuple[str, int], str]) -> Overview:
-    """The overview of a saved ledger, counted by SQLite; `sessions`: each worker's session
-    as its last read said (run/worker_reads.py)."""
+    """The overview of a saved ledger, counted by SQLite (or as its writer counted it);
+    `sessions`: each worker's session as its last read said (run/worker_reads.py)."""
 
     def counted(db: sqlite3.Connection) -> Overview:
         db.execute("BEGIN")  # one snapshot: a monitor saving meanwhile is seen whole or not
         try:
-            return _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions)
+            ask: Ask = lambda sql, args: db.execute(sql, args).fetchall()  # noqa: E731
+            return _overview(ask, sessions, ledger_store.read_tally(db) or _tallies(ask))
         finally:
             db.execute("COMMIT")
 
@@ -105,14 +122,15 @@ def overview_of_rows(
     try:
         db.executescript(ledger_store.SCHEMA)
         db.executemany(f"INSERT INTO commands VALUES ({', '.join('?' * len(COLUMNS))})", rows)
-        return _overview(lambda sql, args: db.execute(sql, args).fetchall(), sessions or {})
+        ask: Ask = lambda sql, args: db.execute(sql, args).fetchall()  # noqa: E731
+        return _overview(ask, sessions or {}, _tallies(ask))
     finally:
         db.close()
 
 
-def _overview(ask: Ask, sessions: dict[tuple[str, int], str]) -> Overview:
+def _overview(ask: Ask, sessions: dict[tuple[str, int], str], tallied: Tallies) -> Overview:
     overview = Overview()
-    for node, worker, state, count in ask(_COUNTS, ()):
+    for node, worker, state, count in tallied["counts"]:
         counted = overview.workers.setdefault((node, worker), WorkerOverview())
         counted.counts[state] = count
         counted.session = sessions.get((node, worker), "")
@@ -122,8 +140,7 @@ def _overview(ask: Ask, sessions: dict[tuple[str, int], str]) -> Overview:
             worker = overview.workers[(status.node, status.worker)]
             since = worker.running_since
             worker.running_since = status.started if since is None else min(since, status.started)
-    for node in dict.fromkeys(node for node, _ in overview.workers):
-        ((count, seconds),) = ask(_PACE, (node,))
+    for node, count, seconds in tallied["pace"]:
         if count:
             overview.pace[node] = (count, seconds or 0.0)
     overview.workers = dict(sorted(overview.workers.items()))

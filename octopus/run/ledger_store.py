@@ -58,11 +58,17 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reads (node TEXT, worker INTEGER, value TEXT NOT NULL,
                                   PRIMARY KEY (node, worker));
 CREATE TABLE IF NOT EXISTS params (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tallies (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIEW IF NOT EXISTS commands_params AS
     SELECT commands.*, params.value AS params FROM commands LEFT JOIN params USING (id);
 """
-# The tables' layout, kept in the file's user_version: a file of another one is rebuilt.
-LAYOUT_VERSION = 2
+# The tables' layout, kept in the file's user_version: a file of another one is rebuilt,
+# but for those this one only adds tables to (2: before `tallies`), which it just takes on.
+LAYOUT_VERSION = 3
+EXTENDED_LAYOUTS = frozenset({2})
+# What the writer counted of the commands in the transaction that wrote them: a look that
+# changed nothing then reads these numbers rather than counting every row again.
+_TALLY = "overview"
 # SQLite's default limit of parameters in one statement.
 _MAX_PARAMETERS = 999
 # How long a monitor waits for another one's transaction (the records lock usually spares it).
@@ -115,10 +121,14 @@ def _open(path: Path, *, replacing: bool = False) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last look
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if "commands" in tables and version != LAYOUT_VERSION:
+        known = version == LAYOUT_VERSION or version in EXTENDED_LAYOUTS
+        if "commands" in tables and not known:
             if not replacing:
                 raise sqlite3.DatabaseError(f"written in layout {version}, not {LAYOUT_VERSION}")
-            db.executescript("DROP TABLE IF EXISTS commands; DROP TABLE IF EXISTS reads;")
+            db.executescript(
+                "DROP TABLE IF EXISTS commands; DROP TABLE IF EXISTS reads;"
+                " DROP TABLE IF EXISTS tallies;"
+            )
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {LAYOUT_VERSION}")
     except BaseException:
@@ -161,6 +171,12 @@ def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], 
         return _meta(db), reads, int(count)
 
     return read_with(path, small)
+
+
+def read_tally(db: sqlite3.Connection) -> Any:
+    """What the last writer counted of the commands (see `write`), None when not counted."""
+    found = db.execute("SELECT value FROM tallies WHERE name = ?", (_TALLY,)).fetchone()
+    return None if found is None else json.loads(found[0])
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, Any]:
@@ -214,10 +230,13 @@ def write(
     every_row: bool,
     reads: dict[tuple[str, int], Any] | None = None,
     params: Iterable[tuple[int, str]] | None = None,
+    tally: Callable[[sqlite3.Connection], Any] | None = None,
 ) -> None:
     """Store the changed rows (all of them, replacing the table, with `every_row`), the small
     part, what was read of each worker (`reads`, replacing what was) and the commands' grid
-    parameters (`params`: (id, JSON object), replacing what was), in one transaction."""
+    parameters (`params`: (id, JSON object), replacing what was), in one transaction.
+    `tally(db)` counts the commands as written, for `read_tally`; counts kept from before
+    are dropped whenever a row changes, so they never outlive the rows they counted."""
     make_folder(path.parent)
     with local_file_errors(path):
         db = _open(path, replacing=every_row)
@@ -227,6 +246,7 @@ def write(
                 db.execute("DELETE FROM commands")
                 for name in _INDEX_NAMES:
                     db.execute(f"DROP INDEX IF EXISTS {name}")
+            unchanged = db.total_changes
             db.executemany(
                 f"INSERT OR REPLACE INTO commands ({', '.join(COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -235,6 +255,10 @@ def write(
             if every_row:
                 for statement in INDEXES.strip().splitlines():
                     db.execute(statement)
+            if every_row or db.total_changes != unchanged:
+                db.execute("DELETE FROM tallies")
+            if tally is not None and read_tally(db) is None:
+                db.execute("INSERT INTO tallies VALUES (?, ?)", (_TALLY, json.dumps(tally(db))))
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [(key, json.dumps(value)) for key, value in meta.items()],
