@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from octopus.yamlfile import LineDict
 
 CACHE_MIN_BYTES = 64 << 10
 RACY_SECONDS = 2.0
-# Bumped whenever what a parse returns changes shape (2: the lines of list items).
-FORMAT = 2
+# Bumped whenever what a parse returns changes shape (2: the lines of list items; 3: kept as
+# a run where they step evenly).
+FORMAT = 3
 # The key of a mapping's encoding: no YAML text can make a mapping with this key.
 MAPPING = "\0mapping"
 
@@ -107,7 +108,7 @@ def _encode(value: Any) -> Any:
                         value.key_lines.get(k),
                         value.value_texts.get(k),
                         _encode(v),
-                        value.item_lines.get(k),
+                        _encode_lines(value.item_lines.get(k)),
                     ]
                     for k, v in value.items()
                 ],
@@ -120,8 +121,28 @@ def _encode(value: Any) -> Any:
     raise _Uncacheable(type(value).__name__)
 
 
+def _encode_lines(lines: Sequence[int] | None) -> Any:
+    """A list's item lines; [first, step, count] in a dict when they step evenly, as those
+    of a list of one-line commands do (a third of the JSON of 320,000 commands, else)."""
+    if lines is None or len(lines) < 2:
+        return None if lines is None else list(lines)
+    first, step = lines[0], lines[1] - lines[0]
+    if all(b - a == step for a, b in zip(lines, lines[1:], strict=False)):
+        return {"run": [first, step, len(lines)]}
+    return list(lines)
+
+
+def _decode_lines(lines: Any) -> Sequence[int]:
+    if isinstance(lines, dict):
+        first, step, count = lines["run"]
+        return range(first, first + step * count, step)
+    return list(lines)
+
+
 def _decode(value: Any) -> Any:
     if isinstance(value, list):
+        if set(map(type, value)) <= {str}:  # a list of commands: nothing to rebuild
+            return value
         return [v if isinstance(v, str) else _decode(v) for v in value]
     if isinstance(value, dict):
         line, items = value[MAPPING]
@@ -135,6 +156,6 @@ def _decode(value: Any) -> Any:
             if text is not None:
                 mapping.value_texts[key] = text
             if item_lines is not None:
-                mapping.item_lines[key] = item_lines
+                mapping.item_lines[key] = _decode_lines(item_lines)
         return mapping
     return value

@@ -7,6 +7,7 @@ naming the file and, where known, the line: the validators after it only see pla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class LineDict(dict[Any, Any]):
         super().__init__(*args, **kwargs)
         self.key_lines: dict[Any, int] = {}
         self.value_texts: dict[Any, str] = {}
-        self.item_lines: dict[Any, list[int]] = {}
+        self.item_lines: dict[Any, Sequence[int]] = {}
 
     def line_of(self, key: Any) -> int | None:
         return self.key_lines.get(key, self.line)

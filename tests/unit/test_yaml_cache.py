@@ -84,3 +84,20 @@ def test_a_damaged_cache_entry_is_ignored(tmp_path: Path):
         entry.write_text('{"signature": 1')
     assert yaml_cache.cached_parse(path, counting(calls))["experiment_commands"] == ["a", "b"]
     assert len(calls) == 2
+
+
+def test_item_lines_kept_as_a_run_or_one_by_one(tmp_path: Path):
+    even = "".join(f"  - echo {i}\n" for i in range(50))
+    uneven = "  - a\n\n  - b\n  - c\n"
+    path = settled(tmp_path / "exp.yaml", f"even:\n{even}uneven:\n{uneven}")
+    calls: list[Path] = []
+    parsed = yaml_cache.cached_parse(path, counting(calls))
+    kept = yaml_cache.cached_parse(path, counting(calls))
+    assert len(calls) == 1 and kept == parsed
+    for key in ("even", "uneven"):
+        count = len(parsed[key])
+        assert [kept.line_of_item(key, i) for i in range(-1, count + 1)] == [
+            parsed.line_of_item(key, i) for i in range(-1, count + 1)
+        ]
+    assert [kept.line_of_item("uneven", i) for i in range(3)] == [53, 55, 56]
+    assert kept.line_of_item("even", 49) == 51
