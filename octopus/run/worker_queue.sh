@@ -2,14 +2,16 @@
 # command's stdout file (@STDOUT_NAME@) with noclobber, an exclusive create (O_EXCL) by the
 # shell itself, so exactly one worker of the node gets each command, no process starts for the
 # claim, and the claim is the file the command's stdout goes to anyway.
-# (`true`, not `:`: a POSIX sh exits on a failed redirection of a special builtin.)
+# (`true`, not `:`: a POSIX sh exits on a failed redirection of a special builtin. Its stderr
+# is closed, not sent to /dev/null, for the shell's "cannot overwrite" when another worker has
+# the command: a close costs no open.)
 OCTOPUS_CLAIMS="$OCTOPUS_RUN/@CLAIMS_DIR@"
 octopus_claim() {
   case $- in
-    *C*) true 2>/dev/null > "$OCTOPUS_RUN/@CLAIM_FILE@" ;;
+    *C*) true 2>&- > "$OCTOPUS_RUN/@CLAIM_FILE@" ;;
     *)
       set -C
-      true 2>/dev/null > "$OCTOPUS_RUN/@CLAIM_FILE@"
+      true 2>&- > "$OCTOPUS_RUN/@CLAIM_FILE@"
       octopus_claimed=$?
       set +C
       return "$octopus_claimed"
