@@ -162,3 +162,35 @@ def test_a_started_worker_takes_only_what_the_started_workers_owe(
     ran = (tmp_path / "ran").read_text().split("\n")
     assert [line.split()[0] for line in ran if line] == [str(first.command_indices[0])]
     assert not any((logs / f"{ident}.out").exists() for ident in second.ids)
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_a_command_claimed_by_another_worker_is_passed_over_in_silence(
+    tmp_path: Path, shell: str
+) -> None:
+    """A lost claim's "cannot overwrite" is the shell's own message, on a stderr closed for
+    the claim alone: the worker says nothing of commands another worker holds (that its
+    stderr comes back after a claim, the test above sees in "cannot claim")."""
+    manifest = queue_manifest(6)
+    write_queue_file(manifest, tmp_path)
+    first, second = manifest.plan.parts
+    logs = tmp_path / manifest.run_dir / "logs"
+    logs.mkdir(parents=True)
+    taken = [first.ids[0], second.ids[-1]]  # one of its own, the first of its peer's it tries
+    for ident in taken:
+        (logs / f"{ident}.out").touch()
+    script = tmp_path / "s0.sh"
+    script.write_text(worker_script(manifest, first))
+    done = subprocess.run(
+        [shell, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    index_of = dict(
+        zip(first.ids + second.ids, first.command_indices + second.command_indices, strict=True)
+    )
+    ran = sorted(int(line.split()[0]) for line in (tmp_path / "ran").read_text().splitlines())
+    assert ran == sorted(index for ident, index in index_of.items() if ident not in taken)
