@@ -25,7 +25,21 @@ def _launchers(ctx: StepContext) -> list[tuple[WorkerLauncher, str]]:
 
 def running_command(ctx: StepContext) -> str:
     """Shell text printing what of this experiment still runs on the node, a line each."""
-    return "; ".join(launcher.running_command(root) for launcher, root in _launchers(ctx))
+    checks: dict[str, list[str]] = {}
+    for launcher, root in _launchers(ctx):
+        checks.setdefault(root, []).append(launcher.running_command(root))
+    return in_run_folders(checks)
+
+
+def in_run_folders(checks: dict[str, list[str]]) -> str:
+    """Shell text running each run folder's checks (`checks`: folder under $HOME -> shell
+    texts) only where the folder exists. Workers run their scripts from their run folder, so
+    none runs without one; and a node with none (every first delivery, and the names older
+    versions gave, on most nodes) then starts no `screen -ls`, `awk` or `squeue` to look."""
+    return "; ".join(
+        f'if [ -d "$HOME"/{quote_path(root)} ]; then {"; ".join(texts)}; fi'
+        for root, texts in checks.items()
+    )
 
 
 def stop_command(ctx: StepContext) -> str:

@@ -29,6 +29,7 @@ from octopus.run.manifest import Manifest
 from octopus.run.plan import build_plan
 from octopus.run.worker_script import render_script
 from octopus.run.workers import Worker
+from octopus.stages.worker_control import in_run_folders
 from octopus.views.tables import print_stage
 
 HOSTILE = ["a\ntouch PWNED #", "a b", "$(touch PWNED)", "`touch PWNED`", "a;b", "-rf", ".."]
@@ -303,3 +304,21 @@ def test_a_killed_delivers_staging_folder_goes_on_the_next_deliver(tmp_path: Pat
     new = staging_folder(tmp_path)
     assert not dead.exists() and not legacy.exists() and mine.exists()
     assert new.is_dir() and new.name.startswith(f".delivery-{os.getpid()}-")
+
+
+def test_only_a_run_folder_that_exists_is_looked_in(fake_screen: dict[str, str], tmp_path: Path):
+    """No run folder, no worker: its checks start no process (here, no `screen -ls`)."""
+    calls = tmp_path / "calls"
+    screen = tmp_path / "bin" / "screen"
+    screen.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n' + screen.read_text().split("\n", 1)[1])
+    env = {**fake_screen, "HOME": str(tmp_path)}
+    a, gone = ScreenLauncher(ExperimentPaths("a")), ScreenLauncher(ExperimentPaths("gone"))
+    check = in_run_folders({"run/a": [a.running_command("run/a")],
+                            "run/gone": [gone.running_command("run/gone")]})  # fmt: skip
+    assert sh(check, env).stdout == "" and not calls.exists()
+    (tmp_path / "run" / "a").mkdir(parents=True)
+    assert sh(check, env).stdout.split("\n")[:-1] == [
+        "screen session 101.oct-a-s0",
+        "screen session 103.oct-a-cmd-1f2e3d",
+    ]
+    assert calls.read_text() == "-ls\n"  # the folder that exists alone
