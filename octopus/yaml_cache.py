@@ -9,10 +9,15 @@ modification time and inode, as make and git judge whether a file changed. A fil
 less than RACY_SECONDS before its parse is not kept: another change within the same clock
 tick would leave the same size and time behind. A cache that cannot be read or written is
 ignored: the file is then parsed as usual.
+
+The cache stays bounded: a read marks its entry used, and each write removes the entries no
+stage has read for IDLE_DAYS, then the least recently used while all of them together exceed
+MAX_CACHE_BYTES (an experiment run from many scratch folders leaves one entry per folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +32,8 @@ from octopus.yamlfile import LineDict
 
 CACHE_MIN_BYTES = 64 << 10
 RACY_SECONDS = 2.0
+IDLE_DAYS = 30
+MAX_CACHE_BYTES = 256 << 20
 # Bumped whenever what a parse returns changes shape (2: the lines of list items; 3: kept as
 # a run where they step evenly).
 FORMAT = 3
@@ -83,7 +90,10 @@ def _read(entry: Path, signature: dict[str, Any]) -> tuple[Any] | None:
         stored = json.loads(entry.read_bytes())
         if stored["signature"] != signature:
             return None
-        return (_decode(stored["data"]),)
+        data = _decode(stored["data"])
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # used: kept by _prune
+        return (data,)
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
@@ -93,8 +103,27 @@ def _write(entry: Path, signature: dict[str, Any], data: Any) -> None:
         text = compact_json({"signature": signature, "data": _encode(data)})
         entry.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(entry, text)
+        _prune(entry.parent, keep=entry)
     except (_Uncacheable, OSError, ValueError, LocalFileError):
         pass  # a cache never fails the stage: the next run parses the file again
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Remove the entries unused for IDLE_DAYS, then the least recently used ones while the
+    rest exceed MAX_CACHE_BYTES; `keep` (the entry just written) stays."""
+    now = time.time()
+    found = []
+    for entry in folder.glob("*.json"):
+        with contextlib.suppress(OSError):
+            found.append((entry.stat(), entry))
+    found.sort(key=lambda item: item[0].st_mtime, reverse=True)  # the most recently used first
+    total = 0
+    for info, entry in found:
+        total += info.st_size
+        idle = now - info.st_mtime > IDLE_DAYS * 86400
+        if entry != keep and (idle or total > MAX_CACHE_BYTES):
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
 def _encode(value: Any) -> Any:

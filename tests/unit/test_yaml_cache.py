@@ -101,3 +101,52 @@ def test_item_lines_kept_as_a_run_or_one_by_one(tmp_path: Path):
         ]
     assert [kept.line_of_item("uneven", i) for i in range(3)] == [53, 55, 56]
     assert kept.line_of_item("even", 49) == 51
+
+
+def entries() -> set[str]:
+    return {p.name for p in yaml_cache.cache_folder().glob("*.json")}
+
+
+def aged(days: float) -> None:
+    """Every cache entry last used `days` ago."""
+    for entry in yaml_cache.cache_folder().glob("*.json"):
+        when = entry.stat().st_mtime - days * 86400
+        os.utime(entry, (when, when))
+
+
+def test_entries_no_stage_read_for_long_are_removed(tmp_path: Path):
+    calls: list[Path] = []
+    old = settled(tmp_path / "old.yaml", "experiment_commands: [a]\n")
+    used = settled(tmp_path / "used.yaml", "experiment_commands: [b]\n")
+    yaml_cache.cached_parse(old, counting(calls))
+    yaml_cache.cached_parse(used, counting(calls))
+    aged(yaml_cache.IDLE_DAYS + 1)
+    yaml_cache.cached_parse(used, counting(calls))  # a read: used again
+    assert len(calls) == 2
+    yaml_cache.cached_parse(
+        settled(tmp_path / "new.yaml", "experiment_commands: [n]\n"), counting(calls)
+    )
+    assert len(entries()) == 2  # the new one and the one just read; the idle one is gone
+    yaml_cache.cached_parse(used, counting(calls))
+    yaml_cache.cached_parse(old, counting(calls))
+    assert calls[3:] == [old]  # parsed again: its entry had been removed
+
+
+def test_the_least_recently_used_go_first_past_the_size_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    calls: list[Path] = []
+    files = [settled(tmp_path / f"e{i}.yaml", f"experiment_commands: [c{i}]\n") for i in range(3)]
+    for path in files:
+        yaml_cache.cached_parse(path, counting(calls))
+        aged(1)  # e0 ends 3 days unused, e1 2 days, e2 1 day
+    size = max(p.stat().st_size for p in yaml_cache.cache_folder().glob("*.json"))
+    monkeypatch.setattr(yaml_cache, "MAX_CACHE_BYTES", 3 * size)
+    yaml_cache.cached_parse(
+        settled(tmp_path / "e3.yaml", "experiment_commands: [c3]\n"), counting(calls)
+    )
+    yaml_cache.cached_parse(files[2], counting(calls))
+    yaml_cache.cached_parse(files[1], counting(calls))
+    assert len(calls) == 4 and len(entries()) == 3  # e0 went, to stay within 3 entries' size
+    yaml_cache.cached_parse(files[0], counting(calls))
+    assert calls[-1] == files[0]
