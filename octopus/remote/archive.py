@@ -51,17 +51,20 @@ def tar_folder(folder: Path, names: list[str] | None = None, last: str | None = 
     return buffer.getvalue()
 
 
-def unpack_command(remote_dir: str, token: str, fresh: bool) -> str:
+def unpack_command(remote_dir: str, token: str, fresh: bool, size: int | None = None) -> str:
     """Shell text making remote_dir and unpacking the tar read from stdin into it; the last
     member (named by `token`) says the stream came whole. When it did not, the command fails
     and says the free space; a `fresh` folder is then removed, and holds a mark while it
-    fills."""
+    fills. With `size` (the archive's bytes), tar reads just those, and what follows on stdin
+    is left for the rest of the command: the archive ends where tar sees its stream end, as
+    without `size`, whatever tar the node has."""
     where = f'"$HOME"/{quote_path(remote_dir)}'
     done = f"{UPLOAD_PREFIX}{token}.end"
     mark = f"{UPLOAD_PREFIX}{token}"
     return (
         f"mkdir -p {where} && cd {where} && "
         + (f": > {mark} && " if fresh else "")
+        + (f"head -c {size} | " if size is not None else "")
         + f"tar -xf - && [ -e {done} ] && rm -f {mark} {done} || {{ octopus_rc=$?; "
         f"df -Pk . </dev/null | awk 'NR == 2 {{ print \"{FREE_SPACE_LINE}\" $4 }}'; "
         + (f"cd / && rm -rf {where}; " if fresh else f"rm -f {where}/{done}; ")

@@ -14,6 +14,7 @@ from invoke.runners import Result
 
 if TYPE_CHECKING:
     from octopus.node import Node
+    from octopus.remote.held import Held
     from octopus.remote.quick import Feed, QuickResult
     from octopus.remote.rsync import Transfer
 
@@ -42,6 +43,13 @@ class Connector(Protocol):
         """Run one of octopus' own short commands, its output kept and never shown, without
         Invoke's runner (remote/quick.py); QuickTimedOut after `timeout` seconds. `feed`
         writes the command's stdin (an upload); without it the command reads nothing."""
+        ...
+
+    def hold(
+        self, command: str, data: bytes, *, timeout: float | None = None
+    ) -> QuickResult | Held:
+        """Run `command` with `data` on its stdin until it waits for the client's word
+        (remote/held.py): then held, else (it ended first) its result."""
         ...
 
     def put(

@@ -20,6 +20,7 @@ from fabric import Config
 from invoke.context import Context
 from invoke.runners import Result
 
+from octopus.remote.held import Held, hold_process
 from octopus.remote.quick import Feed, QuickResult, QuickTimedOut
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingLocal
@@ -103,6 +104,21 @@ class LocalConnection:
         return QuickResult(
             proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         )
+
+    def hold(
+        self, command: str, data: bytes, *, timeout: float | None = None
+    ) -> QuickResult | Held:
+        """As the SSH connection's `hold`, in a process of its own session."""
+        proc = subprocess.Popen(
+            f"cd {shlex.quote(str(self.home))} && {command}",
+            shell=True,
+            executable="/bin/bash",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        return hold_process(proc, data, timeout)
 
     def local(self, command: str, **kwargs: Any) -> Result:
         return _finished(self._context.run(command, **kwargs))

@@ -50,7 +50,7 @@ class QuickTimedOut(TimeoutError):
         super().__init__(f"command timed out after {timeout:g}s")
 
 
-def _left(deadline: float | None, timeout: float | None) -> float | None:
+def time_left(deadline: float | None, timeout: float | None) -> float | None:
     """Seconds until the deadline (None: no deadline); QuickTimedOut once it passed."""
     if deadline is None or timeout is None:
         return None
@@ -70,9 +70,9 @@ def run_on_channel(
     try:
         chan.exec_command(command)
         if feed is not None:
-            _send(chan, feed, deadline, timeout)
-        out, err = _collect(chan, deadline, timeout)
-        chan.status_event.wait(_left(deadline, timeout))
+            send_stdin(chan, feed, deadline, timeout)
+        out, err = collect_output(chan, deadline, timeout)
+        chan.status_event.wait(time_left(deadline, timeout))
         if not chan.status_event.is_set():
             raise QuickTimedOut(timeout or 0)
         status = chan.exit_status
@@ -81,17 +81,21 @@ def run_on_channel(
         chan.close()
 
 
-def _send(
-    chan: paramiko.Channel, feed: Feed, deadline: float | None, timeout: float | None
+def send_stdin(
+    chan: paramiko.Channel,
+    feed: Feed,
+    deadline: float | None,
+    timeout: float | None,
+    end: bool = True,
 ) -> None:
-    """Write what `feed` produces to the command's stdin, then end it. A command that ended
-    early (it failed before reading everything) closes the channel: the rest is dropped and
-    its exit status tells. A lost connection raises."""
+    """Write what `feed` produces to the command's stdin, then end it (unless not `end`: more
+    follows). A command that ended early (it failed before reading everything) closes the
+    channel: the rest is dropped and its exit status tells. A lost connection raises."""
 
     def write(data: bytes) -> None:
         done = 0
         while done < len(data) and not chan.closed:
-            chan.settimeout(_left(deadline, timeout))
+            chan.settimeout(time_left(deadline, timeout))
             try:
                 sent = chan.send(data[done : done + CHUNK])
             except TimeoutError:
@@ -106,14 +110,18 @@ def _send(
             done += sent
 
     feed(write)
-    if not chan.closed:
+    if end and not chan.closed:
         chan.shutdown_write()
 
 
-def _collect(
-    chan: paramiko.Channel, deadline: float | None, timeout: float | None
+def collect_output(
+    chan: paramiko.Channel,
+    deadline: float | None,
+    timeout: float | None,
+    until: bytes | None = None,
 ) -> tuple[bytes, bytes]:
-    """Both output streams until the node closed them (or the channel went)."""
+    """Both output streams until the node closed them (or the channel went), or until the
+    stdout holds the line `until`."""
     out: list[bytes] = []
     err: list[bytes] = []
     while True:
@@ -121,11 +129,18 @@ def _collect(
             out.append(chan.recv(CHUNK))
         while chan.recv_stderr_ready():
             err.append(chan.recv_stderr(CHUNK))
+        if until is not None and holds_line(b"".join(out), until):
+            return b"".join(out), b"".join(err)
         if (chan.eof_received or chan.closed) and not (
             chan.recv_ready() or chan.recv_stderr_ready()
         ):
             return b"".join(out), b"".join(err)
-        left = _left(deadline, timeout)
+        left = time_left(deadline, timeout)
         # The channel's pipe wakes us for data on either stream and for its end; the cap
         # only bounds a wake-up missed between the checks above and the wait.
         select.select([chan], [], [], min(left, 1.0) if left is not None else 1.0)
+
+
+def holds_line(output: bytes, line: bytes) -> bool:
+    """Whether `output` has `line` as a whole line of its own."""
+    return output.startswith(line + b"\n") or b"\n" + line + b"\n" in output

@@ -19,6 +19,7 @@ from fabric import Config, Connection
 from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
+from octopus.remote.held import Held, hold_on_channel
 from octopus.remote.hostkeys import CheckKnownHosts
 from octopus.remote.known_hosts_files import known_hosts_files
 from octopus.remote.liveness import retry_transient, tune_socket
@@ -162,6 +163,19 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         self.open()  # as Fabric's run does: a dropped connection is opened again
         wrapped = command if feed is not None else ends_with_channel(command, own=True)
         return self._on_channel(self._quick_once, wrapped, timeout=timeout, feed=feed)
+
+    def hold(
+        self, command: str, data: bytes, *, timeout: float | None = None
+    ) -> QuickResult | Held:
+        """Run `command` (ending in held.wait_for_word) with `data` on its stdin; held on its
+        channel once it is ready for its word (remote/held.py), else its result."""
+        self.open()
+        return self._on_channel(self._hold_once, command, data=data, timeout=timeout)
+
+    def _hold_once(self, command: str, data: bytes, timeout: float | None) -> QuickResult | Held:
+        assert self.transport is not None
+        chan = self.transport.open_session(timeout=timeout)
+        return hold_on_channel(chan, command, data, timeout)
 
     def _quick_once(self, command: str, timeout: float | None, feed: Feed | None) -> QuickResult:
         assert self.transport is not None

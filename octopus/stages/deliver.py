@@ -7,6 +7,7 @@ directory that becomes `current` with one rename. The steps are in deliver_steps
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,7 +179,19 @@ def _upload_and_switch(
     that confirmed the switch. Nodes that failed keep their previous delivery and are reported
     (monitor and start say so until they get a delivery). When workers still run on a node,
     nothing is delivered anywhere: the nodes that took the upload remove it."""
-    fan.remote([CheckAndUpload(manifest, staging, force)], first)
+    upload = CheckAndUpload(manifest, staging, force)
+    try:
+        _switch_or_discard(fan, manifest, upload, first)
+    finally:  # a node whose word never came (Ctrl-C) removes its upload itself
+        for node in list(upload.held):
+            held = upload.take(node)
+            if held is not None:
+                with contextlib.suppress(Exception):  # never hides why the stage stopped
+                    held.abandon()
+
+
+def _switch_or_discard(fan: Fanout, manifest: Manifest, upload: CheckAndUpload, first: int) -> None:
+    fan.remote([upload], first)
     busy = {node: what.running for node, what in fan.data().items() if isinstance(what, Busy)}
     if busy:
         for name, what in busy.items():
@@ -188,9 +201,9 @@ def _upload_and_switch(
             f"workers of this experiment are still running ({listing}); "
             "nothing was delivered. Purge them, wait, or use --force"
         )
-        fan.remote([Discard(manifest)], first + 1)
+        fan.remote([Discard(manifest, upload)], first + 1)
         return
-    fan.remote([Switch(manifest)], first + 1)
+    fan.remote([Switch(manifest, upload)], first + 1)
     if fan.dry_run:
         return
     manifest.delivered = [name for name, data in fan.data().items() if data == manifest.delivery]

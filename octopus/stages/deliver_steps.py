@@ -1,27 +1,31 @@
-"""What `inv deliver` runs on each node: one command that checks for running workers and
-unpacks the node's scripts into a new folder, then one that makes that folder current (or
-removes it, when the delivery stops).
+"""What `inv deliver` runs on each node: one command that checks for running workers, unpacks
+the node's scripts into a new folder, and then waits, on its channel, for the word to make that
+folder current (or to remove it, when the delivery stops).
 
-Deliver is two passes because no node may switch before every node has its upload; each
-pass is one exec channel per node. Before, the first pass took four commands and an SFTP
-session, which on 32 nodes made most of the stage's time (bench/deliver_scale.py).
+No node may switch before every node has its upload, so deliver goes over the nodes twice; the
+second time it only sends each node's held command its word (remote/held.py). Before, the
+first pass took four commands and an SFTP session and the second a command of its own, which
+on 32 nodes made most of the stage's time (bench/deliver_scale.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from octopus.remote.archive import (
     FREE_SPACE_LINE,
     UPLOAD_PREFIX,
-    send_archive,
+    UploadFailed,
     tar_folder,
     unpack_command,
     upload_failure,
 )
+from octopus.remote.held import Held, wait_for_word
+from octopus.remote.quick import QuickResult
 from octopus.remote.shell import quote_path
 from octopus.run.manifest import Manifest
 from octopus.stages.worker_control import listed, running_command, stop_command
@@ -30,6 +34,25 @@ from octopus.steps.context import StepContext
 
 # The exit status of an upload command that found workers running and took nothing.
 BUSY = 75
+# The words a held upload waits for; any other (or none: the client went) removes it.
+SWITCH = "switch"
+DISCARD = "discard"
+
+
+def switch_command(manifest: Manifest) -> str:
+    """Shell text making the delivery current with one rename: never half replaced."""
+    run_root = quote_path(manifest.run_root)
+    delivery = quote_path(manifest.delivery)
+    return (
+        f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
+        "{ mv -Tf current.new current 2>/dev/null || "
+        "{ rm -f current && mv current.new current; }; }"
+    )
+
+
+def discard_command(manifest: Manifest) -> str:
+    """Shell text removing the upload."""
+    return f'cd / && rm -rf "$HOME"/{quote_path(manifest.run_dir)}'
 
 
 @dataclass(frozen=True)
@@ -42,9 +65,10 @@ class Busy:
 class CheckAndUpload(Step):
     """Checks that none of this experiment's workers runs on the node (stops them with
     `force`) and, in the same command, unpacks the node's scripts into a new delivery folder,
-    not current yet. A failed upload removes what it left; when it could not (the connection
-    was gone), the next upload does: a folder still holding an upload mark never unpacked
-    whole, so it never became current. Returns Busy, or the delivery id once uploaded."""
+    not current yet; the command then waits for Switch or Discard (`held`, by node). A failed
+    upload removes what it left; when it could not (the connection was gone), the next upload
+    does: a folder still holding an upload mark never unpacked whole, so it never became
+    current. Returns Busy, or the delivery id once uploaded."""
 
     label = "check and upload scripts"
 
@@ -53,6 +77,8 @@ class CheckAndUpload(Step):
         self.manifest = manifest
         self.folder = folder
         self.force = force
+        self.held: dict[str, Held] = {}
+        self._lock = threading.Lock()
 
     def describe(self, ctx: StepContext) -> list[str]:
         paths = ctx.experiment.paths
@@ -87,10 +113,12 @@ class CheckAndUpload(Step):
         command = (
             self._check(ctx)
             + half_uploads
-            + unpack_command(self.manifest.run_dir, token, fresh=True)
+            + unpack_command(self.manifest.run_dir, token, fresh=True, size=len(data))
+            + "; "
+            + wait_for_word({SWITCH: switch_command(self.manifest)}, discard_command(self.manifest))
         )
         try:
-            result = send_archive(ctx.connection(), command, data, ctx.timeout)
+            outcome = ctx.connection().hold(command, data, timeout=ctx.timeout)
         except Exception:
             # Best effort: no half delivery stays on the node. Only over the connection still
             # open: a new one to a node gone silent would first wait out connect_timeout, and
@@ -99,6 +127,12 @@ class CheckAndUpload(Step):
                 with contextlib.suppress(Exception):
                     ctx.quick(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}')
             raise
+        if isinstance(outcome, QuickResult):
+            result = outcome
+        else:
+            with self._lock:
+                self.held[ctx.name] = outcome
+            result = QuickResult(0, outcome.stdout, outcome.stderr)
         running = listed(
             "\n".join(
                 line for line in result.stdout.splitlines() if not line.startswith(FREE_SPACE_LINE)
@@ -108,9 +142,14 @@ class CheckAndUpload(Step):
             return Busy(running)
         if running:
             ctx.say(f"--force: stopped {running}")
-        if not result.ok:
+        if not result.ok or ctx.name not in self.held:  # (ended without waiting: failed)
             raise upload_failure(result, self.manifest.run_dir, len(data))
         return self.manifest.delivery
+
+    def take(self, node: str) -> Held | None:
+        """The node's held upload, for Switch or Discard to finish."""
+        with self._lock:
+            return self.held.pop(node, None)
 
 
 class Discard(Step):
@@ -118,15 +157,20 @@ class Discard(Step):
 
     label = "discard upload"
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, upload: CheckAndUpload | None = None) -> None:
         super().__init__()
         self.manifest = manifest
+        self.upload = upload
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [f"remove ~/{self.manifest.run_dir}"]
 
     def execute(self, ctx: StepContext) -> None:
-        ctx.quick(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}', warn=True)
+        held = self.upload.take(ctx.name) if self.upload else None
+        if held is not None:
+            held.finish(DISCARD, ctx.timeout)
+        else:
+            ctx.quick(discard_command(self.manifest), warn=True)
         ctx.say("upload discarded: this node keeps its previous delivery")
 
 
@@ -135,21 +179,26 @@ class Switch(Step):
 
     label = "switch to the new delivery"
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, upload: CheckAndUpload | None = None) -> None:
         super().__init__()
         self.manifest = manifest
+        self.upload = upload
 
     def describe(self, ctx: StepContext) -> list[str]:
         return [f"point ~/{self.manifest.run_root}/current at {self.manifest.delivery}"]
 
     def execute(self, ctx: StepContext) -> str:
-        run_root = quote_path(self.manifest.run_root)
-        delivery = quote_path(self.manifest.delivery)
-        ctx.quick(
-            f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
-            "{ mv -Tf current.new current 2>/dev/null || "
-            "{ rm -f current && mv current.new current; }; }"
-        )
+        held = self.upload.take(ctx.name) if self.upload else None
+        if held is None:
+            ctx.quick(switch_command(self.manifest))
+        else:
+            result = held.finish(SWITCH, ctx.timeout)
+            if not result.ok:
+                lines = [line for line in result.stderr.splitlines() if line.strip()]
+                raise UploadFailed(
+                    f"switching ~/{self.manifest.run_root}/current to {self.manifest.delivery} "
+                    f"exited with {result.exited}" + (f": {lines[-1]}" if lines else "")
+                )
         workers = self.manifest.workers_on(ctx.name)
         ctx.say(
             f"delivered {len(workers)} worker script(s), "
