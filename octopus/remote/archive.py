@@ -55,9 +55,9 @@ def unpack_command(remote_dir: str, token: str, fresh: bool, size: int | None = 
     """Shell text making remote_dir and unpacking the tar read from stdin into it; the last
     member (named by `token`) says the stream came whole. When it did not, the command fails
     and says the free space; a `fresh` folder is then removed, and holds a mark while it
-    fills. With `size` (the archive's bytes), tar reads just those, and what follows on stdin
-    is left for the rest of the command: the archive ends where tar sees its stream end, as
-    without `size`, whatever tar the node has."""
+    fills. With `size` (the archive's bytes), tar reads those alone (through `head -c`): it
+    sees its stream end where the archive ends, whatever tar the node has, and what follows
+    on stdin is left for the rest of the command."""
     where = f'"$HOME"/{quote_path(remote_dir)}'
     done = f"{UPLOAD_PREFIX}{token}.end"
     mark = f"{UPLOAD_PREFIX}{token}"

@@ -157,7 +157,7 @@ class Discard(Step):
 
     label = "discard upload"
 
-    def __init__(self, manifest: Manifest, upload: CheckAndUpload | None = None) -> None:
+    def __init__(self, manifest: Manifest, upload: CheckAndUpload) -> None:
         super().__init__()
         self.manifest = manifest
         self.upload = upload
@@ -166,7 +166,7 @@ class Discard(Step):
         return [f"remove ~/{self.manifest.run_dir}"]
 
     def execute(self, ctx: StepContext) -> None:
-        held = self.upload.take(ctx.name) if self.upload else None
+        held = self.upload.take(ctx.name)
         if held is not None:
             held.finish(DISCARD, ctx.timeout)
         else:
@@ -175,11 +175,12 @@ class Discard(Step):
 
 
 class Switch(Step):
-    """Makes the uploaded delivery current with one rename: never half replaced."""
+    """Makes the uploaded delivery current with one rename (never half replaced): the word
+    its held upload waits for."""
 
     label = "switch to the new delivery"
 
-    def __init__(self, manifest: Manifest, upload: CheckAndUpload | None = None) -> None:
+    def __init__(self, manifest: Manifest, upload: CheckAndUpload) -> None:
         super().__init__()
         self.manifest = manifest
         self.upload = upload
@@ -188,17 +189,16 @@ class Switch(Step):
         return [f"point ~/{self.manifest.run_root}/current at {self.manifest.delivery}"]
 
     def execute(self, ctx: StepContext) -> str:
-        held = self.upload.take(ctx.name) if self.upload else None
-        if held is None:
-            ctx.quick(switch_command(self.manifest))
-        else:
-            result = held.finish(SWITCH, ctx.timeout)
-            if not result.ok:
-                lines = [line for line in result.stderr.splitlines() if line.strip()]
-                raise UploadFailed(
-                    f"switching ~/{self.manifest.run_root}/current to {self.manifest.delivery} "
-                    f"exited with {result.exited}" + (f": {lines[-1]}" if lines else "")
-                )
+        held = self.upload.take(ctx.name)
+        if held is None:  # (a node whose upload went through always waits)
+            raise UploadFailed(f"no upload of {self.manifest.delivery} waits for its switch")
+        result = held.finish(SWITCH, ctx.timeout)
+        if not result.ok:
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            raise UploadFailed(
+                f"switching ~/{self.manifest.run_root}/current to {self.manifest.delivery} "
+                f"exited with {result.exited}" + (f": {lines[-1]}" if lines else "")
+            )
         workers = self.manifest.workers_on(ctx.name)
         ctx.say(
             f"delivered {len(workers)} worker script(s), "
