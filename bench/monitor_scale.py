@@ -112,8 +112,11 @@ def measure(
         if compare:  # its YAML cache made before the timing, as deliver made this one's
             octopus(work, *look, checkout=compare)
         times: dict[str, list[float]] = {}
-        for _ in range(runs):
-            for tag, checkout in checkouts.items():
+        for run in range(runs):
+            # The checkouts take turns going first: what ran just before (the peers' 64
+            # logins, or an offline look) weighs on each alike.
+            order = list(checkouts.items())[:: -1 if run % 2 else 1]
+            for tag, checkout in order:
                 for old in ledger.glob("ledger.sqlite*"):  # the next look is a first one
                     old.unlink()
                 times.setdefault(f"{tag}first", []).append(octopus(work, *look, checkout=checkout))
