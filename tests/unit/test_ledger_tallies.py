@@ -34,12 +34,16 @@ def ran(ledger: Ledger, node: str) -> CommandStatus:
     return finished
 
 
-def test_a_save_keeps_the_counts_of_what_it_wrote(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.sqlite"
-    record = manifest(6)
-    ledger = Ledger.load(path, record)
+def saved_with_one_done(path: Path) -> None:
+    """A ledger of 6 commands over nodes a and b, the first of a's done, saved."""
+    ledger = Ledger.load(path, manifest(6))
     ran(ledger, "a")
     ledger.save(path)
+
+
+def test_a_save_keeps_the_counts_of_what_it_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    saved_with_one_done(path)
     tally = kept(path)
     assert isinstance(tally, dict)
     states = {(node, worker, state): n for node, worker, state, n in tally["counts"]}
@@ -91,16 +95,13 @@ def test_counts_never_outlive_the_rows_they_counted(tmp_path: Path) -> None:
 
 def test_a_ledger_of_the_layout_before_tallies_is_taken_on(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    record = manifest(6)
-    ledger = Ledger.load(path, record)
-    ran(ledger, "a")
-    ledger.save(path)
+    saved_with_one_done(path)
     db = sqlite3.connect(path)
     db.execute("DROP TABLE tallies")
     db.execute("PRAGMA user_version = 2")
     db.commit()
     db.close()
-    again = Ledger.load(path, record)
+    again = Ledger.load(path, manifest(6))
     assert not again.damaged
     assert again.overview().totals["done"] == 1
     again.save(path)
