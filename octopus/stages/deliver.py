@@ -7,7 +7,6 @@ directory that becomes `current` with one rename. The steps are in deliver_steps
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -183,11 +182,7 @@ def _upload_and_switch(
     try:
         _switch_or_discard(fan, manifest, upload, first)
     finally:  # a node whose word never came (Ctrl-C) removes its upload itself
-        for node in list(upload.held):
-            held = upload.take(node)
-            if held is not None:
-                with contextlib.suppress(Exception):  # never hides why the stage stopped
-                    held.abandon()
+        upload.abandon_the_rest()
 
 
 def _switch_or_discard(fan: Fanout, manifest: Manifest, upload: CheckAndUpload, first: int) -> None:

@@ -151,6 +151,14 @@ class CheckAndUpload(Step):
         with self._lock:
             return self.held.pop(node, None)
 
+    def abandon_the_rest(self) -> None:
+        """End the wait of every upload no Switch or Discard took: each node removes its own."""
+        with self._lock:
+            rest, self.held = list(self.held.values()), {}
+        for held in rest:
+            with contextlib.suppress(Exception):  # never hides why the stage stopped
+                held.abandon()
+
 
 class Discard(Step):
     """Removes an uploaded delivery that will not become current (another node is busy)."""
