@@ -51,6 +51,17 @@ T = TypeVar("T")
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
     """A Fabric Connection with strict host keys, TCP_NODELAY, keepalive and a channel cap."""
 
+    # A Connection is an Invoke DataProxy: it stores an attribute its class does not have as
+    # a config key, merging the whole config again each time (3 ms a connection, paid by
+    # every node at every look). These are plain attributes.
+    _PLAIN = frozenset({"node", "known_hosts", "_channels", "_relay"})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._PLAIN:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def __init__(self, node: Node) -> None:
         overrides = {"run": {"in_stream": False}, "runners": {"remote": StreamingRemote}}
         config = (

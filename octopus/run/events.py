@@ -126,7 +126,7 @@ def complete_lines(text: str) -> str:
     return text[: text.rfind("\n") + 1]
 
 
-@dataclass
+@dataclass(slots=True)
 class CommandStatus:
     """One command's state as of the last look, with where to find its output."""
 
