@@ -262,7 +262,8 @@ def write(
                     db.execute(statement)
             if every_row or db.total_changes != unchanged:
                 db.execute("DELETE FROM tallies")
-            if tally is not None and read_tally(db) is None:
+            kept = db.execute("SELECT 1 FROM tallies WHERE name = ?", (_TALLY,)).fetchone()
+            if tally is not None and kept is None:
                 db.execute("INSERT INTO tallies VALUES (?, ?)", (_TALLY, json.dumps(tally(db))))
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from octopus import Node
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.remote.local import LocalConnection
+from octopus.remote.ssh import private_key
 from octopus.results import Outcome
 from octopus.stages.for_each_node import for_each_node
 from octopus.testing.sshhosts import TestCluster
@@ -217,3 +220,46 @@ def test_original_node_methods_outside_a_stage(cluster: TestCluster, tmp_path: P
     assert node.run_cmd(["cd 'scp in'", "cat 'a file.txt'"], return_response=True) == ["sent\n"]
     node.scp("scp in/a file.txt", str(tmp_path / "back"), put=False)
     assert (tmp_path / "back" / "a file.txt").read_text() == "sent\n"
+
+
+class _Marker:
+    """Something a caller of open_connection holds (weakly referable)."""
+
+
+def _connect_holding(node: Node) -> weakref.ref[_Marker]:
+    marker = _Marker()  # a local of a frame on the connect's call stack
+    conn = open_connection(node)
+    try:
+        assert conn.run("true", hide=True).ok
+    finally:
+        conn.close()
+    return weakref.ref(marker)
+
+
+def test_a_connection_leaves_no_cycle_holding_its_callers(cluster: TestCluster):
+    """The node's key is loaded as its own type, so paramiko never keeps the exceptions of
+    the types it is not: their tracebacks would keep the connect's callers (a stage and all it
+    made) alive until the cyclic collector runs. With the collector off, as monitor has it,
+    what the caller held is freed as soon as the caller returns."""
+    node = node_for(cluster, 2)
+    assert private_key(str(node.ssh_private_key), None) is not None  # an Ed25519 key
+    gc.collect()
+    gc.disable()
+    try:
+        held = _connect_holding(node)
+        assert held() is None, "a reference cycle keeps the caller's frame alive"
+    finally:
+        gc.enable()
+
+
+def test_private_key_left_to_paramiko_when_it_cannot_be_loaded(tmp_path: Path):
+    import subprocess
+
+    key = tmp_path / "locked"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True
+    )
+    assert private_key(str(key), None) is None  # paramiko then says it is encrypted
+    assert private_key(str(tmp_path / "missing"), None) is None
+    loaded = private_key(str(key), "secret")
+    assert loaded is not None and loaded.get_name() == "ssh-ed25519"
