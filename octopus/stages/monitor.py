@@ -69,8 +69,8 @@ class ReadStatus(Step):
         self.require_delivery = require_delivery
         # With the ledger, only the events after what it already read (run/worker_reads.py).
         self.ledger = ledger
-        # Parsed in the node threads, 320,000 finished commands took twice the CPU they take
-        # parsed one node after another once all have answered (32 threads under one GIL).
+        # Parsed in the node threads (32 under one GIL), 320,000 finished commands took 1.7 s
+        # of CPU; parsed one node after another once all have answered, 1.1 s.
         self.deferred = deferred
 
     def describe(self, ctx: StepContext) -> list[str]:
