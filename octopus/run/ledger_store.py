@@ -72,7 +72,7 @@ _TALLY = "overview"
 # SQLite's default limit of parameters in one statement.
 _MAX_PARAMETERS = 999
 # SQLite's page cache (KiB) while a write of every row builds the indexes: with its default,
-# 2 MB, building them on 320,000 rows took a third longer.
+# 2 MB, writing 320,000 rows and their indexes took 1.65 s, with this 1.44 s (medians of 6).
 INDEX_BUILD_CACHE_KB = 64 * 1024
 # How long a monitor waits for another one's transaction (the records lock usually spares it).
 BUSY_TIMEOUT_MS = 30_000
