@@ -27,6 +27,8 @@ from octopus.remote.quick import (
     QuickResult,
     QuickTimedOut,
     collect_output,
+    decoded,
+    exit_status,
     holds_line,
     send_stdin,
     time_left,
@@ -61,17 +63,13 @@ class Held(Protocol):
         ...
 
 
-def _decoded(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
-
-
 class HeldChannel:
     """A command held on an SSH channel."""
 
     def __init__(self, chan: paramiko.Channel, out: bytes, err: bytes) -> None:
         self._chan = chan
-        self.stdout = _decoded(out.replace(_READY_LINE, b"", 1))
-        self.stderr = _decoded(err)
+        self.stdout = decoded(out.replace(_READY_LINE, b"", 1))
+        self.stderr = decoded(err)
 
     def finish(self, word: str, timeout: float | None = None) -> QuickResult:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -79,12 +77,8 @@ class HeldChannel:
         try:
             send_stdin(chan, lambda write: write(word.encode() + b"\n"), deadline, timeout)
             out, err = collect_output(chan, deadline, timeout)
-            chan.status_event.wait(time_left(deadline, timeout))
-            if not chan.status_event.is_set():
-                raise QuickTimedOut(timeout or 0)
-            return QuickResult(
-                chan.exit_status, self.stdout + _decoded(out), self.stderr + _decoded(err)
-            )
+            status = exit_status(chan, deadline, timeout)
+            return QuickResult(status, self.stdout + decoded(out), self.stderr + decoded(err))
         finally:
             chan.close()
 
@@ -104,10 +98,7 @@ def hold_on_channel(
         out, err = collect_output(chan, deadline, timeout, until=READY.encode())
         if holds_line(out, READY.encode()):
             return HeldChannel(chan, out, err)
-        chan.status_event.wait(time_left(deadline, timeout))
-        if not chan.status_event.is_set():
-            raise QuickTimedOut(timeout or 0)
-        result = QuickResult(chan.exit_status, _decoded(out), _decoded(err))
+        result = QuickResult.of(exit_status(chan, deadline, timeout), out, err)
     except BaseException:
         chan.close()
         raise
@@ -120,8 +111,8 @@ class HeldProcess:
 
     def __init__(self, proc: subprocess.Popen[bytes], out: bytes, err: bytes) -> None:
         self._proc = proc
-        self.stdout = _decoded(out.replace(_READY_LINE, b"", 1))
-        self.stderr = _decoded(err)
+        self.stdout = decoded(out.replace(_READY_LINE, b"", 1))
+        self.stderr = decoded(err)
 
     def finish(self, word: str, timeout: float | None = None) -> QuickResult:
         try:
@@ -131,7 +122,7 @@ class HeldProcess:
             self._proc.communicate()
             raise QuickTimedOut(timeout or 0) from None
         code = self._proc.returncode
-        return QuickResult(code, self.stdout + _decoded(out), self.stderr + _decoded(err))
+        return QuickResult(code, self.stdout + decoded(out), self.stderr + decoded(err))
 
     def abandon(self) -> None:
         self._proc.communicate(b"")
@@ -177,4 +168,4 @@ def hold_process(
         raise
     finally:
         writer.join()
-    return QuickResult(proc.returncode, _decoded(out), _decoded(err))
+    return QuickResult.of(proc.returncode, out, err)

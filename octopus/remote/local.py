@@ -86,39 +86,34 @@ class LocalConnection:
         data = io.BytesIO()
         if feed is not None:
             feed(data.write)
-        proc = subprocess.Popen(
-            f"cd {shlex.quote(str(self.home))} && {command}",
-            shell=True,
-            executable="/bin/bash",
-            stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = self._session(command, with_stdin=feed is not None)
         try:
             out, err = proc.communicate(data.getvalue() if feed is not None else None, timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise QuickTimedOut(timeout or 0) from None
-        return QuickResult(
-            proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        )
+        return QuickResult.of(proc.returncode, out, err)
 
     def hold(
         self, command: str, data: bytes, *, timeout: float | None = None
     ) -> QuickResult | Held:
         """As the SSH connection's `hold`, in a process of its own session."""
-        proc = subprocess.Popen(
+        return hold_process(self._session(command, with_stdin=True), data, timeout)
+
+    def _session(self, command: str, with_stdin: bool) -> subprocess.Popen[bytes]:
+        """`command` run by bash in the home folder, in a session of its own (so that a
+        timeout ends it with everything it started), its output read through pipes; its
+        stdin a pipe too `with_stdin`, else it reads nothing."""
+        return subprocess.Popen(
             f"cd {shlex.quote(str(self.home))} && {command}",
             shell=True,
             executable="/bin/bash",
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        return hold_process(proc, data, timeout)
 
     def local(self, command: str, **kwargs: Any) -> Result:
         return _finished(self._context.run(command, **kwargs))

@@ -33,6 +33,11 @@ class QuickResult:
     stdout: str
     stderr: str
 
+    @classmethod
+    def of(cls, exited: int, out: bytes, err: bytes) -> QuickResult:
+        """The result of a command that printed these bytes."""
+        return cls(exited, decoded(out), decoded(err))
+
     @property
     def ok(self) -> bool:
         return self.exited == 0
@@ -48,6 +53,11 @@ class QuickTimedOut(TimeoutError):
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         super().__init__(f"command timed out after {timeout:g}s")
+
+
+def decoded(data: bytes) -> str:
+    """A command's output as text: bytes that are not UTF-8 become U+FFFD, never an error."""
+    return data.decode("utf-8", "replace")
 
 
 def time_left(deadline: float | None, timeout: float | None) -> float | None:
@@ -72,13 +82,17 @@ def run_on_channel(
         if feed is not None:
             send_stdin(chan, feed, deadline, timeout)
         out, err = collect_output(chan, deadline, timeout)
-        chan.status_event.wait(time_left(deadline, timeout))
-        if not chan.status_event.is_set():
-            raise QuickTimedOut(timeout or 0)
-        status = chan.exit_status
-        return QuickResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+        return QuickResult.of(exit_status(chan, deadline, timeout), out, err)
     finally:
         chan.close()
+
+
+def exit_status(chan: paramiko.Channel, deadline: float | None, timeout: float | None) -> int:
+    """The command's exit status once the node sent it; QuickTimedOut when it did not in time."""
+    chan.status_event.wait(time_left(deadline, timeout))
+    if not chan.status_event.is_set():
+        raise QuickTimedOut(timeout or 0)
+    return chan.exit_status
 
 
 def send_stdin(
