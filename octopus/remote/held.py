@@ -14,8 +14,10 @@ before (it found workers running, or the upload failed).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
+import signal
 import subprocess
 import threading
 import time
@@ -106,6 +108,12 @@ def hold_on_channel(
     return result
 
 
+def end_session(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process started in a session of its own, with everything it started."""
+    with contextlib.suppress(ProcessLookupError):  # none of them is left
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 class HeldProcess:
     """A command held in a local process (the `local` node)."""
 
@@ -118,7 +126,7 @@ class HeldProcess:
         try:
             out, err = self._proc.communicate(word.encode() + b"\n", timeout)
         except subprocess.TimeoutExpired:
-            self._proc.kill()
+            end_session(self._proc)
             self._proc.communicate()
             raise QuickTimedOut(timeout or 0) from None
         code = self._proc.returncode
@@ -131,7 +139,8 @@ class HeldProcess:
 def hold_process(
     proc: subprocess.Popen[bytes], data: bytes, timeout: float | None
 ) -> QuickResult | HeldProcess:
-    """`hold_on_channel` for a process started with pipes for all three streams."""
+    """`hold_on_channel` for a process started in a session of its own, with pipes for all
+    three streams."""
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     deadline = None if timeout is None else time.monotonic() + timeout
     stdin = proc.stdin
@@ -163,7 +172,7 @@ def hold_process(
             return HeldProcess(proc, out, err)
         proc.wait(time_left(deadline, timeout))
     except BaseException:
-        proc.kill()
+        end_session(proc)
         proc.wait()
         raise
     finally:

@@ -11,7 +11,6 @@ import io
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from fabric import Config
 from invoke.context import Context
 from invoke.runners import Result
 
-from octopus.remote.held import Held, hold_process
+from octopus.remote.held import Held, end_session, hold_process
 from octopus.remote.quick import Feed, QuickResult, QuickTimedOut
 from octopus.remote.rsync import Transfer, run_transfer
 from octopus.remote.runners import StreamingLocal
@@ -90,7 +89,7 @@ class LocalConnection:
         try:
             out, err = proc.communicate(data.getvalue() if feed is not None else None, timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            end_session(proc)
             proc.communicate()
             raise QuickTimedOut(timeout or 0) from None
         return QuickResult.of(proc.returncode, out, err)

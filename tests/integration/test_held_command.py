@@ -5,6 +5,7 @@ And deliver itself: a node whose word never comes keeps its delivery and removes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from octopus.remote.connection import open_connection
 from octopus.remote.connector import Connector
 from octopus.remote.held import wait_for_word
 from octopus.remote.local import LocalConnection
-from octopus.remote.quick import QuickResult
+from octopus.remote.quick import QuickResult, QuickTimedOut
 from octopus.stages import deliver_steps
 from octopus.testing.sshhosts import TestCluster
 from tests.conftest import cluster_nodes, run_quiet, wait_for
@@ -69,6 +70,22 @@ def test_no_word_runs_the_other_case(conn: Connector, cluster: TestCluster) -> N
 def test_a_command_that_ends_before_it_waits_gives_its_result(conn: Connector) -> None:
     done = conn.hold("echo busy; exit 75; " + wait_for_word(CASES, OTHERWISE), b"y" * SIZE)
     assert done == QuickResult(75, "busy\n", "")
+
+
+def test_a_local_command_timed_out_after_its_word_ends_with_what_it_started(
+    tmp_path: Path,
+) -> None:
+    conn = LocalConnection(Node(local=True), home=tmp_path)
+    slow = {"go": "sleep 300 & echo $! > child; wait"}
+    held = conn.hold(wait_for_word(slow, OTHERWISE), b"", timeout=30)
+    assert not isinstance(held, QuickResult)
+    began = time.monotonic()
+    with pytest.raises(QuickTimedOut):
+        held.finish("go", timeout=1)
+    # (a child left alive would hold the pipes open: the timeout would wait for its end)
+    assert time.monotonic() - began < 30
+    child = int((tmp_path / "child").read_text())
+    assert wait_for(lambda: not Path(f"/proc/{child}").exists()), "the command's child lives on"
 
 
 def only(folder: Path) -> list[str]:
