@@ -176,6 +176,11 @@ def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], 
     return read_with(path, small)
 
 
+def _tallied(db: sqlite3.Connection) -> bool:
+    """Whether the counts a writer kept (`write`) are still there."""
+    return db.execute("SELECT 1 FROM tallies WHERE name = ?", (_TALLY,)).fetchone() is not None
+
+
 def read_tally(db: sqlite3.Connection) -> Any:
     """What the last writer counted of the commands (see `write`), None when not counted."""
     found = db.execute("SELECT value FROM tallies WHERE name = ?", (_TALLY,)).fetchone()
@@ -262,8 +267,7 @@ def write(
                     db.execute(statement)
             if every_row or db.total_changes != unchanged:
                 db.execute("DELETE FROM tallies")
-            kept = db.execute("SELECT 1 FROM tallies WHERE name = ?", (_TALLY,)).fetchone()
-            if tally is not None and kept is None:
+            if tally is not None and not _tallied(db):
                 db.execute("INSERT INTO tallies VALUES (?, ?)", (_TALLY, json.dumps(tally(db))))
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
