@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from octopus.localfiles import local_file_errors
-from octopus.run import ledger_store
+from octopus.run import ledger_rows, ledger_store
 from octopus.run.deliveries import Deliveries
 from octopus.run.events import CommandState, CommandStatus
 from octopus.run.layout import IMPORTED_LEDGER
@@ -190,7 +190,7 @@ class Ledger:
         assert self._path is not None
         found.update(
             (row[0], ledger_store.status_of(row))
-            for row in ledger_store.rows_by_id(self._path, missing)
+            for row in ledger_rows.rows_by_id(self._path, missing)
         )
         return found
 
@@ -203,7 +203,7 @@ class Ledger:
         else:
             assert self._path is not None
             status_of = ledger_store.status_of
-            rows = ledger_store.rows_of_node(self._path, node)
+            rows = ledger_rows.rows_of_node(self._path, node)
             found = {row[0]: status_of(row) for row in rows}
         found.update((i, s) for i, s in self._changes.items() if i in found or s.node == node)
         return [s for _, s in sorted(found.items()) if s.node == node]
@@ -222,7 +222,7 @@ class Ledger:
         """When the first command of these nodes (None: all) started and the last ended."""
         if self._commands is None and not self._changes and self._pending is None:
             assert self._path is not None
-            return ledger_store.span(self._path, nodes)
+            return ledger_rows.span(self._path, nodes)
         shown = [s for s in self.statuses() if nodes is None or s.node in nodes]
         starts = [s.started for s in shown if s.started is not None]
         ends = [s.ended for s in shown if s.ended is not None]

@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from octopus.localfiles import local_file_errors, make_folder
+from octopus.run import ledger_new
 from octopus.run.events import LISTED, CommandState, CommandStatus
 
 COLUMNS = (
@@ -36,7 +38,7 @@ COLUMNS = (
     "host",
 )
 Row = tuple[Any, ...]
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM commands"
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM commands"
 
 # The commands monitor lists one by one (the rest it counts): indexed apart, so the list is
 # read from a small index. A query uses that index when its WHERE has this very text.
@@ -69,8 +71,6 @@ EXTENDED_LAYOUTS = frozenset({2})
 # What the writer counted of the commands in the transaction that wrote them: a look that
 # changed nothing then reads these numbers rather than counting every row again.
 _TALLY = "overview"
-# SQLite's default limit of parameters in one statement.
-_MAX_PARAMETERS = 999
 # SQLite's page cache (KiB) while a write of every row builds the indexes: with its default,
 # 2 MB, writing 320,000 rows and their indexes took 1.65 s, with this 1.44 s (medians of 6).
 INDEX_BUILD_CACHE_KB = 64 * 1024
@@ -114,14 +114,19 @@ def status_of(row: Row) -> CommandStatus:
     )  # fmt: skip
 
 
-def _open(path: Path, *, replacing: bool = False) -> sqlite3.Connection:
+def _open(path: Path, *, replacing: bool = False, unseen: bool = False) -> sqlite3.Connection:
     """The ledger, its tables made when new. A file of another layout is damaged to a reader;
-    a writer `replacing` every row starts it afresh."""
+    a writer `replacing` every row starts it afresh. A file no one else sees yet (`unseen`,
+    ledger_new.py) is written without a journal: it is made durable before it is linked."""
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last look
+        if unseen:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+        else:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most a look
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         version = db.execute("PRAGMA user_version").fetchone()[0]
         known = version == LAYOUT_VERSION or version in EXTENDED_LAYOUTS
@@ -156,7 +161,7 @@ def read(path: Path) -> tuple[dict[str, Any], list[Row]] | None:
     """(the small part, every command's row), or None when there is no ledger yet."""
     if not path.is_file():
         return None
-    return read_with(path, lambda db: (_meta(db), db.execute(_SELECT).fetchall()))
+    return read_with(path, lambda db: (_meta(db), db.execute(SELECT).fetchall()))
 
 
 def read_small(path: Path) -> tuple[dict[str, Any], dict[tuple[str, int], Any], int] | None:
@@ -191,45 +196,6 @@ def _meta(db: sqlite3.Connection) -> dict[str, Any]:
     return {key: json.loads(value) for key, value in db.execute("SELECT * FROM meta")}
 
 
-def read_params(path: Path) -> dict[int, dict[str, Any]]:
-    """id -> grid parameters, of the commands that have them."""
-    if not path.is_file():
-        return {}
-    found = read_with(path, lambda db: db.execute("SELECT id, value FROM params").fetchall())
-    return {ident: json.loads(value) for ident, value in found}
-
-
-def rows_by_id(path: Path, ids: list[int]) -> list[Row]:
-    """The rows of these commands (those the ledger has)."""
-
-    def by_id(db: sqlite3.Connection) -> list[Row]:
-        rows: list[Row] = []
-        for first in range(0, len(ids), _MAX_PARAMETERS):
-            chunk = ids[first : first + _MAX_PARAMETERS]
-            marks = ", ".join("?" * len(chunk))
-            rows += db.execute(f"{_SELECT} WHERE id IN ({marks})", chunk).fetchall()
-        return rows
-
-    return read_with(path, by_id) if ids else []
-
-
-def rows_of_node(path: Path, node: str) -> list[Row]:
-    """The rows of one node's commands, by id."""
-    return read_with(
-        path, lambda db: db.execute(f"{_SELECT} WHERE node = ? ORDER BY id", (node,)).fetchall()
-    )
-
-
-def span(path: Path, nodes: list[str] | None) -> tuple[float | None, float | None]:
-    """When the first command of these nodes (None: all) started, and the last one ended."""
-    where, args = "", tuple(nodes or ())
-    if nodes is not None:
-        where = f"WHERE node IN ({', '.join('?' * len(args))})"
-    sql = f"SELECT MIN(started), MAX(ended) FROM commands {where}"
-    first, last = read_with(path, lambda db: db.execute(sql, args).fetchone())
-    return first, last
-
-
 def write(
     path: Path,
     meta: dict[str, Any],
@@ -244,48 +210,77 @@ def write(
     part, what was read of each worker (`reads`, replacing what was) and the commands' grid
     parameters (`params`: (id, JSON object), replacing what was), in one transaction.
     `tally(db)` counts the commands as written, for `read_tally`; counts kept from before
-    are dropped whenever a row changes, so they never outlive the rows they counted."""
+    are dropped whenever a row changes, so they never outlive the rows they counted.
+    A ledger that is not there yet is built apart and linked into place (ledger_new.py)."""
     make_folder(path.parent)
+    fill = _Fill(meta, rows, every_row, reads, params, tally)
     with local_file_errors(path):
-        db = _open(path, replacing=every_row)
-        try:
-            if every_row:  # sorting every row into each index: in memory, not in a few pages
-                db.execute(f"PRAGMA cache_size = -{INDEX_BUILD_CACHE_KB}")
-            db.execute("BEGIN IMMEDIATE")
-            if every_row:  # the indexes are built once after, not kept row by row
-                db.execute("DELETE FROM commands")
-                for name in _INDEX_NAMES:
-                    db.execute(f"DROP INDEX IF EXISTS {name}")
-            unchanged = db.total_changes
+        if every_row and ledger_new.is_new(path):
+            fill.rows = list(fill.rows)  # kept, for the ledger that appeared meanwhile
+            try:
+                with ledger_new.building(path) as unseen:
+                    _write_in(unseen, fill, unseen=True)
+                return
+            except ledger_new.LedgerAppeared:
+                pass
+        _write_in(path, fill)
+
+
+@dataclass
+class _Fill:
+    """What one `write` stores."""
+
+    meta: dict[str, Any]
+    rows: Iterable[Row]
+    every_row: bool
+    reads: dict[tuple[str, int], Any] | None
+    params: Iterable[tuple[int, str]] | None
+    tally: Callable[[sqlite3.Connection], Any] | None
+
+
+def _write_in(path: Path, fill: _Fill, *, unseen: bool = False) -> None:
+    every_row = fill.every_row
+    db = _open(path, replacing=every_row, unseen=unseen)
+    try:
+        if every_row:  # sorting every row into each index: in memory, not in a few pages
+            db.execute(f"PRAGMA cache_size = -{INDEX_BUILD_CACHE_KB}")
+        db.execute("BEGIN IMMEDIATE")
+        if every_row:  # the indexes are built once after, not kept row by row
+            db.execute("DELETE FROM commands")
+            for name in _INDEX_NAMES:
+                db.execute(f"DROP INDEX IF EXISTS {name}")
+        unchanged = db.total_changes
+        db.executemany(
+            f"INSERT OR REPLACE INTO commands ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(COLUMNS))})",
+            fill.rows,
+        )
+        if every_row:
+            for statement in INDEXES.strip().splitlines():
+                db.execute(statement)
+        if every_row or db.total_changes != unchanged:
+            db.execute("DELETE FROM tallies")
+        if fill.tally is not None and not _tallied(db):
+            db.execute("INSERT INTO tallies VALUES (?, ?)", (_TALLY, json.dumps(fill.tally(db))))
+        db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in fill.meta.items()],
+        )
+        if fill.reads is not None:
+            db.execute("DELETE FROM reads")
             db.executemany(
-                f"INSERT OR REPLACE INTO commands ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                rows,
+                "INSERT INTO reads VALUES (?, ?, ?)",
+                [(node, job, json.dumps(value)) for (node, job), value in fill.reads.items()],
             )
-            if every_row:
-                for statement in INDEXES.strip().splitlines():
-                    db.execute(statement)
-            if every_row or db.total_changes != unchanged:
-                db.execute("DELETE FROM tallies")
-            if tally is not None and not _tallied(db):
-                db.execute("INSERT INTO tallies VALUES (?, ?)", (_TALLY, json.dumps(tally(db))))
-            db.executemany(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                [(key, json.dumps(value)) for key, value in meta.items()],
-            )
-            if reads is not None:
-                db.execute("DELETE FROM reads")
-                db.executemany(
-                    "INSERT INTO reads VALUES (?, ?, ?)",
-                    [(node, job, json.dumps(value)) for (node, job), value in reads.items()],
-                )
-            if params is not None:
-                db.execute("DELETE FROM params")
-                db.executemany("INSERT INTO params VALUES (?, ?)", params)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        if fill.params is not None:
+            db.execute("DELETE FROM params")
+            db.executemany("INSERT INTO params VALUES (?, ?)", fill.params)
+        db.execute("COMMIT")
+        if unseen:  # readers open it in WAL mode, which the file itself keeps
+            db.execute("PRAGMA journal_mode = WAL")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        db.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from octopus.run.deliveries import Deliveries
-from octopus.run.ledger_store import read_params
+from octopus.run.ledger_rows import read_params
 from octopus.testing.sshhosts import TestCluster
 from tests.conftest import wait_for, write_inventory
 
