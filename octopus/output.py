@@ -14,15 +14,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
-from octopus.console import OctopusConsole, make_console
 from octopus.localfiles import local_file_errors, make_folder
+
+# rich is imported where something is drawn, not with this module: a stage that prints
+# nothing of its own (--json, cron) spends no time on it (0.04 s, a twentieth of a look).
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.table import Table
 
 # How the machine octopus runs on is named in a stage's lines (a node may be named `local`).
 HERE = "here"
@@ -69,8 +70,10 @@ class StageOutput:
         quiet: bool = False,
         *,
         verbose: bool = True,
+        stream: IO[str] | None = None,
     ) -> None:
-        self.console = console or make_console()
+        self._console = console
+        self._stream = stream  # where a console made when first needed writes (stdout)
         self.quiet = quiet
         self.verbose = verbose
         self.show_lines = verbose
@@ -79,6 +82,19 @@ class StageOutput:
         self._lock = threading.Lock()
         self._log: IO[str] | None = None
         self._closed = False
+
+    @property
+    def console(self) -> Console:
+        """The console it prints to, made when first asked for."""
+        if self._console is None:
+            from octopus.console import make_console
+
+            self._console = make_console(self._stream)
+        return self._console
+
+    def on_same_console(self, *, quiet: bool) -> StageOutput:
+        """Another output to the same console (not made here if it was not yet), no log."""
+        return StageOutput(self._console, quiet=quiet, stream=self._stream)
 
     @property
     def log_written(self) -> bool:
@@ -98,6 +114,8 @@ class StageOutput:
         with self._lock:
             if not self.quiet and shown:
                 if self.console.is_terminal:
+                    from rich.text import Text
+
                     style = "red" if stream == "err" else ""
                     parts = [
                         piece
@@ -117,7 +135,7 @@ class StageOutput:
         text = visible(text)
         with self._lock:
             if not self.quiet:
-                self.console.print(Text(text), soft_wrap=True)
+                self._print_text(text)
             self._write_log(f"{text}\n")
 
     def detail(self, text: str) -> None:
@@ -126,8 +144,13 @@ class StageOutput:
         text = visible(text)
         with self._lock:
             if not self.quiet and self.show_details:
-                self.console.print(Text(text), soft_wrap=True)
+                self._print_text(text)
             self._write_log(f"{text}\n")
+
+    def _print_text(self, text: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(text), soft_wrap=True)
 
     def record(self, text: str) -> None:
         """A line for the log alone (what the console shows in a table of its own)."""
@@ -141,6 +164,8 @@ class StageOutput:
             if not self.quiet:
                 self.console.print(renderable)
             if self.log_path is not None and not self._closed:
+                from octopus.console import OctopusConsole
+
                 text = io.StringIO()
                 log = OctopusConsole(file=text, width=200, no_color=True, soft_wrap=True)
                 log.print(renderable)
@@ -158,7 +183,8 @@ class StageOutput:
 
     def progress(self, nodes: Sequence[str], enabled: bool = True) -> StageProgress:
         """The live view of a stage's nodes on this output's console (silent when quiet)."""
-        return StageProgress(self.console, nodes, enabled=enabled and not self.quiet)
+        shown = enabled and not self.quiet
+        return StageProgress(self.console if shown else None, nodes, enabled=shown)
 
     def writer(self, node: str, stream: str = "out") -> LineWriter:
         return LineWriter(self, node, stream)
@@ -237,14 +263,16 @@ def printed_to(output: StageOutput) -> Iterator[None]:
 class StageProgress:
     """A live table on a terminal; silent when output is a pipe, a file or cron."""
 
-    def __init__(self, console: Console, nodes: Sequence[str], enabled: bool = True) -> None:
+    def __init__(self, console: Console | None, nodes: Sequence[str], enabled: bool = True) -> None:
         self.console = console
         self.current = dict.fromkeys(nodes, "waiting")
-        self.enabled = enabled and console.is_terminal
+        self.enabled = enabled and console is not None and console.is_terminal
         self._lock = threading.Lock()
         self._live: Live | None = None
 
     def _render(self) -> Table:
+        from rich.table import Table
+
         table = Table(show_header=False, box=None, padding=(0, 1))
         for node, where in self.current.items():
             table.add_row(f"[bold]{node}[/bold]", where)
@@ -258,6 +286,8 @@ class StageProgress:
 
     def __enter__(self) -> StageProgress:
         if self.enabled:
+            from rich.live import Live
+
             self._live = Live(
                 self._render(), console=self.console, refresh_per_second=4, transient=True
             )

@@ -3,14 +3,10 @@ what a task does with them: load the experiment and nodes, run a stage, report."
 
 from __future__ import annotations
 
-import webbrowser
 from dataclasses import dataclass
 from typing import Any
 
-from rich.text import Text
-
 from octopus.cli.config import MAX_PARALLEL, octopus_settings
-from octopus.console import make_console, plain_tables
 from octopus.errors import ConfigError
 from octopus.experiment import Experiment
 from octopus.experiment_task import ExperimentTask
@@ -46,6 +42,8 @@ class Common:
         # there is never ignored (with `inv`, nothing else checks it).
         octopus_settings(self.config)
         if self.plain:  # every console of this run draws its tables in ASCII
+            from octopus.console import plain_tables
+
             plain_tables(True)
 
     @property
@@ -94,6 +92,10 @@ class Common:
 
     def probe_nodes(self, as_json: bool) -> int:
         """`inv nodes`: each selected node's facts (what would run, in a dry run)."""
+        from rich.text import Text
+
+        from octopus.console import make_console
+
         chosen = self.selected_nodes()
         out = make_console()
         if self.dry_run:
@@ -177,7 +179,7 @@ class Common:
         report = show_logs(
             experiment,
             chosen,
-            StageOutput(make_console()),
+            StageOutput(),
             ids=[int(w) for w in words],
             failed=failed,
             node=node,
@@ -203,6 +205,8 @@ class Common:
                 write_atomically(paths.joblog, "\n".join(joblog_lines(data.statuses)) + "\n")
             print(f"joblog: {paths.joblog}")
         if open_browser:
+            import webbrowser
+
             webbrowser.open(paths.report_page.resolve().as_uri())
         return 0
 

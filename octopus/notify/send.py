@@ -3,15 +3,10 @@ the user's program with the JSON on its stdin. Each says in one line why it fail
 
 from __future__ import annotations
 
-import http.client
 import json
-import smtplib
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 
 from octopus.notify.targets import CommandTarget, EmailTarget, Target, WebhookTarget
@@ -39,6 +34,11 @@ class NotSent(Exception):
 
 def send(target: Target, notice: Notice) -> None:
     """Deliver the notice to the target, or NotSent."""
+    # The mail and HTTP modules are imported when a notice goes out, not by every monitor
+    # that sends none (cron's every few minutes): they take as long as a look's parse.
+    import http.client
+    import smtplib
+
     try:
         if isinstance(target, EmailTarget):
             _email(target, notice)
@@ -59,6 +59,9 @@ def send(target: Target, notice: Notice) -> None:
 
 
 def _email(target: EmailTarget, notice: Notice) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
     message = EmailMessage()
     subject = " ".join(notice.text.split())  # a command's newline cannot go in a header
     message["Subject"] = subject if len(subject) <= 200 else subject[:197] + "..."
@@ -71,6 +74,9 @@ def _email(target: EmailTarget, notice: Notice) -> None:
 
 def _webhook(target: WebhookTarget, notice: Notice) -> None:
     """POST the JSON; Slack and Mattermost show its `text`."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         target.url,
         data=json.dumps(notice.data).encode(),

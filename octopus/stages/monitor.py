@@ -7,9 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.text import Text
-
-from octopus.console import make_console
 from octopus.errors import ConfigError, OctopusError
 from octopus.experiment_task import ExperimentTask
 from octopus.launchers.registry import launcher_of
@@ -216,11 +213,11 @@ def run(
             print_json_error(problem, ConfigError.exit_code)
         raise ConfigError(problem)
     if options.steal and not options.offline:  # idle nodes take from backlogged ones first
-        steal_work(experiment, nodes, options, StageOutput(output.console, quiet=options.as_json))
+        steal_work(experiment, nodes, options, output.on_same_console(quiet=options.as_json))
     status = monitor(
         experiment,
         nodes,
-        output=StageOutput(output.console, quiet=True),
+        output=output.on_same_console(quiet=True),
         parallel=options.parallel,
         offline=options.offline,
     )
@@ -237,8 +234,10 @@ def run(
         if not steps_report.ok:
             status.steps_failed = True
     if not options.offline:
-        said = StageOutput(make_console(sys.stderr)) if options.as_json else output
+        said = StageOutput(stream=sys.stderr) if options.as_json else output
         notify_if_due(experiment, status, targets_for(experiment, options.notify), said)
     if status.finished and not options.as_json:  # the ledger's view, like the table: no log
+        from rich.text import Text
+
         output.console.print(Text(summary_line(experiment.name, status, results_of(experiment))))
     return status

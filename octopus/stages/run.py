@@ -44,7 +44,7 @@ def wait_for_commands(
     """Poll the nodes until nothing runs or waits any more (or the timeout passes); with
     `steal`, idle nodes take unclaimed commands from backlogged ones as they go; `notify`
     hears of the first failure as soon as a look sees it (of the end once pickup is done)."""
-    quiet = StageOutput(output.console, quiet=True)
+    quiet = output.on_same_console(quiet=True)
     began = time.monotonic()
     report = monitor(experiment, nodes, output=quiet, parallel=parallel)
     first_failure = (FIRST_FAILURE,)

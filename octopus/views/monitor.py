@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from octopus.output import visible
 from octopus.results import MonitorReport
@@ -19,6 +16,9 @@ from octopus.run.events import (
 from octopus.run.layout import worker_label
 from octopus.views.summary import duration_text
 from octopus.views.tables import plain, table
+
+if TYPE_CHECKING:  # drawn only by print_monitor: JSON and cron need none of rich
+    from rich.console import Console
 
 
 def as_json(report: MonitorReport) -> dict[str, Any]:
@@ -87,6 +87,8 @@ def print_json_error(message: str, exit_code: int) -> None:
 
 def print_monitor(report: MonitorReport, console: Console) -> None:
     """The table per node and worker, the failed and lost commands, progress and ETA."""
+    from rich.text import Text
+
     overview = report.overview
     header = f"{report.record.experiment} (delivery {_delivery_text(report)})"
     if report.offline:

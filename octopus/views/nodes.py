@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from octopus.facts import NodeFacts
 from octopus.node import Node
 from octopus.results import NodeResult
 from octopus.views.tables import outcome_text, plain, summary_line, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def nodes_json(results: Sequence[NodeResult]) -> str:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from octopus.output import StageOutput, counted, visible
 from octopus.results import NodeResult, Outcome, StageReport
+
+# rich is imported where a table or a text is made: a stage that draws nothing (--json,
+# cron) spends no time on it.
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 _STYLE = {
     Outcome.OK: "green",
@@ -21,11 +25,15 @@ _STYLE = {
 
 
 def outcome_text(result: NodeResult) -> Text:
+    from rich.text import Text
+
     return Text(str(result.outcome), style=_STYLE[result.outcome])
 
 
 def plain(text: str) -> Text:
     """Text from a node or a user for a table cell: never read as rich markup, controls shown."""
+    from rich.text import Text
+
     return Text(visible(text))
 
 
@@ -45,6 +53,8 @@ def all_well(report: StageReport) -> bool:
 
 
 def table(title: str, columns: Sequence[str]) -> Table:
+    from rich.table import Table
+
     t = Table(title=plain(title), title_justify="left", show_lines=False)
     for column in columns:
         t.add_column(column, overflow="fold")
@@ -76,6 +86,8 @@ def print_stage(report: StageReport, output: StageOutput) -> None:
             plain(details),
         )
     output.show(t)
+    from rich.text import Text
+
     for failure in report.local_failures:
         output.show(Text(f"local step failed: {visible(failure)}", style="red"))
     for warning in report.local_warnings:

@@ -16,6 +16,22 @@ def test_the_collection_loads_without_the_ssh_stack():
     assert done.stdout.strip() == ""
 
 
+# What `inv monitor --json` (and cron's plain monitor) loads: it draws nothing with rich and
+# sends mail only when a notice is due.
+MONITOR = ("octopus.tasks", "octopus.cli.options", "octopus.stages.monitor")
+DRAWING_AND_MAIL = ("rich", "smtplib", "urllib.request", "http.client", "webbrowser")
+
+
+def test_a_monitor_that_draws_nothing_loads_no_rich_and_no_mail() -> None:
+    probe = (
+        f"import sys\nfor m in {MONITOR!r}: __import__(m)\n"
+        f"print(','.join(m for m in {DRAWING_AND_MAIL!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
 def test_the_package_names_still_load_on_first_use():
     probe = (
         "import octopus; from octopus import Cmd, Node, Experiment, SetupVenv, ExperimentTask; "
