@@ -285,7 +285,7 @@ class StageProgress:
                 self._live.update(self._render())
 
     def __enter__(self) -> StageProgress:
-        if self.enabled:
+        if self.enabled and self._live is None:  # (shown once, however often entered)
             from rich.live import Live
 
             self._live = Live(

@@ -74,7 +74,6 @@ class Fanout:
         self._kept = kept_pool()
 
     def __enter__(self) -> Fanout:
-        self._progress.__enter__()
         INTERRUPT.requested.clear()  # a new stage: an earlier Ctrl-C was handled
         self._signals.enter_context(INTERRUPT.catching(self.output.note))
         return self
@@ -122,6 +121,9 @@ class Fanout:
         node at its own pace. After Ctrl-C, nodes that have not finished within the grace time
         are interrupted."""
         alive = [r for r in self.alive if only is None or r.name in only]
+        # Shown from the first remote step on: its refresh thread would keep a stage's local
+        # work before it (deliver's writing) from forking (forked.py).
+        self._progress.__enter__()
         unfinished = run_each(
             alive,
             lambda run: self._walk(run, steps, first),
