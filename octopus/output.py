@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from octopus.localfiles import local_file_errors, make_folder
+from octopus.stage_progress import StageProgress
 
 # rich is imported where something is drawn, not with this module: a stage that prints
 # nothing of its own (--json, cron) spends no time on it (0.04 s, a twentieth of a look).
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
-    from rich.live import Live
-    from rich.table import Table
 
 # How the machine octopus runs on is named in a stage's lines (a node may be named `local`).
 HERE = "here"
+
+
+# What tells rich that its output is a terminal (or not) whatever isatty says.
+_TERMINAL_TOLD = ("FORCE_COLOR", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
 
 def counted(count: int, noun: str) -> str:
@@ -73,7 +78,9 @@ class StageOutput:
         stream: IO[str] | None = None,
     ) -> None:
         self._console = console
-        self._stream = stream  # where a console made when first needed writes (stdout)
+        # Where a console made when first needed writes: stdout as it is now, not as it may
+        # be then (printed_to sends stdout to this very output meanwhile).
+        self._stream = stream or sys.stdout
         self.quiet = quiet
         self.verbose = verbose
         self.show_lines = verbose
@@ -113,7 +120,8 @@ class StageOutput:
         shown = self.show_details if stream == "step" else self.show_lines
         with self._lock:
             if not self.quiet and shown:
-                if self.console.is_terminal:
+                plain = self._plain()
+                if plain is None:
                     from rich.text import Text
 
                     style = "red" if stream == "err" else ""
@@ -124,8 +132,8 @@ class StageOutput:
                     ]
                     self.console.print(Text.assemble(*parts), soft_wrap=True, end="")
                 else:  # a file, a pipe, cron: plain text, no rendering
-                    self.console.file.write("".join(f"{node}: {text}\n" for text in texts))
-                    self.console.file.flush()
+                    plain.write("".join(f"{node}: {text}\n" for text in texts))
+                    plain.flush()
             stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
             self._write_log("".join(f"{stamp} {node} {stream}: {text}\n" for text in texts))
 
@@ -147,7 +155,25 @@ class StageOutput:
                 self._print_text(text)
             self._write_log(f"{text}\n")
 
+    def _plain(self) -> IO[str] | None:
+        """The stream when it is surely no terminal (a file, a pipe, cron): text goes there as
+        it is, without loading rich for it. None where rich decides: a terminal, or one of the
+        variables by which rich is told it has one."""
+        if self._console is not None:
+            return None if self._console.is_terminal else self._console.file
+        if any(os.environ.get(name) for name in _TERMINAL_TOLD):
+            return None
+        try:
+            return None if self._stream.isatty() else self._stream
+        except (AttributeError, ValueError, OSError):
+            return None
+
     def _print_text(self, text: str) -> None:
+        plain = self._plain()
+        if plain is not None:
+            plain.write(f"{text}\n")
+            plain.flush()
+            return
         from rich.text import Text
 
         self.console.print(Text(text), soft_wrap=True)
@@ -183,7 +209,7 @@ class StageOutput:
 
     def progress(self, nodes: Sequence[str], enabled: bool = True) -> StageProgress:
         """The live view of a stage's nodes on this output's console (silent when quiet)."""
-        shown = enabled and not self.quiet
+        shown = enabled and not self.quiet and self._plain() is None
         return StageProgress(self.console if shown else None, nodes, enabled=shown)
 
     def writer(self, node: str, stream: str = "out") -> LineWriter:
@@ -258,43 +284,3 @@ def printed_to(output: StageOutput) -> Iterator[None]:
             yield
     finally:
         writer.finish()
-
-
-class StageProgress:
-    """A live table on a terminal; silent when output is a pipe, a file or cron."""
-
-    def __init__(self, console: Console | None, nodes: Sequence[str], enabled: bool = True) -> None:
-        self.console = console
-        self.current = dict.fromkeys(nodes, "waiting")
-        self.enabled = enabled and console is not None and console.is_terminal
-        self._lock = threading.Lock()
-        self._live: Live | None = None
-
-    def _render(self) -> Table:
-        from rich.table import Table
-
-        table = Table(show_header=False, box=None, padding=(0, 1))
-        for node, where in self.current.items():
-            table.add_row(f"[bold]{node}[/bold]", where)
-        return table
-
-    def update(self, node: str, where: str) -> None:
-        with self._lock:
-            self.current[node] = where
-            if self._live is not None:
-                self._live.update(self._render())
-
-    def __enter__(self) -> StageProgress:
-        if self.enabled and self._live is None:  # (shown once, however often entered)
-            from rich.live import Live
-
-            self._live = Live(
-                self._render(), console=self.console, refresh_per_second=4, transient=True
-            )
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
-            self._live = None

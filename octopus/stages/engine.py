@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from octopus.errors import error_text
 from octopus.node import Node
-from octopus.output import HERE, StageOutput, StageProgress, counted, printed_to
+from octopus.output import HERE, StageOutput, counted, printed_to
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.results import Outcome, StageReport
+from octopus.stage_progress import StageProgress
 from octopus.stages.connection_pool import kept_pool
 from octopus.stages.interrupt import GRACE_SECONDS, INTERRUPT
 from octopus.stages.node_run import NodeRun, classify_failure
