@@ -55,13 +55,23 @@ class Beside:
             self._start(work)
 
     def _start(self, work: Callable[[], None]) -> None:
+        """Fork; when the fork fails (no memory for it), the work stays for `wait`."""
         read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: its share, its ending said down the pipe, then gone
+        try:
+            pid = os.fork()
+        except OSError:
             os.close(read_end)
-            said, code = b"", 0
+            os.close(write_end)
+            return
+        if pid == 0:  # the child: never back into the caller's code, whatever happens
+            said, code = b"", 1
             try:
+                # Ctrl-C reaches the whole process group: the caller alone handles it, and
+                # stops this child if it must.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                os.close(read_end)
                 work()
+                code = 0
             except BaseException as exc:
                 code = exc.exit_code if isinstance(exc, OctopusError) else 1
                 said = error_text(exc).encode("utf-8", "replace")

@@ -156,17 +156,16 @@ class StageOutput:
             self._write_log(f"{text}\n")
 
     def _plain(self) -> IO[str] | None:
-        """The stream when it is surely no terminal (a file, a pipe, cron): text goes there as
-        it is, without loading rich for it. None where rich decides: a terminal, or one of the
-        variables by which rich is told it has one."""
-        if self._console is not None:
-            return None if self._console.is_terminal else self._console.file
-        if any(os.environ.get(name) for name in _TERMINAL_TOLD):
-            return None
-        try:
-            return None if self._stream.isatty() else self._stream
-        except (AttributeError, ValueError, OSError):
-            return None
+        """The stream when it is no terminal (a file, a pipe, cron): text goes there as it is.
+        None on a terminal. rich is loaded only where it must decide: the stream says it is a
+        terminal, or one of the variables that tell rich otherwise is set."""
+        if self._console is None and not any(name in os.environ for name in _TERMINAL_TOLD):
+            try:
+                if not self._stream.isatty():
+                    return self._stream
+            except (AttributeError, ValueError, OSError):
+                pass
+        return None if self.console.is_terminal else self.console.file
 
     def _print_text(self, text: str) -> None:
         plain = self._plain()

@@ -41,8 +41,8 @@ def building(path: Path) -> Iterator[Path]:
     file system has no links): the caller then writes into the ledger as usual."""
     _remove_stale(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Made as SQLite makes a ledger (mode 666 less the umask), and by this writer alone.
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    # Made as SQLite makes a ledger (mode 644 less the umask), and by this writer alone.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     try:
         yield tmp
         with open(tmp, "rb") as built:

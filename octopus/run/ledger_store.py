@@ -216,7 +216,9 @@ def write(
     fill = _Fill(meta, rows, every_row, reads, params, tally)
     with local_file_errors(path):
         if every_row and ledger_new.is_new(path):
-            fill.rows = list(fill.rows)  # kept, for the ledger that appeared meanwhile
+            # Kept, for the ledger that appeared meanwhile, if it did.
+            fill.rows = list(fill.rows)
+            fill.params = None if fill.params is None else list(fill.params)
             try:
                 with ledger_new.building(path) as unseen:
                     _write_in(unseen, fill, unseen=True)

@@ -163,3 +163,46 @@ def test_a_script_the_child_cannot_write_fails_the_delivery_naming_it(tmp_path: 
     assert found["forks"] == [True]
     assert found["error"] == "ForkedWorkFailed" and found["code"] == 1
     assert "out/n0/run_exp_s1.sh" in found["said"] and "cannot write" in found["said"]
+
+
+def test_a_ctrl_c_is_left_to_the_caller_and_the_child_writes_on(tmp_path: Path) -> None:
+    found = in_fresh_process(
+        """
+        import json, os, signal, time
+        from pathlib import Path
+        from octopus.forked import Beside
+        def work():
+            time.sleep(1)
+            Path("child.txt").write_text("written")
+        with Beside(work) as child:
+            time.sleep(0.3)  # the child is in its work by now
+            os.kill(child._pid, signal.SIGINT)
+            child.wait()
+        print(json.dumps({"file": Path("child.txt").read_text()}))
+        """,
+        tmp_path,
+    )
+    assert found["file"] == "written"
+
+
+def test_a_fork_that_fails_leaves_the_work_to_the_caller_and_no_descriptor(
+    tmp_path: Path,
+) -> None:
+    found = in_fresh_process(
+        """
+        import json, os
+        from octopus.forked import Beside
+        def no_memory():
+            raise OSError(12, "Cannot allocate memory")
+        os.fork = no_memory
+        before = len(os.listdir("/proc/self/fd"))
+        pids = []
+        with Beside(lambda: pids.append(os.getpid())) as child:
+            forked = child.forked
+            child.wait()
+        after = len(os.listdir("/proc/self/fd"))
+        print(json.dumps({"forked": forked, "ran": pids == [os.getpid()], "fds": after - before}))
+        """,
+        tmp_path,
+    )
+    assert found == {"forked": False, "ran": True, "fds": 0}

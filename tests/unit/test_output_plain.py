@@ -60,3 +60,18 @@ def test_what_a_step_prints_inside_the_stage_is_a_note_once(
     out.close()
     assert capsys.readouterr().out == "from a local step\n"
     assert log.read_text() == "from a local step\n"
+
+
+def test_where_rich_is_told_there_is_no_terminal_every_line_is_plain() -> None:
+    env = {**os.environ, "TTY_COMPATIBLE": "0"}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", TO_A_PIPE], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:4] == [
+        "deliver: 3 nodes ok in 1.0s",
+        "deliver: 6 worker(s) on 3 node(s)",
+        "h1: first\tline",
+        "h1: second",
+    ]
