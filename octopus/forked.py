@@ -95,7 +95,6 @@ class Beside:
             return
         if not self._pid:
             return
-        told = b""
         with os.fdopen(self._pipe, "rb") as pipe:
             self._pipe = -1
             told = pipe.read()  # all of it once the child has exited
