@@ -38,6 +38,7 @@ from octopus.remote.known_hosts import (
     split_lookup_name,
 )
 from octopus.remote.known_hosts_files import KnownHostsFiles
+from octopus.remote.liveness import ack_now
 
 _cache: dict[str, tuple[tuple[int, int], list[HostEntry]]] = {}
 _lock = threading.Lock()
@@ -158,7 +159,8 @@ class OrderedTransport(paramiko.Transport):
 
     paramiko asks for plain keys before certificates, so a server with a host certificate
     would never show it; like ssh, ask for certificates first when a @cert-authority line
-    names the host, and for the key types listed for it before the others.
+    names the host, and for the key types listed for it before the others. It also
+    acknowledges the server's debug messages at once (`_parse_debug`).
     """
 
     known_types: tuple[str, ...] = ()
@@ -170,6 +172,12 @@ class OrderedTransport(paramiko.Transport):
         first = [k for k in offered if k.endswith(CERT_SUFFIX)] if self.want_certificates else []
         first += [k for k in offered if k in self.known_types and k not in first]
         return tuple(first + [k for k in offered if k not in first])
+
+    def _parse_debug(self, m: paramiko.Message) -> None:
+        """A debug message from the server: read it, and acknowledge it at once (see
+        liveness.ack_now: otherwise the node's first command waits 40 ms)."""
+        super()._parse_debug(m)  # type: ignore[misc]  # (private: not in paramiko's stubs)
+        ack_now(self.sock)
 
 
 def _key_types(entries: list[HostEntry]) -> tuple[str, ...]:

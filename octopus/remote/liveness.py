@@ -17,6 +17,7 @@ README states. A closed transport closes its channels, so every read waiting on 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import random
 import socket
@@ -44,6 +45,23 @@ def tune_socket(sock: socket.socket, keepalive: float) -> None:
         option = getattr(socket, name, None)
         if option is not None:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def ack_now(sock: object) -> None:
+    """Acknowledge what the socket has received at once, not up to 40 ms later.
+
+    OpenSSH's sshd leaves Nagle on for a session without a terminal. Right after the login it
+    sends a debug message (the options of the authorized key) that the client never answers,
+    so the kernel holds its acknowledgement back (delayed ACK), and Nagle holds the server's
+    next small packet (the answer to the first channel) until that acknowledgement comes: a
+    node's first command waited 40 ms for nothing (7 ms against 49 ms here). TCP_QUICKACK
+    sends the pending acknowledgement now. A socket that is no TCP socket of this kernel (a
+    ProxyJump channel, a ProxyCommand) is left as it is."""
+    option = getattr(socket, "TCP_QUICKACK", None)
+    if option is None or not isinstance(sock, socket.socket):
+        return
+    with contextlib.suppress(OSError):  # closed meanwhile, or not TCP after all (UNIX)
+        sock.setsockopt(socket.IPPROTO_TCP, option, 1)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from octopus import Node
+from octopus.remote import hostkeys, liveness
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.remote.local import LocalConnection
 from octopus.remote.ssh import private_key
@@ -34,6 +35,36 @@ def test_strict_connection_runs_on_the_right_host(cluster: TestCluster):
     finally:
         conn.close()
 
+
+
+def test_the_servers_debug_message_is_acknowledged_at_once(
+    cluster: TestCluster, monkeypatch: pytest.MonkeyPatch
+):
+    # sshd sends a debug message after the login that no client answers; acknowledged late,
+    # it held the answer to the node's first channel back by 40 ms (liveness.ack_now).
+    acknowledged: list[object] = []
+
+    def ack_now(sock: object) -> None:
+        acknowledged.append(sock)
+        liveness.ack_now(sock)
+
+    monkeypatch.setattr(hostkeys, "ack_now", ack_now)
+    conn = open_connection(node_for(cluster, 0))
+    try:
+        assert conn.run("echo first", hide=True).stdout == "first\n"
+        assert acknowledged and all(sock is conn.transport.sock for sock in acknowledged)
+    finally:
+        conn.close()
+
+
+def test_acknowledging_leaves_what_is_no_tcp_socket_alone():
+    liveness.ack_now(object())  # a ProxyJump channel, a ProxyCommand
+    unix_a, unix_b = socket.socketpair()
+    with unix_a, unix_b:
+        liveness.ack_now(unix_a)
+    closed = socket.socket()
+    closed.close()
+    liveness.ack_now(closed)
 
 def test_changed_host_key_is_refused_and_nothing_runs(cluster: TestCluster, tmp_path: Path):
     known = cluster.write_known_hosts(tmp_path / "known_hosts", wrong_key_for=("h2",))
