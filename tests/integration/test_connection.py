@@ -36,7 +36,6 @@ def test_strict_connection_runs_on_the_right_host(cluster: TestCluster):
         conn.close()
 
 
-
 def test_the_servers_debug_message_is_acknowledged_at_once(
     cluster: TestCluster, monkeypatch: pytest.MonkeyPatch
 ):
@@ -65,6 +64,7 @@ def test_acknowledging_leaves_what_is_no_tcp_socket_alone():
     closed = socket.socket()
     closed.close()
     liveness.ack_now(closed)
+
 
 def test_changed_host_key_is_refused_and_nothing_runs(cluster: TestCluster, tmp_path: Path):
     known = cluster.write_known_hosts(tmp_path / "known_hosts", wrong_key_for=("h2",))
