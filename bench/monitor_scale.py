@@ -5,6 +5,11 @@ fan-out of `true` (the least any look costs), and `monitor --offline --json` (th
 process, no connection). Medians of --runs, interleaved; a first look is timed in every run
 (its ledger removed before it).
 
+The table also gives the floor of a first look on this machine: Fabric's `cat` of the events,
+plus what octopus must do with them at the least, timed in this process on the same files:
+its parser over every events file, and writing one row per command, with the ledger's
+indexes, into a new ledger file (medians of --runs).
+
 With `--compare CHECKOUT`, octopus from another checkout (say, the commit before a change)
 looks too, first and repeat, interleaved in the same run, and the table gains its figures.
 
@@ -33,6 +38,9 @@ from pathlib import Path
 
 import yaml
 
+from octopus.run import ledger_store
+from octopus.run.bulk import bulk_work
+from octopus.run.events import parse_events
 from octopus.testing.host import TestHost
 from octopus.testing.sshhosts import TestCluster
 
@@ -85,6 +93,32 @@ def record_runs(host: TestHost, work: Path, name: str) -> None:
         events.write_text("\n".join(lines) + "\n")
 
 
+def first_look_floor(cluster: TestCluster, name: str, runs: int) -> tuple[float, float]:
+    """(parse, write): the least a first look does with the events besides fetching them."""
+    texts = [
+        (host.name, path.read_text())
+        for host in cluster.hosts
+        for path in (host.home / ".octopus").glob(f"{name}@*/current/state/*.events")
+    ]
+    parsing, writing = [], []
+    with tempfile.TemporaryDirectory() as tmp, bulk_work():  # as monitor works: gc held off
+        for run in range(runs):
+            began = time.perf_counter()
+            parsed = [(node, parse_events(text)) for node, text in texts]
+            parsing.append(time.perf_counter() - began)
+            rows = [
+                (ident, node, 0, f"true {ident}", "done", last.exit_code, last.started,
+                 last.ended, len(attempts), "", last.host)
+                for node, events in parsed
+                for ident, attempts in events.attempts.items()
+                for last in attempts[-1:]
+            ]  # fmt: skip
+            began = time.perf_counter()
+            ledger_store.write(Path(tmp) / f"ledger{run}.sqlite", {}, rows, every_row=True)
+            writing.append(time.perf_counter() - began)
+    return statistics.median(parsing), statistics.median(writing)
+
+
 def measure(
     cluster: TestCluster, per_node: int, runs: int, compare: Path | None = None
 ) -> dict[str, float]:
@@ -131,6 +165,7 @@ def measure(
                     capture_output=True,
                 )
                 times.setdefault(peer, []).append(time.monotonic() - began)
+        times["parse"], times["write"] = [[v] for v in first_look_floor(cluster, name, runs)]
         for host in cluster.hosts:  # written by this (root) process: removed by it too
             for folder in (host.home / ".octopus").glob(f"{name}@*"):
                 shutil.rmtree(folder, ignore_errors=True)
@@ -150,17 +185,21 @@ def main() -> None:
         compileall.compile_dir(checkout / "octopus", quiet=1)
     other = " other: first | other: repeat |" if args.compare else ""
     print(f"| nodes x commands | octopus monitor, first | octopus monitor, repeat | "
-          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` | offline |{other}"
+          f"Fabric `cat` | Fabric `true` | repeat / `cat` | repeat / `true` | offline | "
+          f"first-look floor: `cat` + parse + write |{other}"
           f"  (medians of {args.runs})")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compare else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compare else ""))
     with TestCluster(args.hosts) as cluster:
         for per_node in sizes:
             m = measure(cluster, per_node, args.runs, args.compare)
             extra = f" {m['other first']:.2f} s | {m['other repeat']:.2f} s |" if other else ""
+            floor = m["fabric"] + m["parse"] + m["write"]
+            parts = f"{m['fabric']:.2f} + {m['parse']:.2f} + {m['write']:.2f}"
             print(
                 f"| {args.hosts} x {per_node:,} | {m['first']:.2f} s | {m['repeat']:.2f} s | "
                 f"{m['fabric']:.2f} s | {m['true']:.2f} s | {m['repeat'] / m['fabric']:.2f}x | "
-                f"{m['repeat'] / m['true']:.2f}x | {m['offline']:.2f} s |{extra}",
+                f"{m['repeat'] / m['true']:.2f}x | {m['offline']:.2f} s | "
+                f"{floor:.2f} s ({parts}) |{extra}",
                 flush=True,
             )
 
