@@ -8,6 +8,7 @@ Facts behind the choices here were measured on our test machines (see docs/ssh.m
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -66,6 +67,26 @@ def private_key(path: str, passphrase: str | None) -> paramiko.PKey | None:
         return None
 
 
+def load_first_key(connect_kwargs: dict[str, Any]) -> None:
+    """Load the first of the key files a connection would try (ssh_config's IdentityFile,
+    Fabric's connect_kwargs) as `pkey`, for the reason `private_key` gives; the others stay
+    files, tried after it as before. Nothing changes when a `pkey` is set already, or when the
+    first file does not load (paramiko then says why)."""
+    files = connect_kwargs.get("key_filename") or []
+    if isinstance(files, str):
+        files = [files]
+    if "pkey" in connect_kwargs or not files:
+        return
+    key = private_key(os.path.expanduser(files[0]), connect_kwargs.get("passphrase"))
+    if key is None:
+        return
+    connect_kwargs["pkey"] = key
+    if files[1:]:
+        connect_kwargs["key_filename"] = list(files[1:])
+    else:
+        del connect_kwargs["key_filename"]
+
+
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
     """A Fabric Connection with strict host keys, TCP_NODELAY, keepalive and a channel cap."""
 
@@ -107,11 +128,13 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         self.node = node
         self.known_hosts = known_hosts_files(node, dict(self.ssh_config))
         self._check_host_keys(self)
+        load_first_key(self.connect_kwargs)
         # Fabric builds ProxyJump hops as plain Connections, which accept any key: make each
         # hop as strict as the node itself.
         hop = self.gateway
         while isinstance(hop, Connection):
             self._check_host_keys(hop)
+            load_first_key(hop.connect_kwargs)
             hop = hop.gateway
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
         self._relay: ChannelRelay | None = None

@@ -9,13 +9,14 @@ import time
 import weakref
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from octopus import Node
 from octopus.remote import hostkeys, liveness
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.remote.local import LocalConnection
-from octopus.remote.ssh import private_key
+from octopus.remote.ssh import load_first_key, private_key
 from octopus.results import Outcome
 from octopus.stages.for_each_node import for_each_node
 from octopus.testing.sshhosts import TestCluster
@@ -281,6 +282,38 @@ def test_a_connection_leaves_no_cycle_holding_its_callers(cluster: TestCluster):
         assert held() is None, "a reference cycle keeps the caller's frame alive"
     finally:
         gc.enable()
+
+
+def test_a_key_named_by_ssh_config_leaves_no_cycle_either(cluster: TestCluster):
+    """The same for a key that only ssh_config names (IdentityFile): the first key file a
+    connection would try is loaded, and the others stay files."""
+    node = Node(
+        test_connection=False, name="alias", ssh_hostname="h3", ssh_config=str(cluster.ssh_config)
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        held = _connect_holding(node)
+        assert held() is None, "a reference cycle keeps the caller's frame alive"
+    finally:
+        gc.enable()
+
+
+def test_load_first_key_keeps_the_order_of_the_files(cluster: TestCluster, tmp_path: Path):
+    key = str(cluster.client_key)
+    kwargs: dict[str, object] = {"key_filename": [key, str(tmp_path / "second")]}
+    load_first_key(kwargs)
+    assert kwargs["key_filename"] == [str(tmp_path / "second")]
+    assert isinstance(kwargs["pkey"], paramiko.PKey)
+    only = {"key_filename": key}
+    load_first_key(only)
+    assert "key_filename" not in only and "pkey" in only
+    unloadable = {"key_filename": [str(tmp_path / "missing"), key]}
+    load_first_key(unloadable)  # paramiko tries them, and says what is wrong with the first
+    assert unloadable == {"key_filename": [str(tmp_path / "missing"), key]}
+    given = {"pkey": kwargs["pkey"], "key_filename": [key]}
+    load_first_key(given)
+    assert given["key_filename"] == [key]
 
 
 def test_private_key_left_to_paramiko_when_it_cannot_be_loaded(tmp_path: Path):
