@@ -49,7 +49,7 @@ CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 T = TypeVar("T")
 
 
-def private_key(path: str, passphrase: str | None) -> paramiko.PKey | None:
+def private_key(path: str, passphrase: str | bytes | None) -> paramiko.PKey | None:
     """The key in `path` (with its `-cert.pub` certificate, if any), loaded as the type it is;
     None when it cannot be loaded. Given a key file, paramiko tries each key type in turn
     (RSA, ECDSA, then Ed25519) and keeps the exception of each miss; their tracebacks hold the
@@ -61,30 +61,35 @@ def private_key(path: str, passphrase: str | None) -> paramiko.PKey | None:
         return None
     try:
         # (as bytes: paramiko hands it to cryptography's loaders, which take no text)
-        secret = passphrase.encode() if passphrase is not None else None
+        secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
         return cast(paramiko.PKey, from_path(path, secret))
     except Exception:  # unreadable, encrypted without its passphrase, of an unknown type
         return None
 
 
-def load_first_key(connect_kwargs: dict[str, Any]) -> None:
-    """Load the first of the key files a connection would try (ssh_config's IdentityFile,
-    Fabric's connect_kwargs) as `pkey`, for the reason `private_key` gives; the others stay
-    files, tried after it as before. Nothing changes when a `pkey` is set already, or when the
-    first file does not load (paramiko then says why)."""
+def with_first_key(connect_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The connect arguments with the first of the key files they name (ssh_config's
+    IdentityFile, Fabric's connect_kwargs) loaded as `pkey`, for the reason `private_key`
+    gives; the others stay files, tried after it as before (unless the key's login is only
+    partly accepted, as by a server that asks for a second factor: paramiko then goes on to
+    the password, not to the other files). The arguments as they were when a `pkey` is set
+    already, or when the first file does not load (paramiko then says why). A new dict: the
+    one given may be the Invoke config's own."""
     files = connect_kwargs.get("key_filename") or []
     if isinstance(files, str):
         files = [files]
     if "pkey" in connect_kwargs or not files:
-        return
-    key = private_key(os.path.expanduser(files[0]), connect_kwargs.get("passphrase"))
+        return connect_kwargs
+    # The passphrase as paramiko takes it: `passphrase`, else `password`.
+    passphrase = connect_kwargs.get("passphrase") or connect_kwargs.get("password")
+    key = private_key(os.path.expanduser(files[0]), passphrase)
     if key is None:
-        return
-    connect_kwargs["pkey"] = key
+        return connect_kwargs
+    loaded = {name: value for name, value in connect_kwargs.items() if name != "key_filename"}
+    loaded["pkey"] = key
     if files[1:]:
-        connect_kwargs["key_filename"] = list(files[1:])
-    else:
-        del connect_kwargs["key_filename"]
+        loaded["key_filename"] = list(files[1:])
+    return loaded
 
 
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
@@ -94,6 +99,7 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
     # a config key, merging the whole config again each time (3 ms a connection, paid by
     # every node at every look). These are plain attributes.
     _PLAIN = frozenset({"node", "known_hosts", "_channels", "_relay"})
+    connect_kwargs: dict[str, Any]  # (Fabric's own attribute, typed)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._PLAIN:
@@ -128,13 +134,17 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
         self.node = node
         self.known_hosts = known_hosts_files(node, dict(self.ssh_config))
         self._check_host_keys(self)
-        load_first_key(self.connect_kwargs)
+        # Fabric's authentication strategy, when set, leaves keys to the strategy. A node's own
+        # key is loaded above, or left to paramiko to say what is wrong with it.
+        if self.authentication.strategy_class is None and not node.ssh_private_key:
+            self.connect_kwargs = with_first_key(self.connect_kwargs)
         # Fabric builds ProxyJump hops as plain Connections, which accept any key: make each
         # hop as strict as the node itself.
         hop = self.gateway
         while isinstance(hop, Connection):
             self._check_host_keys(hop)
-            load_first_key(hop.connect_kwargs)
+            if hop.authentication.strategy_class is None:
+                hop.connect_kwargs = with_first_key(hop.connect_kwargs)
             hop = hop.gateway
         self._channels = threading.BoundedSemaphore(MAX_CHANNELS_PER_CONNECTION)
         self._relay: ChannelRelay | None = None

@@ -16,7 +16,7 @@ from octopus import Node
 from octopus.remote import hostkeys, liveness
 from octopus.remote.connection import NodeUnreachable, open_connection
 from octopus.remote.local import LocalConnection
-from octopus.remote.ssh import load_first_key, private_key
+from octopus.remote.ssh import private_key, with_first_key
 from octopus.results import Outcome
 from octopus.stages.for_each_node import for_each_node
 from octopus.testing.sshhosts import TestCluster
@@ -299,21 +299,31 @@ def test_a_key_named_by_ssh_config_leaves_no_cycle_either(cluster: TestCluster):
         gc.enable()
 
 
-def test_load_first_key_keeps_the_order_of_the_files(cluster: TestCluster, tmp_path: Path):
+def test_with_first_key_keeps_the_order_of_the_files(cluster: TestCluster, tmp_path: Path):
     key = str(cluster.client_key)
-    kwargs: dict[str, object] = {"key_filename": [key, str(tmp_path / "second")]}
-    load_first_key(kwargs)
-    assert kwargs["key_filename"] == [str(tmp_path / "second")]
-    assert isinstance(kwargs["pkey"], paramiko.PKey)
-    only = {"key_filename": key}
-    load_first_key(only)
+    given: dict[str, object] = {"key_filename": [key, str(tmp_path / "second")], "timeout": 5}
+    loaded = with_first_key(given)
+    assert given == {"key_filename": [key, str(tmp_path / "second")], "timeout": 5}  # a copy
+    assert loaded["key_filename"] == [str(tmp_path / "second")] and loaded["timeout"] == 5
+    assert isinstance(loaded["pkey"], paramiko.PKey)
+    only = with_first_key({"key_filename": key})
     assert "key_filename" not in only and "pkey" in only
     unloadable = {"key_filename": [str(tmp_path / "missing"), key]}
-    load_first_key(unloadable)  # paramiko tries them, and says what is wrong with the first
-    assert unloadable == {"key_filename": [str(tmp_path / "missing"), key]}
-    given = {"pkey": kwargs["pkey"], "key_filename": [key]}
-    load_first_key(given)
-    assert given["key_filename"] == [key]
+    assert with_first_key(unloadable) is unloadable  # paramiko tries them, and says why not
+    keyed = {"pkey": loaded["pkey"], "key_filename": [key]}
+    assert with_first_key(keyed) is keyed
+
+
+def test_with_first_key_takes_the_passphrase_as_paramiko_does(tmp_path: Path):
+    import subprocess
+
+    key = tmp_path / "locked"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(key)], check=True
+    )
+    for given in ({"passphrase": "secret"}, {"password": "secret"}, {"passphrase": b"secret"}):
+        assert "pkey" in with_first_key({"key_filename": [str(key)], **given}), given
+    assert "pkey" not in with_first_key({"key_filename": [str(key)]})
 
 
 def test_private_key_left_to_paramiko_when_it_cannot_be_loaded(tmp_path: Path):
