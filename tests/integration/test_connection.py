@@ -268,28 +268,19 @@ def _connect_holding(node: Node) -> weakref.ref[_Marker]:
     return weakref.ref(marker)
 
 
-def test_a_connection_leaves_no_cycle_holding_its_callers(cluster: TestCluster):
-    """The node's key is loaded as its own type, so paramiko never keeps the exceptions of
-    the types it is not: their tracebacks would keep the connect's callers (a stage and all it
-    made) alive until the cyclic collector runs. With the collector off, as monitor has it,
-    what the caller held is freed as soon as the caller returns."""
-    node = node_for(cluster, 2)
-    assert private_key(str(node.ssh_private_key), None) is not None  # an Ed25519 key
-    gc.collect()
-    gc.disable()
-    try:
-        held = _connect_holding(node)
-        assert held() is None, "a reference cycle keeps the caller's frame alive"
-    finally:
-        gc.enable()
-
-
-def test_a_key_named_by_ssh_config_leaves_no_cycle_either(cluster: TestCluster):
-    """The same for a key that only ssh_config names (IdentityFile): the first key file a
-    connection would try is loaded, and the others stay files."""
-    node = Node(
-        test_connection=False, name="alias", ssh_hostname="h3", ssh_config=str(cluster.ssh_config)
-    )
+@pytest.mark.parametrize("named_by", ["node", "ssh_config"])
+def test_a_connection_leaves_no_cycle_holding_its_callers(cluster: TestCluster, named_by: str):
+    """The key is loaded as its own type (the node's own, or the first IdentityFile that
+    ssh_config names), so paramiko never keeps the exceptions of the types it is not: their
+    tracebacks would keep the connect's callers (a stage and all it made) alive until the
+    cyclic collector runs. With the collector off, as monitor has it, what the caller held is
+    freed as soon as the caller returns."""
+    if named_by == "node":
+        node = node_for(cluster, 2)
+        assert private_key(str(node.ssh_private_key), None) is not None  # an Ed25519 key
+    else:
+        config = str(cluster.ssh_config)
+        node = Node(test_connection=False, name="alias", ssh_hostname="h3", ssh_config=config)
     gc.collect()
     gc.disable()
     try:
