@@ -106,13 +106,17 @@ def measure(size: int, runs: int, compare: Path | None = None) -> dict[str, obje
         # The other checkout's octopus comes first on the path of its runs.
         other_env = {**os.environ, "PYTHONPATH": str(compare)} if compare else None
         logins: list[int] = []
-        for _ in range(runs):
+        for run in range(runs):
+            # The checkouts take turns going first: what ran just before (the peers' logins)
+            # weighs on each alike.
+            if other_env is not None and run % 2:
+                timings["other"].append(timed(inv, cwd=work, env=other_env))
             before = [h.accepted_logins() for h in cluster.hosts]
             timings["octopus"].append(timed(inv, cwd=work))
             after = [h.accepted_logins() for h in cluster.hosts]
             logins.append(max(a - b for a, b in zip(after, before, strict=True)))
             logins.append(min(a - b for a, b in zip(after, before, strict=True)))
-            if other_env is not None:
+            if other_env is not None and not run % 2:
                 timings["other"].append(timed(inv, cwd=work, env=other_env))
             timings["fabric"].append(timed(fab))
             timings["ssh"].append(plain_ssh(cluster))
