@@ -8,7 +8,6 @@ Facts behind the choices here were measured on our test machines (see docs/ssh.m
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -22,6 +21,7 @@ from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
 from octopus.remote.held import Held, hold_on_channel
 from octopus.remote.hostkeys import CheckKnownHosts
+from octopus.remote.key_files import private_key, with_first_key
 from octopus.remote.known_hosts_files import known_hosts_files
 from octopus.remote.liveness import retry_transient, tune_socket
 from octopus.remote.quick import Feed, QuickResult, run_on_channel
@@ -49,47 +49,15 @@ CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 T = TypeVar("T")
 
 
-def private_key(path: str, passphrase: str | bytes | None) -> paramiko.PKey | None:
-    """The key in `path` (with its `-cert.pub` certificate, if any), loaded as the type it is;
-    None when it cannot be loaded. Given a key file, paramiko tries each key type in turn
-    (RSA, ECDSA, then Ed25519) and keeps the exception of each miss; their tracebacks hold the
-    whole call stack of the connect in a reference cycle, stage and all, so that what a stage
-    made (a first monitor's 320,000 statuses) waited for the cyclic collector (0.4 s) rather
-    than being freed when done."""
-    from_path = getattr(paramiko.PKey, "from_path", None)  # paramiko 3.2 and later
-    if from_path is None:
-        return None
-    try:
-        # (as bytes: paramiko hands it to cryptography's loaders, which take no text)
-        secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
-        return cast(paramiko.PKey, from_path(path, secret))
-    except Exception:  # unreadable, encrypted without its passphrase, of an unknown type
-        return None
+_CLASS_NAMES: dict[type, frozenset[str]] = {}
 
 
-def with_first_key(connect_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The connect arguments with the first of the key files they name (ssh_config's
-    IdentityFile, Fabric's connect_kwargs) loaded as `pkey`, for the reason `private_key`
-    gives; the others stay files, tried after it as before (unless the key's login is only
-    partly accepted, as by a server that asks for a second factor: paramiko then goes on to
-    the password, not to the other files). The arguments as they were when a `pkey` is set
-    already, or when the first file does not load (paramiko then says why). A new dict: the
-    one given may be the Invoke config's own."""
-    files = connect_kwargs.get("key_filename") or []
-    if isinstance(files, str):
-        files = [files]
-    if "pkey" in connect_kwargs or not files:
-        return connect_kwargs
-    # The passphrase as paramiko takes it: `passphrase`, else `password`.
-    passphrase = connect_kwargs.get("passphrase") or connect_kwargs.get("password")
-    key = private_key(os.path.expanduser(files[0]), passphrase)
-    if key is None:
-        return connect_kwargs
-    loaded = {name: value for name, value in connect_kwargs.items() if name != "key_filename"}
-    loaded["pkey"] = key
-    if files[1:]:
-        loaded["key_filename"] = list(files[1:])
-    return loaded
+def _class_names(kind: type) -> frozenset[str]:
+    """The names `dir()` lists for any instance of `kind` besides its own attributes."""
+    names = _CLASS_NAMES.get(kind)
+    if names is None:
+        names = _CLASS_NAMES[kind] = frozenset(dir(kind))
+    return names
 
 
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
@@ -102,7 +70,9 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
     connect_kwargs: dict[str, Any]  # (Fabric's own attribute, typed)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._PLAIN:
+        # What DataProxy decides with `name in dir(self)`, a list of some 150 names made
+        # anew for each of the 17 attributes Fabric sets when it makes a connection.
+        if name in self._PLAIN or name in self.__dict__ or name in _class_names(type(self)):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)

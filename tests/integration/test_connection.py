@@ -15,8 +15,8 @@ import pytest
 from octopus import Node
 from octopus.remote import hostkeys, liveness
 from octopus.remote.connection import NodeUnreachable, open_connection
+from octopus.remote.key_files import private_key, with_first_key
 from octopus.remote.local import LocalConnection
-from octopus.remote.ssh import private_key, with_first_key
 from octopus.results import Outcome
 from octopus.stages.for_each_node import for_each_node
 from octopus.testing.sshhosts import TestCluster
