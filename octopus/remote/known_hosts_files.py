@@ -101,7 +101,8 @@ def node_ssh_config(node: Node) -> dict[str, Any]:
     """The ssh_config settings for the node's host, read as its Fabric connection reads them."""
     # Loaded when an ssh_config is read: node.py imports this module for hostkeys_paths, and
     # a Node must not pull in Fabric (the task list loads without the SSH stack).
-    from fabric import Config
+    from octopus.remote.fabric_config import FabricConfig
 
-    config = Config(runtime_ssh_path=node.ssh_config) if node.ssh_config else Config()
+    path = node.ssh_config
+    config = FabricConfig(runtime_ssh_path=path) if path else FabricConfig()
     return dict(config.base_ssh_config.lookup(node.ssh_hostname or ""))

@@ -15,10 +15,10 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fabric import Config
 from invoke.context import Context
 from invoke.runners import Result
 
+from octopus.remote.fabric_config import FabricConfig
 from octopus.remote.held import Held, end_session, hold_process
 from octopus.remote.quick import Feed, QuickResult, QuickTimedOut
 from octopus.remote.rsync import Transfer, run_transfer
@@ -47,7 +47,9 @@ class LocalConnection:
         self.user: str | None = getpass.getuser()
         self.original_host = "localhost"
         self._context = Context(
-            Config(overrides={"run": {"in_stream": False}, "runners": {"local": StreamingLocal}})
+            FabricConfig(
+                overrides={"run": {"in_stream": False}, "runners": {"local": StreamingLocal}}
+            )
         )
 
     def open(self) -> None:

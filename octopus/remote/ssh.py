@@ -15,10 +15,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import paramiko
-from fabric import Config, Connection
+from fabric import Connection
 from invoke.runners import Result
 from paramiko.common import OPEN_FAILED_CONNECT_FAILED
 
+from octopus.remote.fabric_config import FabricConfig
 from octopus.remote.held import Held, hold_on_channel
 from octopus.remote.hostkeys import CheckKnownHosts
 from octopus.remote.key_files import private_key, with_first_key
@@ -80,9 +81,9 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
     def __init__(self, node: Node) -> None:
         overrides = {"run": {"in_stream": False}, "runners": {"remote": StreamingRemote}}
         config = (
-            Config(runtime_ssh_path=node.ssh_config, overrides=overrides)
+            FabricConfig(runtime_ssh_path=node.ssh_config, overrides=overrides)
             if node.ssh_config
-            else Config(overrides=overrides)
+            else FabricConfig(overrides=overrides)
         )
         connect_kwargs: dict[str, Any] = {}
         if node.ssh_private_key:
