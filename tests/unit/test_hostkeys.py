@@ -31,7 +31,7 @@ from octopus.remote.hostkeys import (
     OrderedTransport,
     judge,
 )
-from octopus.remote.known_hosts import entries_for, parse_known_hosts
+from octopus.remote.known_hosts import entries_for, hash_name, parse_known_hosts
 from octopus.remote.ssh import NodeConnection
 
 FOREVER = 2**64 - 1
@@ -270,3 +270,28 @@ def test_messages_name_files_fix_and_line(tmp_path: Path):
     assert f"`ssh-keygen -R [10.0.0.5]:2222 -f {tmp_path / 'b'}`" in text
     revoked = HostKeyRevoked("[10.0.0.5]:2222", pkey(HOST), conn.known_hosts, f"{tmp_path / 'a'}:9")
     assert "is REVOKED (SHA256:" in explain_connect_error(conn, revoked)
+
+
+def test_a_host_is_looked_up_again_once_its_file_changes(tmp_path: Path):
+    known = tmp_path / "known_hosts"
+    hashed = hash_name("10.0.0.5", os.urandom(20))
+    known.write_text(f"{hashed} {line(HOST)}\n")
+    policy = CheckKnownHosts(KnownHostsFiles((str(known),)))
+    found = policy.entries("10.0.0.5")
+    assert [e.key.asbytes() for e in found] == [pkey(HOST).asbytes()]
+    found.clear()  # what a caller does with its list is its own
+    assert len(policy.entries("10.0.0.5")) == 1 and policy.entries("10.0.0.6") == []
+    with known.open("a") as out:  # (as accept-new appends)
+        out.write(
+            f"10.0.0.6 {line(OTHER)}\n{hash_name('10.0.0.5', os.urandom(20))} {line(OTHER)}\n"
+        )
+    assert [e.line for e in policy.entries("10.0.0.5")] == [1, 3]
+    assert [e.key.asbytes() for e in policy.entries("10.0.0.6")] == [pkey(OTHER).asbytes()]
+
+
+def test_a_damaged_hashed_name_matches_nothing():
+    entries = parse_known_hosts(
+        f"|1|!!|x= {line(HOST)}\n|1|c2FsdA==|!! {line(HOST)}\n|1|c2FsdA== {line(HOST)}\n"
+    )
+    assert len(entries) == 3
+    assert entries_for(entries, "10.0.0.5") == []
