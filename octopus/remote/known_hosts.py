@@ -44,9 +44,7 @@ class HostEntry:
 
     def names(self, lookup: str) -> bool:
         """Whether this line is about `lookup` (a name from `lookup_name`)."""
-        if self.patterns.startswith(HASH_MAGIC):
-            return hashed_name_matches(lookup, self.patterns)
-        return match_host_list(lookup, self.patterns)
+        return bool(entries_for([self], lookup))
 
 
 def lookup_name(host: str, port: int | None) -> str:
@@ -69,15 +67,6 @@ def hash_name(name: str, salt: bytes) -> str:
     """The `|1|salt|hmac` form of a name (HMAC-SHA1 keyed with the salt), as ssh-keygen -H."""
     digest = hmac.new(salt, name.encode(), hashlib.sha1).digest()
     return f"{HASH_MAGIC}{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
-
-
-def hashed_name_matches(name: str, field: str) -> bool:
-    """Whether a hashed patterns field is the hash of `name`."""
-    parts = _salt_and_hash(field)
-    if parts is None:
-        return False
-    salt, digest = parts
-    return hmac.compare_digest(hmac.digest(salt, name.encode(), "sha1"), digest)
 
 
 @lru_cache(maxsize=1 << 16)
