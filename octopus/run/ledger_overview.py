@@ -22,7 +22,9 @@ from octopus.run.ledger_store import COLUMNS, IN_TROUBLE, Row
 # better guess of what is left, and it is read from an index, not from every row.
 PACE_SAMPLE = 1000
 
-_COUNTS = "SELECT node, worker, state, COUNT(*) FROM commands GROUP BY node, worker, state"
+# (grouped in the order of commands_by_state, which holds every column it reads)
+_COUNTS = """SELECT node, worker, state, COUNT(*) FROM commands
+             GROUP BY state, node, worker ORDER BY node, worker, state"""
 _NOTABLE = f"""SELECT {", ".join(COLUMNS)} FROM commands WHERE {IN_TROUBLE} ORDER BY id"""
 # One node's pace, from the index on (node, ended): its latest finished commands only.
 _PACE = f"""SELECT COUNT(*), SUM(ended - started) FROM (

@@ -40,21 +40,24 @@ COLUMNS = (
 Row = tuple[Any, ...]
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM commands"
 
-# The commands monitor lists one by one (the rest it counts): indexed apart, so the list is
-# read from a small index. A query uses that index when its WHERE has this very text.
+# The commands monitor lists one by one (the rest it counts).
 IN_TROUBLE = f"state IN ({', '.join(repr(s.value) for s in CommandState if s in LISTED)})"
-# What monitor shows is counted on these, never on the table: counts per worker and state,
-# the commands in one state, each node's latest ends (its pace).
-INDEXES = f"""
-CREATE INDEX IF NOT EXISTS commands_by_worker ON commands (node, worker, state);
-CREATE INDEX IF NOT EXISTS commands_in_trouble ON commands (state) WHERE {IN_TROUBLE};
+# What monitor shows is counted on these, never on the table: the counts per state and
+# worker and the commands in one state (by_state, state first: the few in trouble are one
+# range of it), each node's latest ends (its pace). Building an index reads the whole table:
+# two rather than the three of earlier versions (counts by worker, a partial index of the
+# commands in trouble) took 0.78 s against 1.13 s for 320,000 commands (our test machines).
+INDEXES = """
+CREATE INDEX IF NOT EXISTS commands_by_state ON commands (state, node, worker);
 CREATE INDEX IF NOT EXISTS commands_by_end ON commands (node, ended);
 """
-_INDEX_NAMES = ("commands_by_worker", "commands_in_trouble", "commands_by_end")
+_INDEX_NAMES = ("commands_by_state", "commands_by_end")
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY, node TEXT, worker INTEGER, command TEXT, state TEXT,
     exit_code INTEGER, started REAL, ended REAL, attempts INTEGER, session TEXT, host TEXT);
+DROP INDEX IF EXISTS commands_by_worker;
+DROP INDEX IF EXISTS commands_in_trouble;
 {INDEXES}
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reads (node TEXT, worker INTEGER, value TEXT NOT NULL,
@@ -66,6 +69,7 @@ CREATE VIEW IF NOT EXISTS commands_params AS
 """
 # The tables' layout, kept in the file's user_version: a file of another one is rebuilt,
 # but for those this one only adds tables to (2: before `tallies`), which it just takes on.
+# (Indexes are not part of it: each open makes those above and drops the earlier ones.)
 LAYOUT_VERSION = 3
 EXTENDED_LAYOUTS = frozenset({2})
 # What the writer counted of the commands in the transaction that wrote them: a look that

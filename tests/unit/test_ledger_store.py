@@ -154,3 +154,45 @@ def test_a_first_look_makes_no_status_for_what_it_did_not_see(
     stored = ledger_store.read(path)
     assert stored is not None and len(stored[1]) == 6
     assert Ledger.load(path, record).commands[first_a.id].state is CommandState.DONE
+
+
+def test_a_ledger_with_the_earlier_indexes_takes_the_new_ones(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ledger.sqlite"
+    record = manifest()
+    ledger = Ledger.load(path, record)
+    ledger.save(path)
+    db = sqlite3.connect(path)  # as earlier versions left it
+    db.executescript(
+        "DROP INDEX commands_by_state;"
+        "CREATE INDEX commands_by_worker ON commands (node, worker, state);"
+        f"CREATE INDEX commands_in_trouble ON commands (state) WHERE {ledger_store.IN_TROUBLE};"
+    )
+    db.close()
+    again = Ledger.load(path, record)
+    assert [s.state for s in again.statuses()] == [CommandState.PENDING] * 6
+    db = sqlite3.connect(path)
+    indexes = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(ledger_store._INDEX_NAMES) <= indexes
+    assert not indexes & {"commands_by_worker", "commands_in_trouble"}
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_what_monitor_counts_and_lists_is_read_from_the_indexes(tmp_path: Path) -> None:
+    import sqlite3
+
+    from octopus.run import ledger_overview
+
+    path = tmp_path / "ledger.sqlite"
+    Ledger.load(path, manifest()).save(path)
+    db = sqlite3.connect(path)
+
+    def plan(sql: str, *args: str) -> str:
+        return " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+
+    assert "COVERING INDEX commands_by_state" in plan(ledger_overview._COUNTS)
+    assert "INDEX commands_by_state (state=?)" in plan(ledger_overview._NOTABLE)
+    assert "INDEX commands_by_end (node=?" in plan(ledger_overview._PACE, "a")
+    db.close()
