@@ -4,7 +4,10 @@ Side by side in one run, interleaved, medians of --runs: octopus (`inv deliver`,
 client process: planning, writing the scripts, the check, the upload and the switch) and
 plain `rsync -a` over `ssh` (curve25519, one per host, all hosts at once) of the very folders
 that deliver wrote, each run into a new folder on the hosts (so rsync sends everything, as a
-new delivery does). Also counts the logins each host's sshd accepted during one deliver.
+new delivery does). Also counts the logins each host's sshd accepted during one deliver, and
+gives the CPU each side used: its client processes' own, and the whole machine's (from
+/proc/stat). The test hosts run on the client's own cores here, so what their sshd and the
+commands on them use counts in the time as well.
 
 With `--compare CHECKOUT`, octopus from another checkout (say, the commit before a change)
 runs too, interleaved in the same run, and the table gains its figure and the ratio.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,6 +33,28 @@ from pathlib import Path
 import yaml
 
 from octopus.testing.sshhosts import TestCluster
+
+
+class CpuMeter:
+    """The CPU seconds the processes this one started used (their own), and those of the whole
+    machine (both cores, /proc/stat: the test hosts' sshd and the commands on them too)."""
+
+    def __enter__(self) -> CpuMeter:
+        self.own, self.machine = self._own(), self._machine()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.own, self.machine = self._own() - self.own, self._machine() - self.machine
+
+    @staticmethod
+    def _own() -> float:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
+    @staticmethod
+    def _machine() -> float:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
 
 
 def timed(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> float:
@@ -91,18 +117,28 @@ def measure(hosts: int, commands: int, runs: int, compare: Path | None) -> dict[
             str(inventory),
         ]
         timings: dict[str, list[float]] = {"octopus": [], "other": [], "rsync": []}
+        for cpu in ("octopus", "rsync"):  # each one's client processes, and the machine's
+            timings[f"{cpu} own"], timings[f"{cpu} machine"] = [], []
         other_env = {**os.environ, "PYTHONPATH": str(compare)} if compare else None
         logins: list[int] = []
         for run in range(runs):
             if other_env is not None and run % 2:  # the checkouts take turns going first
                 timings["other"].append(timed(inv, cwd=work, env=other_env))
             before = [h.accepted_logins() for h in cluster.hosts]
-            timings["octopus"].append(timed(inv, cwd=work))
+            with CpuMeter() as cpu:
+                timings["octopus"].append(timed(inv, cwd=work))
+            timings["octopus own"].append(cpu.own)
+            timings["octopus machine"].append(cpu.machine)
             after = [h.accepted_logins() for h in cluster.hosts]
             logins += [a - b for a, b in zip(after, before, strict=True)]
             if other_env is not None and not run % 2:
                 timings["other"].append(timed(inv, cwd=work, env=other_env))
-            timings["rsync"].append(parallel_rsync(cluster, work / "deliverables" / "scale", run))
+            with CpuMeter() as cpu:
+                timings["rsync"].append(
+                    parallel_rsync(cluster, work / "deliverables" / "scale", run)
+                )
+            timings["rsync own"].append(cpu.own)
+            timings["rsync machine"].append(cpu.machine)
         medians = {k: statistics.median(v) for k, v in timings.items() if v}
         return {**medians, "logins_min": min(logins), "logins_max": max(logins)}
 
@@ -139,6 +175,17 @@ def main() -> None:
         f"| {args.hosts} x {args.commands} | {row['octopus']:.2f} s | {row['rsync']:.2f} s | "
         f"{row['octopus'] / row['rsync']:.2f}x | {logins} |{extra}"
     )
+    # Where the time goes: on this bench the hosts share the client's cores.
+    print()
+    print("| CPU seconds (medians) | the client processes | the rest of the machine (sshd, "
+          "the commands on the hosts) | the whole machine |")  # fmt: skip
+    print("|---|---|---|---|")
+    for name, label in (
+        ("octopus", "octopus `inv deliver`"),
+        ("rsync", "rsync, an rsync and an ssh a host"),
+    ):
+        own, machine = row[f"{name} own"], row[f"{name} machine"]
+        print(f"| {label} | {own:.2f} s | {machine - own:.2f} s | {machine:.2f} s |")
 
 
 if __name__ == "__main__":
