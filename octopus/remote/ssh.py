@@ -50,15 +50,10 @@ CHANNEL_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 T = TypeVar("T")
 
 
-_CLASS_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _class_names(kind: type) -> frozenset[str]:
-    """The names `dir()` lists for any instance of `kind` besides its own attributes."""
-    names = _CLASS_NAMES.get(kind)
-    if names is None:
-        names = _CLASS_NAMES[kind] = frozenset(dir(kind))
-    return names
+def _on_class(kind: type, name: str) -> bool:
+    """Whether `dir()` of an instance of `kind` lists `name` for its class (as it lists the
+    names in the dict of the class and of each class it derives from)."""
+    return any(name in vars(klass) for klass in kind.__mro__)
 
 
 class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type hints
@@ -73,7 +68,7 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
     def __setattr__(self, name: str, value: Any) -> None:
         # What DataProxy decides with `name in dir(self)`, a list of some 150 names made
         # anew for each of the 17 attributes Fabric sets when it makes a connection.
-        if name in self._PLAIN or name in self.__dict__ or name in _class_names(type(self)):
+        if name in self._PLAIN or name in self.__dict__ or _on_class(type(self), name):
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
