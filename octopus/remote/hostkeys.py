@@ -40,8 +40,10 @@ from octopus.remote.known_hosts import (
 from octopus.remote.known_hosts_files import KnownHostsFiles
 from octopus.remote.liveness import ack_now
 
-# path -> ((mtime_ns, size), its lines, the lines about each name looked up so far)
-_cache: dict[str, tuple[tuple[int, int], list[HostEntry], dict[str, list[HostEntry]]]] = {}
+# path -> ((inode, size, mtime_ns, ctime_ns), its lines, the lines about each name looked up
+# so far): a file written anew or replaced since is read again.
+_Stamp = tuple[int, int, int, int]
+_cache: dict[str, tuple[_Stamp, list[HostEntry], dict[str, list[HostEntry]]]] = {}
 _lock = threading.Lock()
 
 KNOWN, NEW, CHANGED, REVOKED_KEY = "known", "new", "changed", "revoked"
@@ -143,7 +145,7 @@ def entries_about(path: str, lookup: str) -> list[HostEntry]:
         stat = os.stat(path)
     except OSError:
         return []
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     with _lock:
         cached = _cache.get(path)
     if cached is None or cached[0] != stamp:

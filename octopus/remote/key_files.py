@@ -2,27 +2,32 @@
 
 A stage opens one connection per node, and most nodes share one key file: loading it again
 for each of 32 nodes took 0.6 ms apiece on our test machines (paramiko parses an OpenSSH key
-twice), all under the GIL that the other nodes' handshakes wait for. A key is kept by its
-path, its passphrase, and the identity and times of its file and of its certificate's, so a
-key or a certificate renewed meanwhile (a long `inv run` reconnects) is read again.
+twice), all under the GIL that the other nodes' handshakes wait for. A key is kept with
+what its file and its certificate's held when it was loaded (their digests, read again at
+each connection: 20 us), so a key or a certificate renewed meanwhile (a long `inv run`
+reconnects) is loaded again. Passphrases are kept only as digests keyed with a secret of the
+process's own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import threading
 from typing import Any, cast
 
 import paramiko
 
-# A file as it is now: (inode, size, mtime_ns, ctime_ns); None when it is not there.
-_Identity = tuple[int, int, int, int] | None
-# (path, passphrase) -> (its key file and its certificate as they were, the key loaded then;
-# None when it did not load): one entry a key, the latest.
-_Files = tuple[_Identity, _Identity]
+# What a file holds (a digest of it); None when it cannot be read.
+_Contents = bytes | None
+# (path, the passphrase's digest) -> (what the key file and its certificate held, the key
+# loaded from them; None when it did not load): one entry a key, the latest.
+_Files = tuple[_Contents, _Contents]
 CERT_SUFFIX = "-cert.pub"  # paramiko's, and OpenSSH's, name of a key's certificate
 _loaded: dict[tuple[str, bytes | None], tuple[_Files, paramiko.PKey | None]] = {}
 _lock = threading.Lock()
+_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 def private_key(path: str, passphrase: str | bytes | None) -> paramiko.PKey | None:
@@ -39,12 +44,13 @@ def private_key(path: str, passphrase: str | bytes | None) -> paramiko.PKey | No
     secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
     # (paramiko takes the key's path or its certificate's, and looks for the other)
     key_path = os.path.expanduser(path.removesuffix(CERT_SUFFIX))
-    key_file = _identity(key_path)
+    key_file = _contents(key_path)
     if key_file is None:
         return None
-    files = (key_file, _identity(key_path + CERT_SUFFIX))
+    files = (key_file, _contents(key_path + CERT_SUFFIX))
+    entry = (path, None if secret is None else _digest(secret))
     with _lock:
-        kept = _loaded.get((path, secret))
+        kept = _loaded.get(entry)
     if kept is not None and kept[0] == files:
         return kept[1]
     try:
@@ -52,16 +58,20 @@ def private_key(path: str, passphrase: str | bytes | None) -> paramiko.PKey | No
     except Exception:  # unreadable, encrypted without its passphrase, of an unknown type
         key = None
     with _lock:
-        _loaded[(path, secret)] = (files, key)
+        _loaded[entry] = (files, key)
     return key
 
 
-def _identity(path: str) -> _Identity:
+def _contents(path: str) -> _Contents:
     try:
-        info = os.stat(path)
+        with open(path, "rb") as file:
+            return _digest(file.read())
     except OSError:
         return None
-    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, key=_PROCESS_SECRET, digest_size=32).digest()
 
 
 def with_first_key(connect_kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -78,9 +78,15 @@ def _salt_and_hash(field: str) -> tuple[bytes, bytes] | None:
     if len(parts) != 2:
         return None
     try:
-        return base64.b64decode(parts[0], validate=True), base64.b64decode(parts[1], validate=True)
+        salt, digest = (base64.b64decode(part, validate=True) for part in parts)
     except (binascii.Error, ValueError):
         return None
+    # As OpenSSH takes a line: a salt as long as the hash, and both written as base64 writes
+    # them (ssh compares the text it makes from the name: another spelling never matches).
+    written = (base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    if len(salt) != hashlib.sha1().digest_size or written != (parts[0], parts[1]):
+        return None
+    return salt, digest
 
 
 @lru_cache(maxsize=1024)

@@ -295,3 +295,22 @@ def test_a_damaged_hashed_name_matches_nothing():
     )
     assert len(entries) == 3
     assert entries_for(entries, "10.0.0.5") == []
+
+
+def test_a_hashed_name_matches_only_as_openssh_writes_it():
+    import base64
+    import string
+
+    salt = bytes(range(20))
+    field = hash_name("10.0.0.5", salt)
+    assert len(parse_known_hosts(f"{field} {line(HOST)}\n")) == 1
+    assert len(entries_for(parse_known_hosts(f"{field} {line(HOST)}\n"), "10.0.0.5")) == 1
+    # the same salt spelled otherwise (a bit base64 leaves unused, set): ssh never matches it
+    written = base64.b64encode(salt).decode()
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+    other = written[:-2] + alphabet[alphabet.index(written[-2]) ^ 1] + written[-1]
+    assert base64.b64decode(other) == salt
+    respelled = field.replace(written, other)
+    assert entries_for(parse_known_hosts(f"{respelled} {line(HOST)}\n"), "10.0.0.5") == []
+    short = hash_name("10.0.0.5", bytes(range(16)))  # a salt shorter than the hash
+    assert entries_for(parse_known_hosts(f"{short} {line(HOST)}\n"), "10.0.0.5") == []
