@@ -42,10 +42,6 @@ class HostEntry:
         """`file:line`, so a message can point at the line to edit."""
         return f"{self.path}:{self.line}"
 
-    def names(self, lookup: str) -> bool:
-        """Whether this line is about `lookup` (a name from `lookup_name`)."""
-        return bool(entries_for([self], lookup))
-
 
 def lookup_name(host: str, port: int | None) -> str:
     """The name known_hosts files use for a host: `host` on port 22, `[host]:port` otherwise."""
@@ -167,9 +163,9 @@ def parse_known_hosts(text: str, path: str = "") -> list[HostEntry]:
 
 
 def entries_for(entries: list[HostEntry], lookup: str) -> list[HostEntry]:
-    """The lines about one host (a name from `lookup_name`), markers included. (HostEntry.names
-    for each line, with the hashed lines' test written out: a name is looked for in every
-    hashed line, and the calls were half of the time.)"""
+    """The lines about one host (a name from `lookup_name`), markers included. (One loop, the
+    hashed lines' test written out in it: a name is looked for in every hashed line, and
+    calls for each line were half of the time.)"""
     name = lookup.encode()
     found = []
     for entry in entries:

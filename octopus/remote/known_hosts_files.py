@@ -103,6 +103,5 @@ def node_ssh_config(node: Node) -> dict[str, Any]:
     # a Node must not pull in Fabric (the task list loads without the SSH stack).
     from octopus.remote.fabric_config import FabricConfig
 
-    path = node.ssh_config
-    config = FabricConfig(runtime_ssh_path=path) if path else FabricConfig()
+    config = FabricConfig(runtime_ssh_path=node.ssh_config or None)
     return dict(config.base_ssh_config.lookup(node.ssh_hostname or ""))

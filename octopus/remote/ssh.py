@@ -75,11 +75,7 @@ class NodeConnection(Connection):  # type: ignore[misc]  # fabric ships no type 
 
     def __init__(self, node: Node) -> None:
         overrides = {"run": {"in_stream": False}, "runners": {"remote": StreamingRemote}}
-        config = (
-            FabricConfig(runtime_ssh_path=node.ssh_config, overrides=overrides)
-            if node.ssh_config
-            else FabricConfig(overrides=overrides)
-        )
+        config = FabricConfig(runtime_ssh_path=node.ssh_config or None, overrides=overrides)
         connect_kwargs: dict[str, Any] = {}
         if node.ssh_private_key:
             key = private_key(node.ssh_private_key, node.ssh_passphrase)
