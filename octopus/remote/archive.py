@@ -34,40 +34,81 @@ class UploadFailed(OctopusError):
     """The node did not unpack the whole upload; the message says why."""
 
 
-def tar_folder(folder: Path, names: list[str] | None = None, last: str | None = None) -> bytes:
-    """A tar of the folder's entries (or just `names` in it), in memory, with an empty file
-    named `last` after them. Not compressed: worker scripts are a few KB per node, where
-    gzip saves nothing measurable, and an upload with a large prefix pays more for gzip
-    than for the bytes it saves (bench/deliver_scale.py)."""
+def tar_folder(
+    folder: Path,
+    remote_dir: str,
+    token: str,
+    *,
+    fresh: bool,
+    names: list[str] | None = None,
+    link: tuple[str, str] | None = None,
+) -> bytes:
+    """The upload of the folder's entries (or just `names` in it) into `remote_dir` (relative
+    to the login folder), as a tar in memory that `unpack_command` unpacks from the login
+    folder: tar itself makes the folders on the way, so the node runs no `mkdir`. The last
+    member is the empty mark of the upload `token`, which only a whole stream brings; a
+    `fresh` folder's first member is the mark it holds while it fills. `link`: (path relative
+    to the login folder, target), a symbolic link that comes just before the last mark.
+
+    Not compressed: worker scripts are a few KB per node, where gzip saves nothing
+    measurable, and an upload with a large prefix pays more for gzip than for the bytes it
+    saves (bench/deliver_scale.py)."""
+    under = home_relative(remote_dir)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+        if fresh:
+            tar.addfile(_mark(f"{under}/{UPLOAD_PREFIX}{token}"))
         for path in sorted(folder.iterdir()):
             if names is None or path.name in names:
-                tar.add(path, arcname=path.name)
-        if last is not None:
-            mark = tarfile.TarInfo(last)
-            mark.mtime = int(time.time())  # tar warns of a file dated 1970
-            tar.addfile(mark)
+                tar.add(path, arcname=f"{under}/{path.name}")
+        if link is not None:
+            entry = _mark(link[0])
+            entry.type, entry.linkname = tarfile.SYMTYPE, link[1]
+            tar.addfile(entry)
+        tar.addfile(_mark(f"{under}/{UPLOAD_PREFIX}{token}.end"))
     return buffer.getvalue()
 
 
-def unpack_command(remote_dir: str, token: str, fresh: bool, size: int | None = None) -> str:
-    """Shell text making remote_dir and unpacking the tar read from stdin into it; the last
-    member (named by `token`) says the stream came whole. When it did not, the command fails
-    and says the free space; a `fresh` folder is then removed, and holds a mark while it
-    fills. With `size` (the archive's bytes), tar reads those alone (through `head -c`): it
-    sees its stream end where the archive ends, whatever tar the node has, and what follows
-    on stdin is left for the rest of the command."""
-    where = f'"$HOME"/{quote_path(remote_dir)}'
-    done = f"{UPLOAD_PREFIX}{token}.end"
-    mark = f"{UPLOAD_PREFIX}{token}"
+def _mark(name: str) -> tarfile.TarInfo:
+    """An empty member, dated now (tar warns of a file dated 1970)."""
+    mark = tarfile.TarInfo(name)
+    mark.mtime = int(time.time())
+    return mark
+
+
+def home_relative(remote_dir: str) -> str:
+    """`remote_dir` as a path inside the login folder, which uploads are unpacked from."""
+    under = remote_dir.removeprefix("~/").strip("/")
+    if not under or remote_dir.startswith("/") or ".." in under.split("/"):
+        raise ValueError(f"an upload goes to a folder inside the login folder, not {remote_dir!r}")
+    return under
+
+
+def unpack_command(
+    remote_dir: str,
+    token: str,
+    fresh: bool,
+    size: int | None = None,
+    link: str | None = None,
+) -> str:
+    """Shell text unpacking the tar of `tar_folder` read from stdin, from the login folder;
+    its last member (named by `token`) says the stream came whole, and the marks then go.
+    When it did not, the command fails and says the free space; a `fresh` folder (and the
+    upload's `link`, relative to the login folder) is then removed. With `size` (the
+    archive's bytes), tar reads those alone (through `head -c`): it sees its stream end
+    where the archive ends, whatever tar the node has, and what follows on stdin is left
+    for the rest of the command."""
+    where = f'"$HOME"/{quote_path(home_relative(remote_dir))}'
+    done = f"{where}/{UPLOAD_PREFIX}{token}.end"
+    mark = f"{where}/{UPLOAD_PREFIX}{token}"
+    gone = f"{where} " + (f'"$HOME"/{quote_path(link)}' if link else "")
     return (
-        f"mkdir -p {where} && cd {where} && "
-        + (f": > {mark} && " if fresh else "")
+        'cd "$HOME" && '
         + (f"head -c {size} | " if size is not None else "")
         + f"tar -xf - && [ -e {done} ] && rm -f {mark} {done} || {{ octopus_rc=$?; "
+        f"cd {where} 2>/dev/null; "
         f"df -Pk . </dev/null | awk 'NR == 2 {{ print \"{FREE_SPACE_LINE}\" $4 }}'; "
-        + (f"cd / && rm -rf {where}; " if fresh else f"rm -f {where}/{done}; ")
+        + (f"cd / && rm -rf {gone.strip()}; " if fresh else f"rm -f {done}; ")
         + 'exit "$octopus_rc"; }'
     )
 
@@ -111,7 +152,7 @@ def send_files(
     """Copy the folder's files (or just `names`) into remote_dir, relative to the login
     folder, with one command."""
     token = secrets.token_hex(4)
-    data = tar_folder(folder, names, last=f"{UPLOAD_PREFIX}{token}.end")
+    data = tar_folder(folder, remote_dir, token, fresh=False, names=names)
     result = send_archive(conn, unpack_command(remote_dir, token, fresh=False), data, timeout)
     if not result.ok:
         raise upload_failure(result, remote_dir, len(data))

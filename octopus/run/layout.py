@@ -179,6 +179,16 @@ def delivery_dir(run_root: str, delivery: str) -> str:
     return f"{run_root}/deliveries/{delivery}"
 
 
+# The link a delivery's upload brings beside `current`: this and the delivery's id.
+PENDING_CURRENT = "current."
+
+
+def pending_current(run_root: str, delivery: str) -> tuple[str, str]:
+    """The link a delivery's upload brings (its path relative to the login folder, and its
+    target), which the switch renames over `current`."""
+    return f"{run_root}/{PENDING_CURRENT}{delivery}", f"deliveries/{delivery}"
+
+
 @dataclass(frozen=True)
 class ExperimentPaths:
     """Where an experiment's files live, here and on the nodes, and what its sessions are called."""

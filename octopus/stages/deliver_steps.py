@@ -27,6 +27,7 @@ from octopus.remote.archive import (
 from octopus.remote.held import Held, wait_for_word
 from octopus.remote.quick import QuickResult
 from octopus.remote.shell import quote_path
+from octopus.run.layout import PENDING_CURRENT, pending_current
 from octopus.run.manifest import Manifest
 from octopus.stages.worker_control import listed, running_command, stop_command
 from octopus.steps.base import Step
@@ -41,18 +42,17 @@ DISCARD = "discard"
 
 def switch_command(manifest: Manifest) -> str:
     """Shell text making the delivery current with one rename: never half replaced."""
-    run_root = quote_path(manifest.run_root)
-    delivery = quote_path(manifest.delivery)
+    pending = quote_path(PENDING_CURRENT + manifest.delivery)
     return (
-        f'cd "$HOME"/{run_root} && ln -sfn deliveries/{delivery} current.new && '
-        "{ mv -Tf current.new current 2>/dev/null || "
-        "{ rm -f current && mv current.new current; }; }"
+        f'cd "$HOME"/{quote_path(manifest.run_root)} && {{ mv -Tf {pending} current 2>/dev/null || '
+        f"{{ rm -f current && mv {pending} current; }}; }}"
     )
 
 
 def discard_command(manifest: Manifest) -> str:
-    """Shell text removing the upload."""
-    return f'cd / && rm -rf "$HOME"/{quote_path(manifest.run_dir)}'
+    """Shell text removing the upload and the link it brought."""
+    link, _ = pending_current(manifest.run_root, manifest.delivery)
+    return f'cd / && rm -rf "$HOME"/{quote_path(manifest.run_dir)} "$HOME"/{quote_path(link)}'
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,18 @@ class CheckAndUpload(Step):
         run_root = quote_path(self.manifest.run_root)
         half_uploads = (
             f'for d in "$HOME"/{run_root}/deliveries/*/; do '
-            f'for a in "$d"{UPLOAD_PREFIX}*; do [ -e "$a" ] && rm -rf "$d"; break; done; done; '
+            f'for a in "$d"{UPLOAD_PREFIX}*; do [ -e "$a" ] && {{ d=${{d%/}}; '
+            f'rm -rf "$d" "$HOME"/{run_root}/{PENDING_CURRENT}"${{d##*/}}"; }}; break; done; done; '
         )
         token = secrets.token_hex(4)
-        data = tar_folder(self.folder / ctx.name, last=f"{UPLOAD_PREFIX}{token}.end")
+        link = pending_current(self.manifest.run_root, self.manifest.delivery)
+        data = tar_folder(
+            self.folder / ctx.name, self.manifest.run_dir, token, fresh=True, link=link
+        )
         command = (
             self._check(ctx)
             + half_uploads
-            + unpack_command(self.manifest.run_dir, token, fresh=True, size=len(data))
+            + unpack_command(self.manifest.run_dir, token, fresh=True, size=len(data), link=link[0])
             + "; "
             + wait_for_word({SWITCH: switch_command(self.manifest)}, discard_command(self.manifest))
         )
@@ -125,7 +129,7 @@ class CheckAndUpload(Step):
             # the next upload removes what is left anyway.
             if ctx.connection().is_active():
                 with contextlib.suppress(Exception):
-                    ctx.quick(f'rm -rf "$HOME"/{quote_path(self.manifest.run_dir)}')
+                    ctx.quick(discard_command(self.manifest))
             raise
         if isinstance(outcome, QuickResult):
             result = outcome

@@ -4,6 +4,9 @@ disk is named as such."""
 
 from __future__ import annotations
 
+import io
+import os
+import tarfile
 import time
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from octopus import Node
 from octopus.output import StageOutput
 from octopus.remote.archive import (
     UPLOAD_PREFIX,
+    home_relative,
     send_archive,
     send_files,
     tar_folder,
@@ -76,8 +80,9 @@ def test_a_stream_cut_at_a_member_boundary_fails(
     local: LocalConnection, tmp_path: Path, fresh: bool
 ):
     folder = scripts(tmp_path / "out")
-    data = tar_folder(folder, last=f"{UPLOAD_PREFIX}t0.end")
-    cut = data[: 512 + 512 * 5]  # the first script whole (header + 5 blocks), no more
+    data = tar_folder(folder, "run/d2", "t0", fresh=fresh)
+    # The first script whole (header + 5 blocks, after a fresh folder's mark), no more.
+    cut = data[: 512 * (7 if fresh else 6)]
     target = local.home / "run" / "d2"
     result = send_archive(local, unpack_command("run/d2", "t0", fresh), cut, None)
     assert not result.ok
@@ -88,6 +93,38 @@ def test_a_stream_cut_at_a_member_boundary_fails(
     whole = send_archive(local, unpack_command("run/d2", "t0", fresh), data, None)
     assert whole.ok
     assert sorted(p.name for p in target.iterdir()) == ["s0.sh", "s1.sh", "s2.sh"]
+
+
+def test_an_upload_makes_its_folders_and_brings_its_link(local: LocalConnection, tmp_path: Path):
+    """tar makes the folders on the way (no mkdir), the link comes whole or not at all, and a
+    fresh upload that failed takes its link with it."""
+    folder = scripts(tmp_path / "out")
+    link = ("run/current.d4", "deliveries/d4")
+    data = tar_folder(folder, "~/run/deliveries/d4", "t1", fresh=True, link=link)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == [
+        "run/deliveries/d4/.upload-t1",
+        "run/deliveries/d4/s0.sh",
+        "run/deliveries/d4/s1.sh",
+        "run/deliveries/d4/s2.sh",
+        "run/current.d4",
+        "run/deliveries/d4/.upload-t1.end",
+    ]
+    command = unpack_command("~/run/deliveries/d4", "t1", True, size=len(data), link=link[0])
+    cut = send_archive(local, command, data[: members[-1].offset], None)  # the link, no mark
+    assert not cut.ok and not (local.home / "run" / "deliveries" / "d4").exists()
+    assert not (local.home / "run" / "current.d4").is_symlink()
+    assert send_archive(local, command, data, None).ok
+    assert os.readlink(local.home / "run" / "current.d4") == "deliveries/d4"
+    unpacked = local.home / "run" / "deliveries" / "d4"
+    assert sorted(p.name for p in unpacked.iterdir()) == ["s0.sh", "s1.sh", "s2.sh"]
+
+
+@pytest.mark.parametrize("where", ["/abs/dir", "~/", "run/../../etc", ""])
+def test_an_upload_goes_inside_the_login_folder(where: str):
+    with pytest.raises(ValueError, match="inside the login folder"):
+        home_relative(where)
 
 
 def test_a_full_disk_is_named():
