@@ -30,7 +30,9 @@ from octopus.errors import LocalFileError
 from octopus.localfiles import compact_json, write_atomically
 from octopus.yamlfile import LineDict
 
-CACHE_MIN_BYTES = 64 << 10
+# From this size a file is kept: a 16 KB list of commands took 2.6 ms to parse and 0.2 ms
+# to read back from the cache, 47 KB (1,000 commands) 11 to 16 ms.
+CACHE_MIN_BYTES = 16 << 10
 RACY_SECONDS = 2.0
 IDLE_DAYS = 30
 MAX_CACHE_BYTES = 256 << 20

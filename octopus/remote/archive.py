@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import stat
 import tarfile
 import time
 from pathlib import Path
@@ -60,13 +61,31 @@ def tar_folder(
             tar.addfile(_mark(f"{under}/{UPLOAD_PREFIX}{token}"))
         for path in sorted(folder.iterdir()):
             if names is None or path.name in names:
-                tar.add(path, arcname=f"{under}/{path.name}")
+                _add(tar, path, f"{under}/{path.name}")
         if link is not None:
             entry = _mark(link[0])
             entry.type, entry.linkname = tarfile.SYMTYPE, link[1]
             tar.addfile(entry)
         tar.addfile(_mark(f"{under}/{UPLOAD_PREFIX}{token}.end"))
     return buffer.getvalue()
+
+
+def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
+    """A file (or a folder, with what it holds) as `name`, with its mode and time and no
+    owner: unpacked by root, it belongs to root, not to whoever has this machine's user id
+    there. Half the work of `TarFile.add`, which also looks up user and group names."""
+    info = path.stat()
+    entry = tarfile.TarInfo(name)
+    entry.mode, entry.mtime = stat.S_IMODE(info.st_mode), int(info.st_mtime)
+    if stat.S_ISDIR(info.st_mode):
+        entry.type = tarfile.DIRTYPE
+        tar.addfile(entry)
+        for child in sorted(path.iterdir()):
+            _add(tar, child, f"{name}/{child.name}")
+        return
+    data = path.read_bytes()
+    entry.size = len(data)
+    tar.addfile(entry, io.BytesIO(data))
 
 
 def _mark(name: str) -> tarfile.TarInfo:

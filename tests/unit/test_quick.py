@@ -147,3 +147,22 @@ def test_a_refused_open_is_told_apart_from_other_channel_errors():
     assert refused_open(paramiko.SSHException("Unable to open channel."), True)
     assert not refused_open(paramiko.SSHException("Unable to open channel."), False)
     assert not refused_open(paramiko.SSHException("Timeout opening channel."), True)
+
+
+def test_an_upload_keeps_modes_and_subfolders_and_names_no_owner(
+    local: LocalConnection, tmp_path: Path
+):
+    folder = scripts(tmp_path / "out")
+    (folder / "s0.sh").chmod(0o755)
+    (folder / "state").mkdir()
+    (folder / "state" / "s0.events").write_text("S 1\n")
+    data = tar_folder(folder, "run/d5", "t2", fresh=False)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members["run/d5/s0.sh"].mode == 0o755 and members["run/d5/s1.sh"].mode == 0o644
+    assert members["run/d5/state"].isdir()
+    assert all(m.uid == 0 and m.gid == 0 and not m.uname for m in members.values())
+    assert send_archive(local, unpack_command("run/d5", "t2", False), data, None).ok
+    unpacked = local.home / "run" / "d5"
+    assert (unpacked / "state" / "s0.events").read_text() == "S 1\n"
+    assert os.access(unpacked / "s0.sh", os.X_OK) and not os.access(unpacked / "s1.sh", os.X_OK)
