@@ -166,3 +166,17 @@ def test_an_upload_keeps_modes_and_subfolders_and_names_no_owner(
     unpacked = local.home / "run" / "d5"
     assert (unpacked / "state" / "s0.events").read_text() == "S 1\n"
     assert os.access(unpacked / "s0.sh", os.X_OK) and not os.access(unpacked / "s1.sh", os.X_OK)
+
+
+def test_an_upload_follows_a_linked_folder_on_its_way(local: LocalConnection, tmp_path: Path):
+    """A node whose ~/.octopus links to a scratch disk keeps the link: tar unpacks through it."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (local.home / ".octopus").symlink_to(scratch)
+    folder = scripts(tmp_path / "out")
+    data = tar_folder(folder, ".octopus/e/deliveries/d6", "t3", fresh=True)
+    command = unpack_command(".octopus/e/deliveries/d6", "t3", True, size=len(data))
+    assert send_archive(local, command, data, None).ok
+    assert (local.home / ".octopus").is_symlink()
+    unpacked = scratch / "e" / "deliveries" / "d6"
+    assert sorted(p.name for p in unpacked.iterdir()) == ["s0.sh", "s1.sh", "s2.sh"]
