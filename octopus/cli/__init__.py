@@ -8,7 +8,7 @@ every command then loads YAML's code once instead of twice (about 20 ms of each 
 
 import sys
 
-import yaml
-
 if "invoke" not in sys.modules:
+    import yaml
+
     sys.modules.setdefault("invoke.vendor.yaml", yaml)

@@ -120,14 +120,14 @@ def unpack_command(
     where = f'"$HOME"/{quote_path(home_relative(remote_dir))}'
     done = f"{where}/{UPLOAD_PREFIX}{token}.end"
     mark = f"{where}/{UPLOAD_PREFIX}{token}"
-    gone = f"{where} " + (f'"$HOME"/{quote_path(link)}' if link else "")
+    gone = " ".join([where, *([f'"$HOME"/{quote_path(link)}'] if link else [])])
     return (
         'cd "$HOME" && '
         + (f"head -c {size} | " if size is not None else "")
         + f"tar -xf - && [ -e {done} ] && rm -f {mark} {done} || {{ octopus_rc=$?; "
         f"cd {where} 2>/dev/null; "
         f"df -Pk . </dev/null | awk 'NR == 2 {{ print \"{FREE_SPACE_LINE}\" $4 }}'; "
-        + (f"cd / && rm -rf {gone.strip()}; " if fresh else f"rm -f {done}; ")
+        + (f"cd / && rm -rf {gone}; " if fresh else f"rm -f {done}; ")
         + 'exit "$octopus_rc"; }'
     )
 
