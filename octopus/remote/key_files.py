@@ -19,12 +19,13 @@ from typing import Any, cast
 
 import paramiko
 
+CERT_SUFFIX = "-cert.pub"  # paramiko's, and OpenSSH's, name of a key's certificate
 # What a file holds (a digest of it); None when it cannot be read.
 _Contents = bytes | None
+# What a key file and its certificate held.
+_Files = tuple[_Contents, _Contents]
 # (path, the passphrase's digest) -> (what the key file and its certificate held, the key
 # loaded from them; None when it did not load): one entry a key, the latest.
-_Files = tuple[_Contents, _Contents]
-CERT_SUFFIX = "-cert.pub"  # paramiko's, and OpenSSH's, name of a key's certificate
 _loaded: dict[tuple[str, bytes | None], tuple[_Files, paramiko.PKey | None]] = {}
 _lock = threading.Lock()
 _PROCESS_SECRET = secrets.token_bytes(32)

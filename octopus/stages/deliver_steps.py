@@ -42,10 +42,14 @@ DISCARD = "discard"
 
 def switch_command(manifest: Manifest) -> str:
     """Shell text making the delivery current with one rename: never half replaced."""
-    pending = quote_path(PENDING_CURRENT + manifest.delivery)
+    link, _ = pending_current(manifest.run_root, manifest.delivery)
+    pending, current = (
+        f'"$HOME"/{quote_path(link)}',
+        f'"$HOME"/{quote_path(manifest.run_root)}/current',
+    )
     return (
-        f'cd "$HOME"/{quote_path(manifest.run_root)} && {{ mv -Tf {pending} current 2>/dev/null || '
-        f"{{ rm -f current && mv {pending} current; }}; }}"
+        f"{{ mv -Tf {pending} {current} 2>/dev/null || "
+        f"{{ rm -f {current} && mv {pending} {current}; }}; }}"
     )
 
 
